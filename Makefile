@@ -1,0 +1,92 @@
+# mosquitto-c2d: GNU make. `make` builds build/mosquitto_c2d.so.
+# make test   - unit + broker tests (warnings are errors)
+# make run    - start a foreground broker with the plugin (scripts/run.sh)
+# make bench  - benchmarks against plain Mosquitto (bench/)
+# make install PREFIX=/usr/local
+
+CC ?= cc
+PKGS := lmdb libuv libcjson
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
+PKG_LIBS := $(shell pkg-config --libs $(PKGS))
+WERROR ?=
+OPT ?= -O2
+SAN ?=
+CFLAGS ?= $(OPT) -g
+CFLAGS += -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -Wall -Wextra $(WERROR) -fPIC -fvisibility=hidden \
+	-Iinclude $(PKG_CFLAGS) $(SAN)
+LDFLAGS += $(SAN)
+
+PREFIX ?= /usr/local
+LIBDIR ?= $(PREFIX)/lib/mosquitto_c2d
+
+B := build
+SRC := $(sort $(wildcard plugin/*.c))
+OBJ := $(SRC:plugin/%.c=$(B)/obj/%.o)
+# The archive the unit tests link: every module but the broker glue and its log.
+LIB_OBJ := $(filter-out $(B)/obj/plugin.o $(B)/obj/log.o,$(OBJ))
+
+UNIT_SRC := $(sort $(wildcard test/unit/test_*.c))
+UNIT_BIN := $(UNIT_SRC:test/unit/%.c=$(B)/test/unit/%)
+BROKER_SRC := $(sort $(wildcard test/broker/test_*.c))
+BROKER_BIN := $(BROKER_SRC:test/broker/%.c=$(B)/test/broker/%)
+BENCH_SRC := $(sort $(wildcard bench/*.c))
+BENCH_BIN := $(BENCH_SRC:bench/%.c=$(B)/bench/%)
+
+CHECK_CFLAGS := $(shell pkg-config --cflags check)
+CHECK_LIBS := $(shell pkg-config --libs check)
+TEST_CFLAGS = $(CFLAGS) $(CHECK_CFLAGS) -Itest/unit -Itest/broker -fvisibility=default \
+	-DC2D_PLUGIN_PATH='"$(abspath $(B)/mosquitto_c2d.so)"' -DC2D_SRCDIR='"$(abspath .)"'
+
+.PHONY: all test unit broker-test run install uninstall clean bench format check-format
+all: $(B)/mosquitto_c2d.so
+
+$(B)/obj/%.o: plugin/%.c $(wildcard include/*.h) Makefile
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(B)/mosquitto_c2d.so: $(OBJ)
+	$(CC) -shared $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+$(B)/libc2d.a: $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(B)/test/unit/%: test/unit/%.c test/unit/log_stderr.c $(B)/libc2d.a $(wildcard test/unit/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(TEST_CFLAGS) -o $@ $< test/unit/log_stderr.c $(B)/libc2d.a $(LDFLAGS) $(CHECK_LIBS) $(PKG_LIBS)
+
+$(B)/test/broker/%: test/broker/%.c test/broker/harness.c test/broker/harness.h $(B)/mosquitto_c2d.so
+	@mkdir -p $(dir $@)
+	$(CC) $(TEST_CFLAGS) -o $@ $< test/broker/harness.c $(LDFLAGS) $(CHECK_LIBS) -lmosquitto $(PKG_LIBS)
+
+$(B)/bench/%: bench/%.c $(wildcard bench/*.h) $(B)/mosquitto_c2d.so
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -fvisibility=default -DC2D_PLUGIN_PATH='"$(abspath $(B)/mosquitto_c2d.so)"' -o $@ $< $(LDFLAGS) -lmosquitto -lm
+
+unit: $(UNIT_BIN)
+broker-test: $(BROKER_BIN)
+
+# Every test binary runs; scripts/run-tests.sh prints each suite's result and a
+# closing "N passed, N failed" line, and fails if anything failed.
+test:
+	$(MAKE) WERROR=-Werror all unit broker-test
+	scripts/run-tests.sh $(UNIT_BIN) $(BROKER_BIN)
+
+bench: $(BENCH_BIN)
+	scripts/bench.sh $(BENCH_BIN)
+
+run: all
+	scripts/run.sh
+
+install: all
+	install -d $(DESTDIR)$(LIBDIR)
+	install -m 0644 $(B)/mosquitto_c2d.so $(DESTDIR)$(LIBDIR)/mosquitto_c2d.so
+
+uninstall:
+	rm -f $(DESTDIR)$(LIBDIR)/mosquitto_c2d.so
+
+format:
+	clang-format -i plugin/*.c include/*.h test/unit/*.c test/broker/*.c
+
+clean:
+	rm -rf $(B)

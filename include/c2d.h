@@ -1,0 +1,245 @@
+/* mosquitto-c2d: the plugin's state and the interfaces between its broker-side
+ * modules. Everything here runs on the broker's thread.
+ *
+ * Ownership words in function comments: borrowed (caller keeps it), copied
+ * (callee keeps its own copy), consumed (callee takes it and frees it). */
+#ifndef C2D_H
+#define C2D_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cjson/cJSON.h>
+#include <uv.h>
+
+#include <mosquitto_broker.h>
+#include <mosquitto_plugin.h>
+#include <mosquitto.h>
+#include <mqtt_protocol.h>
+
+#include "c2d_conf.h"
+#include "c2d_err.h"
+#include "c2d_log.h"
+#include "c2d_store.h"
+#include "c2d_topic.h"
+
+struct c2d;
+struct c2d_conn;
+struct c2d_devp;
+
+/* ---- statuses on the wire (protocol.md) ---- */
+#define C2D_ST_OK 200
+#define C2D_ST_ACCEPTED 202
+#define C2D_ST_BAD_REQUEST 400
+#define C2D_ST_FORBIDDEN 403
+#define C2D_ST_OFFLINE 404
+#define C2D_ST_CONFLICT 409
+#define C2D_ST_GONE 410
+#define C2D_ST_TOO_LARGE 413
+#define C2D_ST_TOO_MANY 429
+#define C2D_ST_INTERNAL 500
+#define C2D_ST_UNAVAILABLE 503
+#define C2D_ST_TIMEOUT 504
+
+/* ---- a request: one client PUBLISH on a $c2d topic (route.c) ---- */
+struct c2d_req {
+	struct mosquitto *client;           /* borrowed from the event */
+	const char *client_id;              /* borrowed */
+	int protocol_version;               /* 3, 4 or 5 */
+	struct c2d_topic t;                 /* views into topic */
+	const char *topic;                  /* borrowed */
+	char dev[C2D_DEV_MAX + 1];          /* t.dev as a string */
+	char name[C2D_NAME_MAX + 1];        /* t.name as a string ("" if none) */
+	char rid[C2D_NAME_MAX + 1];         /* t.rid as a string ("" if none) */
+	const void *payload;                /* borrowed */
+	uint32_t payloadlen;
+	int qos;
+	const mosquitto_property *props;    /* borrowed */
+	char *resp_topic;                   /* v5 Response Topic, owned copy, or NULL */
+	void *corr;                         /* v5 Correlation Data, owned copy, or NULL */
+	uint16_t corr_len;
+	char *content_type;                 /* owned copy or NULL */
+};
+
+/* Copy the v5 user property `key` (first match) into buf. Returns true if
+ * present and it fit (NUL-terminated). */
+bool c2d_req_user_prop(const struct c2d_req *req, const char *key, char *buf, size_t len);
+
+/* ---- outbox (outbox.c): the one place that publishes ----
+ * Handlers append; route.c/tick.c flush after the store commit, so nothing is
+ * announced that is not durable. On a failed commit the appends since a mark
+ * are discarded and an error reply is sent instead. */
+struct c2d_out {
+	struct c2d_out *next;
+	char *topic;                 /* owned */
+	char *clientid;              /* owned; NULL = normal broadcast */
+	void *payload;               /* owned, mosquitto_malloc memory */
+	uint32_t payloadlen;
+	uint8_t qos;
+	mosquitto_property *props;   /* owned */
+};
+struct c2d_outbox {
+	struct c2d_out *head;
+	struct c2d_out **tail;
+	size_t count;
+	uint64_t published;          /* lifetime counters */
+	uint64_t failed;
+};
+
+/* Append a publish. topic, clientid, payload: copied; props: consumed (also on
+ * failure). Returns 0 or C2D_ENOMEM. */
+int c2d_outbox_add(struct c2d *c2d, const char *clientid, const char *topic,
+		const void *payload, size_t len, int qos, mosquitto_property *props);
+/* Same, payload consumed (mosquitto_malloc memory). */
+int c2d_outbox_add_owned(struct c2d *c2d, const char *clientid, const char *topic,
+		void *payload, size_t len, int qos, mosquitto_property *props);
+size_t c2d_outbox_mark(struct c2d *c2d);
+void c2d_outbox_rollback(struct c2d *c2d, size_t mark);
+void c2d_outbox_flush(struct c2d *c2d);
+void c2d_outbox_clear(struct c2d *c2d);
+
+/* Reply to a request on its v5 Response Topic, with its correlation data and
+ * user property status. body: consumed (may be NULL: {"status":N} is sent; a
+ * body gets "status" added). No response topic: nothing is sent (v3.1.1
+ * applications follow events). Returns 0 or an error. */
+int c2d_reply_json(struct c2d *c2d, const struct c2d_req *req, int status, cJSON *body);
+/* Reply with the given bytes (copied) and content type (borrowed, may be NULL). */
+int c2d_reply_raw(struct c2d *c2d, const struct c2d_req *req, int status,
+		const void *payload, size_t len, const char *content_type);
+/* Reply {"status":N,"error":reason} and log the reason at info. */
+int c2d_reply_error(struct c2d *c2d, const struct c2d_req *req, int status, const char *reason);
+/* Reply to a stored requester (response topic + correlation data, borrowed). */
+int c2d_reply_to(struct c2d *c2d, const char *resp_topic, const void *corr, size_t corr_len,
+		int status, const void *payload, size_t len, const char *content_type);
+
+/* ---- events (event.c): CloudEvents 1.0 on $c2d/{dev}/events/{kind} ----
+ * kind: "presence" | "twin" | "msg" | "rpc"; type: e.g. "c2d.msg.expired";
+ * data: consumed (NULL = no data). */
+int c2d_event(struct c2d *c2d, const char *dev, const char *kind, const char *type, cJSON *data);
+/* RFC 3339 UTC with milliseconds into buf (>= 32 bytes). */
+void c2d_time_rfc3339(uint64_t wall_ms, char *buf, size_t len);
+
+/* ---- presence (presence.c) ---- */
+struct c2d_presence {
+	struct c2d_conn *conns;      /* by client pointer (uthash) */
+	struct c2d_devp *devs;       /* by device id (uthash) */
+	size_t pending;              /* conns awaiting confirmation at TICK */
+	bool reauth;                 /* between MOSQ_EVT_RELOAD and the next TICK */
+	uint64_t online;             /* devices online now */
+};
+int c2d_presence_on_auth(struct c2d *c2d, struct mosquitto *client);
+void c2d_presence_on_disconnect(struct c2d *c2d, struct mosquitto *client);
+void c2d_presence_on_reload(struct c2d *c2d);
+/* A PUBLISH from `client` proves it is connected: confirm it now. */
+void c2d_presence_touch(struct c2d *c2d, struct mosquitto *client);
+/* Confirm connections that survived the refused-connect window (TICK). */
+void c2d_presence_confirm(struct c2d *c2d);
+bool c2d_presence_online(const struct c2d *c2d, const char *dev);
+/* Protocol version of the device's newest connection, 0 when offline. */
+int c2d_presence_protocol(const struct c2d *c2d, const char *dev);
+/* Visit online devices (admin/statistics). */
+void c2d_presence_each(const struct c2d *c2d, void (*cb)(void *ud, const char *dev), void *ud);
+void c2d_presence_free(struct c2d *c2d);
+
+/* ---- delivery core (deliver.c) ----
+ * Every plane (twin, queue, lightweight RPC) delivers to devices through here:
+ * topic $c2d/{dev}/in/{path}/{id}, QoS 1, addressed to the client id (no
+ * subscription needed); for v5 also Correlation Data = id and Response Topic
+ * $c2d/{dev}/out/res/{id}. An id is the plane's letter followed by a decimal
+ * number, so a response on out/res/{id} goes back to the plane that owns it. */
+struct c2d_resp {
+	const struct c2d_req *req;   /* the device's publish */
+	const char *dev;             /* == req->dev */
+	char plane;                  /* id letter */
+	uint64_t num;                /* id number */
+	int status;                  /* topic level, else user property, else 200 */
+};
+struct c2d_plane {
+	char letter;                 /* id prefix, unique */
+	const char *name;
+	/* A device answered a delivery of this plane. */
+	int (*on_response)(struct c2d *c2d, const struct c2d_resp *resp);
+	/* A device came online (confirmed connection) / went offline. */
+	void (*on_online)(struct c2d *c2d, const char *dev);
+	void (*on_offline)(struct c2d *c2d, const char *dev);
+	/* Called at every TICK with the clocks and a work budget. */
+	void (*on_tick)(struct c2d *c2d);
+	/* Create the plane's state at init / free it at cleanup. */
+	int (*init)(struct c2d *c2d);
+	void (*cleanup)(struct c2d *c2d);
+};
+/* Publish one delivery. path: "twin", "msg", "rpc/reboot" (borrowed);
+ * payload copied; content_type borrowed or NULL; expiry_s > 0 adds Message
+ * Expiry for v5. Returns 0 or an error (nothing queued). */
+int c2d_deliver(struct c2d *c2d, const char *dev, const char *path, char letter, uint64_t num,
+		const void *payload, size_t len, const char *content_type, uint32_t expiry_s);
+/* Format an id ("q17") into buf (>= 24 bytes). */
+void c2d_deliver_id(char letter, uint64_t num, char *buf, size_t len);
+/* Parse an id: letter + 1..20 decimal digits, no leading zero. */
+int c2d_deliver_parse_id(const char *id, char *letter, uint64_t *num);
+/* Route an out/res publish to its plane. */
+int c2d_deliver_on_response(struct c2d *c2d, struct c2d_req *req);
+void c2d_deliver_online(struct c2d *c2d, const char *dev);
+void c2d_deliver_offline(struct c2d *c2d, const char *dev);
+
+/* ---- the request handlers, one per topic kind (route.c dispatches) ---- */
+typedef int (*c2d_handler)(struct c2d *c2d, struct c2d_req *req);
+
+/* ---- clocks and timers (tick.c) ---- */
+uint64_t c2d_mono_ms(void);
+uint64_t c2d_wall_ms(void);
+void c2d_tick(struct c2d *c2d);
+/* Open the timer loop and the periodic sync timer; close them again. */
+int c2d_tick_init(struct c2d *c2d);
+void c2d_tick_cleanup(struct c2d *c2d);
+/* Read both clocks into c2d->now_ms / c2d->wall_ms. */
+void c2d_clock_update(struct c2d *c2d);
+
+/* ---- store transaction for the current event (route.c commits) ---- */
+/* Open the event's write transaction if it is not open yet. 0 or error. */
+int c2d_txn(struct c2d *c2d);
+/* Commit the event's transaction if one is open. On failure the outbox is
+ * rolled back to `mark` and the error returned (C2D_EFULL / C2D_ESTORE). */
+int c2d_txn_end(struct c2d *c2d, size_t mark);
+/* Map a store error to a wire status (EFULL/ESTORE -> 503, ENOMEM -> 500). */
+int c2d_status_of(int rc);
+
+/* ---- plugin-wide counters (admin getStats, $SYS) ---- */
+enum c2d_counter {
+	C2D_C_CONNECTS,
+	C2D_C_DISCONNECTS,
+	C2D_C_REQUESTS,
+	C2D_C_DENIED,
+	C2D_C_BAD_REQUESTS,
+	C2D_C_DELIVERIES,
+	C2D_C_RESPONSES,
+	C2D_C_STORE_ERRORS,
+	C2D_C_EVENTS,
+	C2D_C__COUNT
+};
+
+/* ---- the one state struct, the plugin's userdata ---- */
+#define C2D_MAX_PLANES 8
+struct c2d {
+	mosquitto_plugin_id_t *pid;
+	struct c2d_conf conf;
+	struct c2d_store *store;
+	struct c2d_outbox outbox;
+	struct c2d_presence presence;
+	const struct c2d_plane *planes[C2D_MAX_PLANES];
+	size_t plane_count;
+	struct c2d_calls *calls;     /* calls.c */
+	struct c2d_lrpc *lrpc;       /* rpc.c, lightweight */
+	struct c2d_queue *queue;     /* queue.c: messages and persistent RPC */
+	uv_loop_t loop;              /* private timer heap, advanced at TICK */
+	bool loop_open;
+	uv_timer_t sync_timer;       /* sync periodic */
+	uint64_t now_ms;             /* CLOCK_MONOTONIC at the current TICK/event */
+	uint64_t wall_ms;            /* CLOCK_REALTIME at the current TICK/event */
+	uint64_t boot_ms;            /* wall clock at init, event id prefix */
+	uint64_t event_seq;
+	uint64_t counters[C2D_C__COUNT];
+};
+
+#endif

@@ -1,0 +1,64 @@
+/* Plugin options (plugin_opt_<name> <value>). Pure: no broker, no LMDB. */
+#ifndef C2D_CONF_H
+#define C2D_CONF_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum c2d_sync {
+	C2D_SYNC_FULL = 0,   /* fsync per commit */
+	C2D_SYNC_META,       /* MDB_NOMETASYNC */
+	C2D_SYNC_PERIODIC,   /* MDB_NOSYNC + sync every sync_interval ms */
+};
+
+struct c2d_conf {
+	char *db_path;               /* required; owned (free with c2d_conf_free) */
+	uint64_t map_size_mib;       /* map_size, MiB, default 1024, 1..1048576 */
+	enum c2d_sync sync;          /* sync: full|meta|periodic, default full */
+	uint32_t sync_interval_ms;   /* sync_interval, default 100, 1..60000 */
+	uint32_t twin_max_bytes;     /* default 32768, 64..16777216 */
+	uint32_t twin_max_depth;     /* default 10, 1..64 */
+	uint32_t msg_ttl_s;          /* default 3600, 1..msg_ttl_max */
+	uint32_t msg_ttl_max_s;      /* default 604800, 1..31536000 */
+	uint32_t msg_queue_max;      /* default 1000, 1..10000000 */
+	uint32_t msg_inflight;       /* default 16, 1..65535 */
+	uint32_t msg_max_deliveries; /* default 10, 1..1000 */
+	uint32_t ack_timeout_s;      /* default 30, 1..86400 */
+	uint32_t rpc_timeout_ms;     /* default 10000, rpc_timeout_min..rpc_timeout_max */
+	uint32_t rpc_timeout_min_ms; /* default 100, 1..rpc_timeout_max */
+	uint32_t rpc_timeout_max_ms; /* default 300000, ..86400000 */
+	uint32_t rpc_ttl_s;          /* default 3600, 1..msg_ttl_max */
+	uint32_t rpc_retries_max;    /* default 5, 0..100 */
+	uint32_t rpc_inflight;       /* lightweight RPCs in flight per device, default 16, 1..65535 */
+	uint32_t stats_interval_s;   /* $SYS statistics period, default 10, 0 = off, ..86400 */
+};
+
+/* One option as the broker passes it (same layout as struct mosquitto_opt). */
+struct c2d_opt {
+	const char *key;
+	const char *value;
+};
+
+/* Fill *conf with defaults. */
+void c2d_conf_defaults(struct c2d_conf *conf);
+
+/* Parse options (borrowed) into *conf (defaults first, then each option).
+ * Keys are option names without the "plugin_opt_" prefix, as the broker passes them.
+ * A repeated key: the last value wins (earlier ones are not checked). *conf must
+ * not own a db_path on entry (it is overwritten, not freed).
+ * Returns 0, or C2D_EINVAL with a one-line reason in err naming the option
+ * ("plugin_opt_msg_ttl: '-3' is not a whole number in 1..604800"): unknown
+ * names, empty or invalid values, out-of-range numbers, a missing db_path,
+ * inconsistent bounds (rpc_timeout outside [min,max], msg_ttl > msg_ttl_max),
+ * checked on the final values, defaults included; or C2D_ENOMEM if db_path
+ * cannot be copied. err is truncated to errlen (NULL with errlen 0: no text).
+ * On error *conf holds the defaults again and owns nothing. */
+int c2d_conf_parse(struct c2d_conf *conf, const struct c2d_opt *opts, int count, char *err, size_t errlen);
+
+/* Free what c2d_conf_parse allocated (db_path). Safe on defaults. */
+void c2d_conf_free(struct c2d_conf *conf);
+
+/* "full", "meta", "periodic" */
+const char *c2d_conf_sync_name(enum c2d_sync sync);
+
+#endif

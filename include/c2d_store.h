@@ -1,0 +1,100 @@
+/* Durable state in LMDB. store.c is the only file that includes lmdb.h; this
+ * API speaks the domain (devices, twins, queue items, deadlines, dedup keys)
+ * so that another backend can sit behind it later.
+ *
+ * Transactions: the broker thread opens one write transaction per broker
+ * event with c2d_store_begin(), does all its writes, then c2d_store_commit()
+ * (or c2d_store_abort()). Every write outside a transaction fails with
+ * C2D_ETXN. Reads inside a transaction see its uncommitted writes; reads
+ * outside one use a short read-only transaction of their own.
+ *
+ * Errors (c2d_err.h): C2D_ENOTFOUND, C2D_EFULL (map full: the write failed, the
+ * caller must abort the transaction; logged once with the option to raise),
+ * C2D_ESTORE (any other LMDB failure, logged where it happens), C2D_ENOMEM,
+ * C2D_EINVAL (bad argument: empty or over-long key, dev longer than 128 bytes). */
+#ifndef C2D_STORE_H
+#define C2D_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "c2d_conf.h"
+#include "c2d_topic.h" /* C2D_DEV_MAX */
+
+struct c2d_store;
+
+/* Per-device record. Fixed layout, stored as is (local database only). */
+#define C2D_DEVREC_COUNTERS 16
+struct c2d_devrec {
+	uint32_t version;          /* layout version, 1; set by the store on put */
+	uint32_t queued;           /* items in the queue (maintained by the queue module) */
+	uint64_t next_seq;         /* next queue sequence number; 0 in a new record means 1 */
+	uint64_t created_ms;       /* wall clock, ms since epoch */
+	uint64_t counters[C2D_DEVREC_COUNTERS]; /* meaning owned by the modules (c2d.h) */
+};
+
+/* Open (creating the directory, mode 0700, and its databases if missing) the
+ * environment at conf->db_path with conf->map_size_mib and conf->sync.
+ * Checks the schema record: writes it on a new database, refuses another major
+ * with C2D_ESCHEMA. conf: borrowed. *out: owned by the caller, c2d_store_close.
+ * On failure a one-line reason is in err (also logged). */
+int c2d_store_open(struct c2d_store **out, const struct c2d_conf *conf, char *err, size_t errlen);
+
+/* Abort an open transaction, close the environment, free. NULL is fine. */
+void c2d_store_close(struct c2d_store *st);
+
+int c2d_store_begin(struct c2d_store *st);  /* C2D_ETXN if one is open */
+int c2d_store_commit(struct c2d_store *st); /* ends the transaction either way */
+void c2d_store_abort(struct c2d_store *st); /* no-op without a transaction */
+int c2d_store_in_txn(const struct c2d_store *st); /* 1 when a write txn is open */
+
+/* Flush to disk now (mdb_env_sync force): used by sync periodic at TICK. */
+int c2d_store_sync(struct c2d_store *st);
+
+/* Map use for statistics: bytes used by pages in use, and the map size. */
+int c2d_store_usage(struct c2d_store *st, uint64_t *used_bytes, uint64_t *map_bytes);
+
+/* ---- devices. dev: borrowed, NUL-terminated, 1..128 bytes. ---- */
+int c2d_store_dev_get(struct c2d_store *st, const char *dev, struct c2d_devrec *rec); /* C2D_ENOTFOUND */
+int c2d_store_dev_put(struct c2d_store *st, const char *dev, const struct c2d_devrec *rec);
+/* Delete the device record, its twin and all its queue items. Deadline and
+ * dedup entries are not touched: the caller removes those first. */
+int c2d_store_dev_del(struct c2d_store *st, const char *dev);
+/* Visit devices in byte order of their ids, strictly after `after` (NULL or ""
+ * = from the start), at most `limit` (0 = no limit). cb returns nonzero to stop
+ * early (not an error). rec is borrowed for the call only. */
+int c2d_store_dev_scan(struct c2d_store *st, const char *after, size_t limit,
+		int (*cb)(void *ud, const char *dev, const struct c2d_devrec *rec), void *ud);
+
+/* ---- twins: one JSON text per device ---- */
+/* *json: copied, NUL-terminated, caller frees with free(); *len excludes the NUL. */
+int c2d_store_twin_get(struct c2d_store *st, const char *dev, char **json, size_t *len);
+int c2d_store_twin_put(struct c2d_store *st, const char *dev, const char *json, size_t len);
+int c2d_store_twin_del(struct c2d_store *st, const char *dev); /* C2D_ENOTFOUND if none */
+/* Number of stored twins (statistics). */
+int c2d_store_twin_count(struct c2d_store *st, uint64_t *count);
+
+/* ---- queue items: opaque records keyed by (dev, seq), seq > 0 ---- */
+int c2d_store_q_put(struct c2d_store *st, const char *dev, uint64_t seq, const void *rec, size_t len);
+/* *rec: copied, caller frees with free(). */
+int c2d_store_q_get(struct c2d_store *st, const char *dev, uint64_t seq, void **rec, size_t *len);
+int c2d_store_q_del(struct c2d_store *st, const char *dev, uint64_t seq); /* C2D_ENOTFOUND if none */
+/* Visit the device's items with seq >= from in ascending seq order. rec is
+ * borrowed for the call only (do not write to the store from cb). cb returns
+ * nonzero to stop early. */
+int c2d_store_q_scan(struct c2d_store *st, const char *dev, uint64_t from,
+		int (*cb)(void *ud, uint64_t seq, const void *rec, size_t len), void *ud);
+
+/* ---- deadline index: (at_ms, dev, seq), ordered by at_ms then dev then seq ---- */
+int c2d_store_due_add(struct c2d_store *st, uint64_t at_ms, const char *dev, uint64_t seq);
+int c2d_store_due_del(struct c2d_store *st, uint64_t at_ms, const char *dev, uint64_t seq); /* C2D_ENOTFOUND */
+/* The earliest entry. dev must hold C2D_DEV_MAX+1 bytes. C2D_ENOTFOUND when empty. */
+int c2d_store_due_first(struct c2d_store *st, uint64_t *at_ms, char *dev, uint64_t *seq);
+
+/* ---- dedup: opaque key (1..480 bytes) -> (dev, seq) ---- */
+int c2d_store_dedup_put(struct c2d_store *st, const void *key, size_t keylen, const char *dev, uint64_t seq);
+/* dev must hold C2D_DEV_MAX+1 bytes. C2D_ENOTFOUND if absent. */
+int c2d_store_dedup_get(struct c2d_store *st, const void *key, size_t keylen, char *dev, uint64_t *seq);
+int c2d_store_dedup_del(struct c2d_store *st, const void *key, size_t keylen); /* C2D_ENOTFOUND */
+
+#endif

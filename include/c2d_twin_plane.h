@@ -1,0 +1,19 @@
+/* Device twins, broker side (twin.c). */
+#ifndef C2D_TWIN_PLANE_H
+#define C2D_TWIN_PLANE_H
+
+#include "c2d.h"
+
+#define C2D_TWIN_LETTER 't'
+
+extern const struct c2d_plane c2d_twin_plane;
+
+int c2d_twin_on_get(struct c2d *c2d, struct c2d_req *req);
+int c2d_twin_on_desired(struct c2d *c2d, struct c2d_req *req);
+int c2d_twin_on_delete(struct c2d *c2d, struct c2d_req *req);
+int c2d_twin_on_reported(struct c2d *c2d, struct c2d_req *req);
+/* The full twin of a device (an empty one if it has none). New object owned
+ * by the caller, or NULL with *rc set. */
+cJSON *c2d_twin_get_full(struct c2d *c2d, const char *dev, int *rc);
+
+#endif

@@ -1,0 +1,268 @@
+/* Plugin options (protocol.md, "Options"). Pure: no broker, no LMDB.
+ *
+ * One table describes every option. Parsing runs in two passes: the first
+ * maps each given key to its table row (unknown keys fail, a repeated key's
+ * last value wins), the second walks the table in order and converts and
+ * checks each value. Rows whose bounds come from other options (msg_ttl <=
+ * msg_ttl_max, rpc_timeout_min <= rpc_timeout <= rpc_timeout_max, ...) come
+ * after those options, so a bound is final and valid when it is used, and the
+ * cross checks are ordinary range checks with the right range in the message. */
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "c2d_conf.h"
+#include "c2d_err.h"
+
+#define P "plugin_opt_"
+
+enum opt_type {
+	T_STR,   /* char *, copied; required and non-empty */
+	T_U32,
+	T_U64,
+	T_SYNC,  /* enum c2d_sync */
+};
+
+struct opt {
+	const char *name;
+	enum opt_type type;
+	size_t off;           /* of the field in struct c2d_conf */
+	uint64_t min, max;
+	const char *min_opt;  /* if set, the lower bound is this (earlier) option's value */
+	const char *max_opt;  /* if set, the upper bound is this (earlier) option's value */
+};
+
+#define F(field) offsetof(struct c2d_conf, field)
+
+static const struct opt opts_table[] = {
+	{"db_path", T_STR, F(db_path), 0, 0, NULL, NULL},
+	{"map_size", T_U64, F(map_size_mib), 1, 1048576, NULL, NULL},
+	{"sync", T_SYNC, F(sync), 0, 0, NULL, NULL},
+	{"sync_interval", T_U32, F(sync_interval_ms), 1, 60000, NULL, NULL},
+	{"twin_max_bytes", T_U32, F(twin_max_bytes), 64, 16777216, NULL, NULL},
+	{"twin_max_depth", T_U32, F(twin_max_depth), 1, 64, NULL, NULL},
+	{"msg_ttl_max", T_U32, F(msg_ttl_max_s), 1, 31536000, NULL, NULL},
+	{"msg_ttl", T_U32, F(msg_ttl_s), 1, 0, NULL, "msg_ttl_max"},
+	{"msg_queue_max", T_U32, F(msg_queue_max), 1, 10000000, NULL, NULL},
+	{"msg_inflight", T_U32, F(msg_inflight), 1, 65535, NULL, NULL},
+	{"msg_max_deliveries", T_U32, F(msg_max_deliveries), 1, 1000, NULL, NULL},
+	{"ack_timeout", T_U32, F(ack_timeout_s), 1, 86400, NULL, NULL},
+	{"rpc_timeout_max", T_U32, F(rpc_timeout_max_ms), 1, 86400000, NULL, NULL},
+	{"rpc_timeout_min", T_U32, F(rpc_timeout_min_ms), 1, 0, NULL, "rpc_timeout_max"},
+	{"rpc_timeout", T_U32, F(rpc_timeout_ms), 0, 0, "rpc_timeout_min", "rpc_timeout_max"},
+	{"rpc_ttl", T_U32, F(rpc_ttl_s), 1, 0, NULL, "msg_ttl_max"},
+	{"rpc_retries_max", T_U32, F(rpc_retries_max), 0, 100, NULL, NULL},
+	{"rpc_inflight", T_U32, F(rpc_inflight), 1, 65535, NULL, NULL},
+	{"stats_interval", T_U32, F(stats_interval_s), 0, 86400, NULL, NULL},
+};
+
+#define OPT_COUNT (sizeof(opts_table) / sizeof(opts_table[0]))
+
+static const char *const sync_names[] = {
+	[C2D_SYNC_FULL] = "full",
+	[C2D_SYNC_META] = "meta",
+	[C2D_SYNC_PERIODIC] = "periodic",
+};
+
+#define SYNC_COUNT (sizeof(sync_names) / sizeof(sync_names[0]))
+
+void c2d_conf_defaults(struct c2d_conf *conf)
+{
+	memset(conf, 0, sizeof(*conf));
+	conf->map_size_mib = 1024;
+	conf->sync = C2D_SYNC_FULL;
+	conf->sync_interval_ms = 100;
+	conf->twin_max_bytes = 32768;
+	conf->twin_max_depth = 10;
+	conf->msg_ttl_s = 3600;
+	conf->msg_ttl_max_s = 604800;
+	conf->msg_queue_max = 1000;
+	conf->msg_inflight = 16;
+	conf->msg_max_deliveries = 10;
+	conf->ack_timeout_s = 30;
+	conf->rpc_timeout_ms = 10000;
+	conf->rpc_timeout_min_ms = 100;
+	conf->rpc_timeout_max_ms = 300000;
+	conf->rpc_ttl_s = 3600;
+	conf->rpc_retries_max = 5;
+	conf->rpc_inflight = 16;
+	conf->stats_interval_s = 10;
+}
+
+void c2d_conf_free(struct c2d_conf *conf)
+{
+	free(conf->db_path);
+	conf->db_path = NULL;
+}
+
+const char *c2d_conf_sync_name(enum c2d_sync sync)
+{
+	if((unsigned)sync >= SYNC_COUNT) return "?";
+	return sync_names[sync];
+}
+
+/* The table row named name (borrowed), or NULL. */
+static const struct opt *find(const char *name)
+{
+	size_t i;
+
+	for(i = 0; name && i < OPT_COUNT; i++){
+		if(strcmp(opts_table[i].name, name) == 0) return &opts_table[i];
+	}
+	return NULL;
+}
+
+static uint64_t get_num(const struct c2d_conf *conf, const struct opt *o)
+{
+	const char *f = (const char *)conf + o->off;
+
+	if(o->type == T_U64) return *(const uint64_t *)(const void *)f;
+	return *(const uint32_t *)(const void *)f;
+}
+
+static void set_num(struct c2d_conf *conf, const struct opt *o, uint64_t v)
+{
+	char *f = (char *)conf + o->off;
+
+	if(o->type == T_U64){
+		*(uint64_t *)(void *)f = v;
+	}else{
+		*(uint32_t *)(void *)f = (uint32_t)v;
+	}
+}
+
+/* A whole number: decimal digits only, at least one, fits in uint64. */
+static bool parse_whole(const char *s, uint64_t *out)
+{
+	uint64_t v = 0;
+	unsigned d;
+
+	if(s == NULL || *s == '\0') return false;
+	for(; *s; s++){
+		if(*s < '0' || *s > '9') return false;
+		d = (unsigned)(*s - '0');
+		if(v > (UINT64_MAX - d) / 10) return false;
+		v = v * 10 + d;
+	}
+	*out = v;
+	return true;
+}
+
+/* Check and store one number option. value: borrowed, NULL when the option was
+ * not given (then the default already in *conf is checked). */
+static int set_number(struct c2d_conf *conf, const struct opt *o, const char *value, char *err, size_t errlen)
+{
+	uint64_t v, lo = o->min, hi = o->max;
+	char bounds[96] = "";
+
+	if(o->min_opt) lo = get_num(conf, find(o->min_opt));
+	if(o->max_opt) hi = get_num(conf, find(o->max_opt));
+	if(o->min_opt && o->max_opt){
+		snprintf(bounds, sizeof(bounds), " (the bounds are " P "%s and " P "%s)", o->min_opt, o->max_opt);
+	}else if(o->max_opt){
+		snprintf(bounds, sizeof(bounds), " (the upper bound is " P "%s)", o->max_opt);
+	}
+	if(value == NULL){
+		v = get_num(conf, o);
+		if(v >= lo && v <= hi) return 0;
+		snprintf(err, errlen, P "%s: the default %" PRIu64 " is not in %" PRIu64 "..%" PRIu64 "%s; set " P "%s",
+				o->name, v, lo, hi, bounds, o->name);
+		return C2D_EINVAL;
+	}
+	if(!parse_whole(value, &v) || v < lo || v > hi){
+		snprintf(err, errlen, P "%s: '%s' is not a whole number in %" PRIu64 "..%" PRIu64 "%s",
+				o->name, value, lo, hi, bounds);
+		return C2D_EINVAL;
+	}
+	set_num(conf, o, v);
+	return 0;
+}
+
+static int set_sync(struct c2d_conf *conf, const char *value, char *err, size_t errlen)
+{
+	size_t i;
+
+	for(i = 0; i < SYNC_COUNT; i++){
+		if(strcmp(value, sync_names[i]) == 0){
+			conf->sync = (enum c2d_sync)i;
+			return 0;
+		}
+	}
+	snprintf(err, errlen, P "sync: '%s' is not one of full, meta, periodic", value);
+	return C2D_EINVAL;
+}
+
+/* A required string option. value: borrowed, copied into the field. */
+static int set_string(struct c2d_conf *conf, const struct opt *o, const char *value, char *err, size_t errlen)
+{
+	char **field = (char **)(void *)((char *)conf + o->off);
+
+	if(value == NULL){
+		snprintf(err, errlen, P "%s: missing (it is required)", o->name);
+		return C2D_EINVAL;
+	}
+	if(value[0] == '\0'){
+		snprintf(err, errlen, P "%s: must not be empty", o->name);
+		return C2D_EINVAL;
+	}
+	*field = strdup(value);
+	if(*field == NULL){
+		snprintf(err, errlen, P "%s: out of memory", o->name);
+		return C2D_ENOMEM;
+	}
+	return 0;
+}
+
+/* One row of the table: value (borrowed) is the last one given, or NULL. */
+static int set_option(struct c2d_conf *conf, const struct opt *o, const char *value, char *err, size_t errlen)
+{
+	switch(o->type){
+		case T_STR:
+			return set_string(conf, o, value, err, errlen);
+		case T_SYNC:
+			return value ? set_sync(conf, value, err, errlen) : 0;
+		case T_U32:
+		case T_U64:
+			break;
+	}
+	return set_number(conf, o, value, err, errlen);
+}
+
+/* opts: borrowed; conf: filled, owns db_path on success; err: one line on
+ * failure (truncated to errlen, may be NULL with errlen 0). Returns 0,
+ * C2D_EINVAL or C2D_ENOMEM (db_path could not be copied). On failure *conf
+ * holds the defaults and owns nothing. */
+int c2d_conf_parse(struct c2d_conf *conf, const struct c2d_opt *opts, int count, char *err, size_t errlen)
+{
+	const char *given[OPT_COUNT] = {NULL};
+	const struct opt *o;
+	char dummy[1];
+	size_t i;
+	int rc;
+
+	if(err == NULL || errlen == 0){
+		err = dummy;
+		errlen = sizeof(dummy);
+	}
+	err[0] = '\0';
+	c2d_conf_defaults(conf);
+	for(i = 0; opts && i < (size_t)(count > 0 ? count : 0); i++){
+		o = find(opts[i].key);
+		if(o == NULL){
+			snprintf(err, errlen, P "%s: unknown option", opts[i].key ? opts[i].key : "(null)");
+			return C2D_EINVAL;
+		}
+		given[o - opts_table] = opts[i].value ? opts[i].value : "";
+	}
+	for(i = 0; i < OPT_COUNT; i++){
+		rc = set_option(conf, &opts_table[i], given[i], err, errlen);
+		if(rc){
+			c2d_conf_free(conf);
+			c2d_conf_defaults(conf);
+			return rc;
+		}
+	}
+	return 0;
+}

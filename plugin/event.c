@@ -1,0 +1,52 @@
+/* Events: one CloudEvents 1.0 JSON object per state change, published on
+ * $c2d/{dev}/events/{kind} (QoS 1, not retained, unbatched). */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "c2d.h"
+
+void c2d_time_rfc3339(uint64_t wall_ms, char *buf, size_t len)
+{
+	time_t s = (time_t)(wall_ms / 1000);
+	struct tm tm;
+
+	gmtime_r(&s, &tm);
+	snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%03uZ", tm.tm_year + 1900, tm.tm_mon + 1,
+			tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (unsigned)(wall_ms % 1000));
+}
+
+int c2d_event(struct c2d *c2d, const char *dev, const char *kind, const char *type, cJSON *data)
+{
+	char topic[C2D_DEV_MAX + 64], id[48], when[32];
+	cJSON *ev;
+	char *text;
+	int rc;
+
+	ev = cJSON_CreateObject();
+	if(ev == NULL){
+		cJSON_Delete(data);
+		return C2D_ENOMEM;
+	}
+	snprintf(id, sizeof(id), "%llu-%llu", (unsigned long long)c2d->boot_ms,
+			(unsigned long long)++c2d->event_seq);
+	c2d_time_rfc3339(c2d->wall_ms ? c2d->wall_ms : c2d_wall_ms(), when, sizeof(when));
+	cJSON_AddStringToObject(ev, "specversion", "1.0");
+	cJSON_AddStringToObject(ev, "id", id);
+	cJSON_AddStringToObject(ev, "source", "mosquitto-c2d");
+	cJSON_AddStringToObject(ev, "type", type);
+	cJSON_AddStringToObject(ev, "subject", dev);
+	cJSON_AddStringToObject(ev, "time", when);
+	if(data){
+		cJSON_AddStringToObject(ev, "datacontenttype", "application/json");
+		cJSON_AddItemToObject(ev, "data", data);
+	}
+	text = cJSON_PrintUnformatted(ev);
+	cJSON_Delete(ev);
+	if(text == NULL) return C2D_ENOMEM;
+	snprintf(topic, sizeof(topic), "$c2d/%s/events/%s", dev, kind);
+	rc = c2d_outbox_add(c2d, NULL, topic, text, strlen(text), 1, NULL);
+	cJSON_free(text);
+	if(rc == 0) c2d->counters[C2D_C_EVENTS]++;
+	return rc;
+}

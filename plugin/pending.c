@@ -1,0 +1,149 @@
+/* In-memory requests waiting for an answer (see c2d_pending.h). Timers run on
+ * the plugin's private libuv loop, which TICK advances; a closed timer frees
+ * its entry in the close callback, as libuv requires. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "c2d_pending.h"
+
+struct c2d_pending_dev {
+	char *dev;                   /* key, owned */
+	unsigned count;
+	UT_hash_handle hh;
+};
+
+void c2d_pending_init(struct c2d_pending_table *t, struct c2d *c2d,
+		void (*on_timeout)(struct c2d *c2d, struct c2d_pending *p))
+{
+	memset(t, 0, sizeof(*t));
+	t->c2d = c2d;
+	t->on_timeout = on_timeout;
+	t->next_id = 1;
+}
+
+static void dev_count(struct c2d_pending_table *t, const char *dev, int delta)
+{
+	struct c2d_pending_dev *d = NULL;
+
+	HASH_FIND_STR(t->devs, dev, d);
+	if(d == NULL){
+		if(delta < 0) return;
+		d = calloc(1, sizeof(*d));
+		if(d == NULL || (d->dev = strdup(dev)) == NULL){
+			free(d);
+			return;
+		}
+		HASH_ADD_KEYPTR(hh, t->devs, d->dev, strlen(d->dev), d);
+	}
+	d->count = (unsigned)((int)d->count + delta);
+	if(d->count == 0){
+		HASH_DEL(t->devs, d);
+		free(d->dev);
+		free(d);
+	}
+}
+
+unsigned c2d_pending_count(struct c2d_pending_table *t, const char *dev)
+{
+	struct c2d_pending_dev *d = NULL;
+
+	HASH_FIND_STR(t->devs, dev, d);
+	return d ? d->count : 0;
+}
+
+static void pending_free(struct c2d_pending *p)
+{
+	free(p->reply_topic);
+	free(p->corr);
+	free(p->note);
+	free(p);
+}
+
+static void on_closed(uv_handle_t *h)
+{
+	pending_free(h->data);
+}
+
+void c2d_pending_done(struct c2d_pending *p)
+{
+	struct c2d_pending_table *t = p->table;
+
+	HASH_DEL(t->items, p);
+	dev_count(t, p->dev, -1);
+	uv_timer_stop(&p->timer);
+	uv_close((uv_handle_t *)&p->timer, on_closed);
+}
+
+static void on_timer(uv_timer_t *timer)
+{
+	struct c2d_pending *p = timer->data;
+	struct c2d_pending_table *t = p->table;
+
+	t->on_timeout(t->c2d, p);
+	c2d_pending_done(p);
+}
+
+static char *dup_or_null(const char *s)
+{
+	return s ? strdup(s) : NULL;
+}
+
+struct c2d_pending *c2d_pending_add(struct c2d_pending_table *t, const char *dev,
+		const char *reply_topic, const void *corr, uint16_t corr_len, const char *note,
+		uint32_t timeout_ms)
+{
+	struct c2d_pending *p;
+
+	if(strlen(dev) > C2D_DEV_MAX) return NULL;
+	p = calloc(1, sizeof(*p));
+	if(p == NULL) return NULL;
+	strcpy(p->dev, dev);
+	p->reply_topic = dup_or_null(reply_topic);
+	p->note = dup_or_null(note);
+	if(corr && corr_len){
+		p->corr = malloc(corr_len);
+		if(p->corr) memcpy(p->corr, corr, corr_len);
+		p->corr_len = corr_len;
+	}
+	if((reply_topic && !p->reply_topic) || (note && !p->note) || (corr_len && !p->corr)){
+		pending_free(p);
+		return NULL;
+	}
+	p->id = t->next_id++;
+	p->table = t;
+	p->started_ms = t->c2d->now_ms;
+	uv_timer_init(&t->c2d->loop, &p->timer);
+	p->timer.data = p;
+	uv_timer_start(&p->timer, on_timer, timeout_ms, 0);
+	HASH_ADD(hh, t->items, id, sizeof(p->id), p);
+	dev_count(t, dev, +1);
+	return p;
+}
+
+struct c2d_pending *c2d_pending_find(struct c2d_pending_table *t, uint64_t id)
+{
+	struct c2d_pending *p = NULL;
+
+	HASH_FIND(hh, t->items, &id, sizeof(id), p);
+	return p;
+}
+
+void c2d_pending_each_dev(struct c2d_pending_table *t, const char *dev,
+		void (*cb)(struct c2d *c2d, struct c2d_pending *p))
+{
+	struct c2d_pending *p, *tmp;
+
+	if(c2d_pending_count(t, dev) == 0) return;
+	HASH_ITER(hh, t->items, p, tmp){
+		if(strcmp(p->dev, dev) == 0) cb(t->c2d, p);
+	}
+}
+
+void c2d_pending_clear(struct c2d_pending_table *t)
+{
+	struct c2d_pending *p, *tmp;
+
+	HASH_ITER(hh, t->items, p, tmp){
+		c2d_pending_done(p);
+	}
+}

@@ -1,0 +1,242 @@
+/* Presence: which device ids are connected, on Mosquitto 2.0 which has no
+ * CONNECT event (see ../shared/design/mosquitto-2.0.md):
+ *
+ * - BASIC_AUTH fires on every CONNECT, before CONNACK and before a session
+ *   takeover. The connection may still be refused by a later plugin or the
+ *   password file (then DISCONNECT fires with the same client pointer), so a
+ *   new connection is only "pending" until the next TICK confirms it. A PUBLISH
+ *   from the client confirms it at once (proof of life).
+ * - Connections are tracked by client pointer, never by id: on takeover the old
+ *   context's DISCONNECT arrives after the new client's BASIC_AUTH, same id.
+ *   DISCONNECT of a pointer we do not know (port probes, sessions we never saw)
+ *   is ignored.
+ * - SIGHUP re-runs BASIC_AUTH for every session, offline ones included. RELOAD
+ *   fires just before that and TICK right after, so BASIC_AUTH between RELOAD
+ *   and TICK is a re-authentication and changes nothing.
+ *
+ * A device is online while it has at least one confirmed connection. Going
+ * from 0 to 1 or a new connection replacing the old one emits
+ * c2d.presence.connected and calls the planes' on_online (redelivery, twin
+ * catch-up); the last connection closing emits c2d.presence.disconnected. */
+#include <stdlib.h>
+#include <string.h>
+
+#include <uthash.h>
+
+#include "c2d.h"
+
+enum conn_state { CONN_PENDING, CONN_ONLINE };
+
+struct c2d_conn {
+	struct mosquitto *client;    /* key */
+	char *dev;                   /* owned */
+	enum conn_state state;
+	int protocol_version;
+	UT_hash_handle hh;
+};
+
+struct c2d_devp {
+	char *dev;                   /* key, owned */
+	unsigned online;             /* confirmed connections */
+	unsigned pending;            /* connections awaiting confirmation */
+	int protocol_version;        /* of the newest confirmed connection */
+	uint64_t since_ms;           /* wall clock of the last change */
+	UT_hash_handle hh;
+};
+
+static struct c2d_devp *devp_get(struct c2d *c2d, const char *dev, bool create)
+{
+	struct c2d_devp *d = NULL;
+
+	HASH_FIND_STR(c2d->presence.devs, dev, d);
+	if(d || !create) return d;
+	d = calloc(1, sizeof(*d));
+	if(d == NULL) return NULL;
+	d->dev = strdup(dev);
+	if(d->dev == NULL){
+		free(d);
+		return NULL;
+	}
+	HASH_ADD_KEYPTR(hh, c2d->presence.devs, d->dev, strlen(d->dev), d);
+	return d;
+}
+
+static void devp_release(struct c2d *c2d, struct c2d_devp *d)
+{
+	if(d->online || d->pending) return;
+	HASH_DEL(c2d->presence.devs, d);
+	free(d->dev);
+	free(d);
+}
+
+static void conn_free(struct c2d *c2d, struct c2d_conn *cn)
+{
+	HASH_DEL(c2d->presence.conns, cn);
+	free(cn->dev);
+	free(cn);
+}
+
+static cJSON *presence_data(const struct c2d_conn *cn, struct mosquitto *client)
+{
+	cJSON *data = cJSON_CreateObject();
+	const char *addr = client ? mosquitto_client_address(client) : NULL;
+
+	if(data == NULL) return NULL;
+	cJSON_AddNumberToObject(data, "protocolVersion", cn->protocol_version);
+	if(addr) cJSON_AddStringToObject(data, "address", addr);
+	return data;
+}
+
+/* A pending connection is real: count it, announce it, let the planes deliver. */
+static void confirm(struct c2d *c2d, struct c2d_conn *cn)
+{
+	struct c2d_devp *d = devp_get(c2d, cn->dev, false);
+
+	if(d == NULL || cn->state != CONN_PENDING) return;
+	cn->state = CONN_ONLINE;
+	d->pending--;
+	c2d->presence.pending--;
+	if(d->online == 0) c2d->presence.online++;
+	d->online++;
+	d->protocol_version = cn->protocol_version;
+	d->since_ms = c2d->wall_ms;
+	c2d->counters[C2D_C_CONNECTS]++;
+	c2d_log(C2D_LOG_DEBUG, "device '%s' online (MQTT v%d)", cn->dev, cn->protocol_version);
+	c2d_event(c2d, cn->dev, "presence", "c2d.presence.connected", presence_data(cn, cn->client));
+	c2d_deliver_online(c2d, cn->dev);
+}
+
+int c2d_presence_on_auth(struct c2d *c2d, struct mosquitto *client)
+{
+	struct c2d_conn *cn = NULL;
+	struct c2d_devp *d;
+	const char *id;
+
+	if(c2d->presence.reauth) return MOSQ_ERR_PLUGIN_DEFER;
+	id = mosquitto_client_id(client);
+	if(id == NULL || !c2d_topic_valid_dev(id, strlen(id))) return MOSQ_ERR_PLUGIN_DEFER;
+	HASH_FIND_PTR(c2d->presence.conns, &client, cn);
+	if(cn) return MOSQ_ERR_PLUGIN_DEFER; /* re-authentication of a live connection */
+
+	cn = calloc(1, sizeof(*cn));
+	d = devp_get(c2d, id, true);
+	if(cn == NULL || d == NULL || (cn->dev = strdup(id)) == NULL){
+		free(cn);
+		if(d) devp_release(c2d, d);
+		c2d_log(C2D_LOG_ERR, "out of memory tracking the connection of '%s'", id);
+		return MOSQ_ERR_PLUGIN_DEFER;
+	}
+	cn->client = client;
+	cn->state = CONN_PENDING;
+	cn->protocol_version = mosquitto_client_protocol_version(client);
+	HASH_ADD_PTR(c2d->presence.conns, client, cn);
+	d->pending++;
+	c2d->presence.pending++;
+	return MOSQ_ERR_PLUGIN_DEFER;
+}
+
+void c2d_presence_on_disconnect(struct c2d *c2d, struct mosquitto *client)
+{
+	struct c2d_conn *cn = NULL;
+	struct c2d_devp *d;
+
+	HASH_FIND_PTR(c2d->presence.conns, &client, cn);
+	if(cn == NULL) return;
+	c2d_clock_update(c2d);
+	d = devp_get(c2d, cn->dev, false);
+	if(d == NULL){
+		conn_free(c2d, cn);
+		return;
+	}
+	if(cn->state == CONN_PENDING){
+		/* Refused by a later plugin or closed before we confirmed it. */
+		d->pending--;
+		c2d->presence.pending--;
+	}else{
+		d->online--;
+		c2d->counters[C2D_C_DISCONNECTS]++;
+		if(d->online == 0 && d->pending == 0){
+			/* A pending connection with the same id is a takeover: the device
+			 * stays reachable and is announced again when that one confirms. */
+			c2d->presence.online--;
+			d->since_ms = c2d->wall_ms;
+			c2d_log(C2D_LOG_DEBUG, "device '%s' offline", cn->dev);
+			c2d_event(c2d, cn->dev, "presence", "c2d.presence.disconnected", presence_data(cn, NULL));
+			c2d_deliver_offline(c2d, cn->dev);
+		}else if(d->online == 0){
+			c2d->presence.online--;
+		}
+	}
+	conn_free(c2d, cn);
+	devp_release(c2d, d);
+}
+
+void c2d_presence_on_reload(struct c2d *c2d)
+{
+	c2d->presence.reauth = true;
+}
+
+void c2d_presence_touch(struct c2d *c2d, struct mosquitto *client)
+{
+	struct c2d_conn *cn = NULL;
+
+	HASH_FIND_PTR(c2d->presence.conns, &client, cn);
+	if(cn){
+		if(cn->state == CONN_PENDING) confirm(c2d, cn);
+		return;
+	}
+	/* A client whose CONNECT we did not see (an earlier plugin answered its
+	 * BASIC_AUTH): its publish proves it is connected. */
+	c2d_presence_on_auth(c2d, client);
+	HASH_FIND_PTR(c2d->presence.conns, &client, cn);
+	if(cn) confirm(c2d, cn);
+}
+
+void c2d_presence_confirm(struct c2d *c2d)
+{
+	struct c2d_conn *cn, *tmp;
+
+	c2d->presence.reauth = false;
+	if(c2d->presence.pending == 0) return;
+	HASH_ITER(hh, c2d->presence.conns, cn, tmp){
+		if(cn->state == CONN_PENDING) confirm(c2d, cn);
+	}
+}
+
+bool c2d_presence_online(const struct c2d *c2d, const char *dev)
+{
+	return c2d_presence_protocol(c2d, dev) != 0;
+}
+
+int c2d_presence_protocol(const struct c2d *c2d, const char *dev)
+{
+	struct c2d_devp *d = NULL;
+
+	HASH_FIND_STR(c2d->presence.devs, dev, d);
+	return d && d->online ? d->protocol_version : 0;
+}
+
+void c2d_presence_each(const struct c2d *c2d, void (*cb)(void *ud, const char *dev), void *ud)
+{
+	struct c2d_devp *d, *tmp;
+
+	HASH_ITER(hh, c2d->presence.devs, d, tmp){
+		if(d->online) cb(ud, d->dev);
+	}
+}
+
+void c2d_presence_free(struct c2d *c2d)
+{
+	struct c2d_conn *cn, *ctmp;
+	struct c2d_devp *d, *dtmp;
+
+	HASH_ITER(hh, c2d->presence.conns, cn, ctmp){
+		conn_free(c2d, cn);
+	}
+	HASH_ITER(hh, c2d->presence.devs, d, dtmp){
+		HASH_DEL(c2d->presence.devs, d);
+		free(d->dev);
+		free(d);
+	}
+	memset(&c2d->presence, 0, sizeof(c2d->presence));
+}

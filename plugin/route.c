@@ -1,0 +1,238 @@
+/* MOSQ_EVT_MESSAGE: every client publish passes here. Non-$c2d topics leave
+ * after one prefix compare. $c2d topics are classified (topic.c), the
+ * one-writer rules enforced, and the topic's handler runs; all its store
+ * writes form one transaction that commits before the broker sends PUBACK,
+ * and its publishes leave only after that commit. */
+#include <string.h>
+
+#include "c2d.h"
+#include "c2d_route.h"
+#include "c2d_calls.h"
+#include "c2d_rpc.h"
+#include "c2d_twin_plane.h"
+
+static int not_implemented(struct c2d *c2d, struct c2d_req *req)
+{
+	return c2d_reply_error(c2d, req, C2D_ST_INTERNAL, "not implemented in this build");
+}
+
+/* One handler per topic kind a client may write; a kind without one is
+ * answered 500 "not implemented". */
+static const c2d_handler handlers[] = {
+	[C2D_T_TWIN_GET] = c2d_twin_on_get,
+	[C2D_T_TWIN_DESIRED] = c2d_twin_on_desired,
+	[C2D_T_TWIN_DELETE] = c2d_twin_on_delete,
+	[C2D_T_OUT_RES] = c2d_deliver_on_response,
+	[C2D_T_OUT_REPORTED] = c2d_twin_on_reported,
+	[C2D_T_RPC] = c2d_rpc_on_request,
+	[C2D_T_OUT_CALL] = c2d_calls_on_call,
+	[C2D_T_CALLRES] = c2d_calls_on_callres,
+};
+
+/* The planes that own deliveries, by id letter. */
+static const struct c2d_plane *const planes[] = {
+	&c2d_twin_plane,
+	&c2d_calls_plane,
+	&c2d_lrpc_plane,
+};
+
+int c2d_route_init(struct c2d *c2d)
+{
+	size_t i;
+
+	int rc;
+
+	for(i = 0; i < sizeof(planes) / sizeof(planes[0]); i++){
+		if(i >= C2D_MAX_PLANES) return C2D_EINVAL;
+		c2d->planes[i] = planes[i];
+		c2d->plane_count = i + 1;
+		if(planes[i]->init && (rc = planes[i]->init(c2d)) != 0) return rc;
+	}
+	return 0;
+}
+
+void c2d_route_cleanup(struct c2d *c2d)
+{
+	size_t i;
+
+	for(i = 0; i < c2d->plane_count; i++){
+		if(c2d->planes[i]->cleanup) c2d->planes[i]->cleanup(c2d);
+	}
+	c2d->plane_count = 0;
+}
+
+int c2d_txn(struct c2d *c2d)
+{
+	if(c2d_store_in_txn(c2d->store)) return 0;
+	return c2d_store_begin(c2d->store);
+}
+
+int c2d_txn_end(struct c2d *c2d, size_t mark)
+{
+	int rc;
+
+	if(!c2d_store_in_txn(c2d->store)) return 0;
+	rc = c2d_store_commit(c2d->store);
+	if(rc){
+		c2d->counters[C2D_C_STORE_ERRORS]++;
+		c2d_outbox_rollback(c2d, mark);
+	}
+	return rc;
+}
+
+int c2d_status_of(int rc)
+{
+	switch(rc){
+		case C2D_EFULL:
+		case C2D_ESTORE:
+		case C2D_ETXN:
+		case C2D_ESCHEMA:
+			return C2D_ST_UNAVAILABLE;
+		default:
+			return C2D_ST_INTERNAL;
+	}
+}
+
+static const char *status_reason(int rc)
+{
+	switch(rc){
+		case C2D_EFULL: return "store full: nothing was changed";
+		case C2D_ENOMEM: return "out of memory: nothing was changed";
+		default: return "store unavailable: nothing was changed";
+	}
+}
+
+/* Copy the properties of a v5 publish that handlers need (mosquitto memory). */
+static void req_read_props(struct c2d_req *req)
+{
+	mosquitto_property_read_string(req->props, MQTT_PROP_RESPONSE_TOPIC, &req->resp_topic, false);
+	mosquitto_property_read_binary(req->props, MQTT_PROP_CORRELATION_DATA, &req->corr, &req->corr_len, false);
+	mosquitto_property_read_string(req->props, MQTT_PROP_CONTENT_TYPE, &req->content_type, false);
+}
+
+static void req_free(struct c2d_req *req)
+{
+	mosquitto_free(req->resp_topic);
+	mosquitto_free(req->corr);
+	mosquitto_free(req->content_type);
+}
+
+bool c2d_req_user_prop(const struct c2d_req *req, const char *key, char *buf, size_t len)
+{
+	const mosquitto_property *p;
+	char *name = NULL, *value = NULL;
+	bool found = false, skip = false;
+
+	for(p = req->props; p && !found; skip = true){
+		p = mosquitto_property_read_string_pair(p, MQTT_PROP_USER_PROPERTY, &name, &value, skip);
+		if(p == NULL) break;
+		if(strcmp(name, key) == 0 && strlen(value) < len){
+			strcpy(buf, value);
+			found = true;
+		}
+		mosquitto_free(name);
+		mosquitto_free(value);
+	}
+	return found;
+}
+
+static void copy_view(char *dst, size_t dstlen, const char *src, size_t len)
+{
+	if(src == NULL || len >= dstlen) len = 0;
+	if(len) memcpy(dst, src, len);
+	dst[len] = '\0';
+}
+
+static bool written_by_device(const struct c2d_req *req)
+{
+	return req->client_id && strlen(req->client_id) == req->t.dev_len
+			&& memcmp(req->client_id, req->t.dev, req->t.dev_len) == 0;
+}
+
+/* The one-writer rules (protocol.md). Returns true if the write may go on. */
+static bool guard(struct c2d *c2d, struct c2d_req *req)
+{
+	const char *why = NULL;
+
+	switch(c2d_topic_writer(req->t.kind)){
+		case C2D_W_ANY:
+			return true;
+		case C2D_W_DEVICE:
+			if(written_by_device(req)) return true;
+			why = "only the device itself may write it";
+			break;
+		case C2D_W_PLUGIN:
+			why = "only the plugin writes it";
+			break;
+		case C2D_W_NOBODY:
+			why = req->t.kind == C2D_T_BAD_DEVICE ? "invalid device id" : "not a topic of the c2d protocol";
+			break;
+	}
+	c2d->counters[C2D_C_DENIED]++;
+	c2d_log(C2D_LOG_DEBUG, "dropped publish to '%s' from '%s': %s", req->topic,
+			req->client_id ? req->client_id : "?", why);
+	if(req->t.kind == C2D_T_BAD_DEVICE){
+		c2d_reply_error(c2d, req, C2D_ST_BAD_REQUEST, "invalid device id");
+		c2d_outbox_flush(c2d);
+	}
+	return false;
+}
+
+int c2d_route_message(struct c2d *c2d, struct mosquitto_evt_message *ed)
+{
+	struct c2d_req req;
+	c2d_handler handler = NULL;
+	size_t mark;
+	int rc;
+
+	if(strncmp(ed->topic, "$c2d/", 5) != 0) return MOSQ_ERR_SUCCESS;
+
+	memset(&req, 0, sizeof(req));
+	if(c2d_topic_parse(ed->topic, &req.t) == C2D_T_OTHER) return MOSQ_ERR_SUCCESS;
+	c2d_clock_update(c2d);
+	/* Proof of life; what coming online sends commits on its own. */
+	mark = c2d_outbox_mark(c2d);
+	c2d_presence_touch(c2d, ed->client);
+	c2d_txn_end(c2d, mark);
+
+	req.client = ed->client;
+	req.client_id = mosquitto_client_id(ed->client);
+	req.protocol_version = mosquitto_client_protocol_version(ed->client);
+	req.topic = ed->topic;
+	req.payload = ed->payload;
+	req.payloadlen = ed->payloadlen;
+	req.qos = ed->qos;
+	req.props = ed->properties;
+	req_read_props(&req);
+	copy_view(req.dev, sizeof(req.dev), req.t.dev, req.t.dev_len);
+	copy_view(req.name, sizeof(req.name), req.t.name, req.t.name_len);
+	copy_view(req.rid, sizeof(req.rid), req.t.rid, req.t.rid_len);
+
+	if(!guard(c2d, &req)){
+		req_free(&req);
+		return MOSQ_ERR_ACL_DENIED;
+	}
+
+	/* A request the plugin consumes is never stored as retained. */
+	ed->retain = false;
+	c2d->counters[C2D_C_REQUESTS]++;
+	if((size_t)req.t.kind < sizeof(handlers) / sizeof(handlers[0])) handler = handlers[req.t.kind];
+	if(handler == NULL) handler = not_implemented;
+
+	mark = c2d_outbox_mark(c2d);
+	rc = handler(c2d, &req);
+	if(rc){
+		c2d_store_abort(c2d->store);
+		c2d_outbox_rollback(c2d, mark);
+	}else{
+		rc = c2d_txn_end(c2d, mark);
+	}
+	if(rc){
+		c2d_log(C2D_LOG_WARN, "request on '%s' from '%s' failed: %s", req.topic,
+				req.client_id ? req.client_id : "?", status_reason(rc));
+		c2d_reply_error(c2d, &req, c2d_status_of(rc), status_reason(rc));
+	}
+	c2d_outbox_flush(c2d);
+	req_free(&req);
+	return MOSQ_ERR_SUCCESS;
+}

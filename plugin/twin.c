@@ -1,0 +1,255 @@
+/* Device twins, broker side: $c2d/{dev}/twin/get|desired|delete from
+ * applications, out/reported from the device, pushes on in/twin/{id} and their
+ * acknowledgements (plane letter 't', id number = desired version). The
+ * document logic is in twin_doc.c. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "c2d.h"
+#include "c2d_twin.h"
+#include "c2d_twin_plane.h"
+
+/* Load the device's twin; a device without one gets an empty twin and
+ * *exists = false. tw: filled, the caller frees with c2d_twin_free. */
+static int twin_load(struct c2d *c2d, const char *dev, struct c2d_twin *tw, bool *exists)
+{
+	char *json = NULL;
+	size_t len = 0;
+	int rc;
+
+	*exists = false;
+	rc = c2d_store_twin_get(c2d->store, dev, &json, &len);
+	if(rc == C2D_ENOTFOUND) return c2d_twin_init(tw);
+	if(rc) return rc;
+	rc = c2d_twin_load(tw, json, len);
+	free(json);
+	if(rc == C2D_EINVAL){
+		c2d_log(C2D_LOG_ERR, "twin record of '%s' is damaged; refusing to overwrite it", dev);
+		c2d_twin_free(tw);
+		return C2D_ESTORE;
+	}
+	*exists = rc == 0;
+	return rc;
+}
+
+static int twin_save(struct c2d *c2d, const char *dev, const struct c2d_twin *tw)
+{
+	char *text;
+	int rc;
+
+	rc = c2d_txn(c2d);
+	if(rc) return rc;
+	text = c2d_twin_dump(tw);
+	if(text == NULL) return C2D_ENOMEM;
+	rc = c2d_store_twin_put(c2d->store, dev, text, strlen(text));
+	cJSON_free(text);
+	return rc;
+}
+
+/* Push what the device has not acknowledged, if it is online. */
+static int twin_push(struct c2d *c2d, const char *dev, struct c2d_twin *tw)
+{
+	cJSON *msg;
+	char *text;
+	int rc = 0;
+
+	if(!c2d_presence_online(c2d, dev)) return 0;
+	msg = c2d_twin_push(tw, &rc);
+	if(msg == NULL) return rc;
+	text = cJSON_PrintUnformatted(msg);
+	cJSON_Delete(msg);
+	if(text == NULL) return C2D_ENOMEM;
+	rc = c2d_deliver(c2d, dev, "twin", C2D_TWIN_LETTER, tw->version[C2D_TWIN_DESIRED],
+			text, strlen(text), "application/json", 0);
+	cJSON_free(text);
+	return rc;
+}
+
+static cJSON *version_data(uint64_t version, cJSON *patch)
+{
+	cJSON *data = cJSON_CreateObject();
+
+	if(data == NULL){
+		cJSON_Delete(patch);
+		return NULL;
+	}
+	cJSON_AddNumberToObject(data, "version", (double)version);
+	if(patch) cJSON_AddItemToObject(data, "patch", patch);
+	return data;
+}
+
+/* Parse and validate a patch payload; replies itself on bad input.
+ * Returns the document, or NULL after replying (*rc = 0) or on error (*rc). */
+static cJSON *parse_patch(struct c2d *c2d, const struct c2d_req *req, int *rc)
+{
+	cJSON *patch;
+
+	*rc = 0;
+	if(req->payloadlen > 2 * (size_t)c2d->conf.twin_max_bytes){
+		*rc = c2d_reply_error(c2d, req, C2D_ST_TOO_LARGE, "patch is over twice plugin_opt_twin_max_bytes");
+		return NULL;
+	}
+	if(req->payloadlen == 0 || mosquitto_validate_utf8(req->payload, (int)req->payloadlen)){
+		*rc = c2d_reply_error(c2d, req, C2D_ST_BAD_REQUEST, "payload must be a JSON object in UTF-8");
+		return NULL;
+	}
+	patch = cJSON_ParseWithLength(req->payload, req->payloadlen);
+	if(patch == NULL){
+		*rc = c2d_reply_error(c2d, req, C2D_ST_BAD_REQUEST, "payload is not valid JSON");
+	}
+	return patch;
+}
+
+/* desired (application) or reported (device): merge, version, event, push. */
+static int twin_patch(struct c2d *c2d, struct c2d_req *req, enum c2d_twin_section s)
+{
+	struct c2d_twin_limits limits = {c2d->conf.twin_max_bytes, (int)c2d->conf.twin_max_depth};
+	struct c2d_twin tw;
+	cJSON *patch, *applied = NULL, *body;
+	char why[200], now[32];
+	bool exists;
+	int rc, status;
+
+	patch = parse_patch(c2d, req, &rc);
+	if(patch == NULL) return rc;
+	rc = twin_load(c2d, req->dev, &tw, &exists);
+	if(rc){
+		cJSON_Delete(patch);
+		return rc;
+	}
+	c2d_time_rfc3339(c2d->wall_ms, now, sizeof(now));
+	status = c2d_twin_apply(&tw, s, patch, &limits, now, &applied, why, sizeof(why));
+	cJSON_Delete(patch);
+	if(status < 0){
+		rc = status;
+		goto done;
+	}
+	if(status > 0){
+		rc = c2d_reply_error(c2d, req, status, why);
+		goto done;
+	}
+	if(s == C2D_TWIN_DESIRED) rc = twin_push(c2d, req->dev, &tw);
+	if(!rc) rc = twin_save(c2d, req->dev, &tw);
+	if(!rc){
+		rc = c2d_event(c2d, req->dev, "twin",
+				s == C2D_TWIN_DESIRED ? "c2d.twin.desired.changed" : "c2d.twin.reported.changed",
+				version_data(tw.version[s], applied));
+		applied = NULL;
+	}
+	if(!rc){
+		body = cJSON_CreateObject();
+		if(body) cJSON_AddNumberToObject(body, "version", (double)tw.version[s]);
+		rc = c2d_reply_json(c2d, req, C2D_ST_OK, body);
+	}
+done:
+	cJSON_Delete(applied);
+	c2d_twin_free(&tw);
+	return rc;
+}
+
+int c2d_twin_on_desired(struct c2d *c2d, struct c2d_req *req)
+{
+	return twin_patch(c2d, req, C2D_TWIN_DESIRED);
+}
+
+int c2d_twin_on_reported(struct c2d *c2d, struct c2d_req *req)
+{
+	return twin_patch(c2d, req, C2D_TWIN_REPORTED);
+}
+
+cJSON *c2d_twin_get_full(struct c2d *c2d, const char *dev, int *rc)
+{
+	struct c2d_twin tw;
+	cJSON *full;
+	bool exists;
+
+	*rc = twin_load(c2d, dev, &tw, &exists);
+	if(*rc) return NULL;
+	full = c2d_twin_full(&tw);
+	c2d_twin_free(&tw);
+	if(full == NULL) *rc = C2D_ENOMEM;
+	return full;
+}
+
+int c2d_twin_on_get(struct c2d *c2d, struct c2d_req *req)
+{
+	cJSON *full;
+	int rc;
+
+	full = c2d_twin_get_full(c2d, req->dev, &rc);
+	if(full == NULL) return rc;
+	return c2d_reply_json(c2d, req, C2D_ST_OK, full);
+}
+
+int c2d_twin_on_delete(struct c2d *c2d, struct c2d_req *req)
+{
+	cJSON *body;
+	int rc;
+
+	rc = c2d_txn(c2d);
+	if(rc) return rc;
+	rc = c2d_store_twin_del(c2d->store, req->dev);
+	if(rc && rc != C2D_ENOTFOUND) return rc;
+	if(rc == 0){
+		rc = c2d_event(c2d, req->dev, "twin", "c2d.twin.deleted", NULL);
+		if(rc) return rc;
+	}
+	body = cJSON_CreateObject();
+	if(body) cJSON_AddBoolToObject(body, "deleted", rc == 0);
+	return c2d_reply_json(c2d, req, C2D_ST_OK, body);
+}
+
+/* out/res/t{version}: 2xx acknowledges that desired version. */
+static int twin_on_response(struct c2d *c2d, const struct c2d_resp *resp)
+{
+	struct c2d_twin tw;
+	bool exists;
+	cJSON *data;
+	int rc;
+
+	rc = twin_load(c2d, resp->dev, &tw, &exists);
+	if(rc) return rc;
+	if(resp->status >= 200 && resp->status < 300){
+		if(exists && c2d_twin_acked(&tw, resp->num)){
+			rc = twin_save(c2d, resp->dev, &tw);
+			if(!rc) rc = c2d_event(c2d, resp->dev, "twin", "c2d.twin.desired.acknowledged",
+					version_data(resp->num, NULL));
+		}
+	}else{
+		c2d_log(C2D_LOG_INFO, "device '%s' answered twin version %llu with status %d",
+				resp->dev, (unsigned long long)resp->num, resp->status);
+		data = version_data(resp->num, NULL);
+		if(data) cJSON_AddNumberToObject(data, "status", resp->status);
+		rc = c2d_event(c2d, resp->dev, "twin", "c2d.twin.desired.rejected", data);
+	}
+	c2d_twin_free(&tw);
+	return rc;
+}
+
+/* A device came online: one delivery of everything it has not acknowledged. */
+static void twin_on_online(struct c2d *c2d, const char *dev)
+{
+	struct c2d_twin tw;
+	bool exists;
+	uint64_t sent;
+	int rc;
+
+	rc = twin_load(c2d, dev, &tw, &exists);
+	if(rc || !exists){
+		if(!rc) c2d_twin_free(&tw);
+		return;
+	}
+	sent = tw.sent;
+	rc = twin_push(c2d, dev, &tw);
+	if(!rc && tw.sent != sent) rc = twin_save(c2d, dev, &tw);
+	if(rc) c2d_log(C2D_LOG_WARN, "twin catch-up for '%s' failed (%d); retried at its next connect", dev, rc);
+	c2d_twin_free(&tw);
+}
+
+const struct c2d_plane c2d_twin_plane = {
+	.letter = C2D_TWIN_LETTER,
+	.name = "twin",
+	.on_response = twin_on_response,
+	.on_online = twin_on_online,
+};

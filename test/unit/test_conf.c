@@ -1,0 +1,546 @@
+/* conf.c: plugin_opt_* parsing, defaults, ranges and cross checks. */
+#include <check.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "c2d_conf.h"
+#include "c2d_err.h"
+
+#define MAXOPTS 16
+
+static struct c2d_conf conf;
+static char err[256];
+
+/* Parse db_path=/tmp/c2d plus the given key/value pairs (NULL-terminated
+ * list). Returns what c2d_conf_parse returned. */
+static int parse_with_path(const char *const *kv)
+{
+	struct c2d_opt opts[MAXOPTS];
+	int n = 0;
+
+	opts[n].key = "db_path";
+	opts[n++].value = "/tmp/c2d";
+	for(; kv && kv[0]; kv += 2){
+		ck_assert_int_lt(n, MAXOPTS);
+		opts[n].key = kv[0];
+		opts[n++].value = kv[1];
+	}
+	memset(err, 'x', sizeof(err));
+	err[sizeof(err) - 1] = '\0';
+	return c2d_conf_parse(&conf, opts, n, err, sizeof(err));
+}
+
+/* Expect failure with exactly this message; conf must be back to defaults. */
+static void expect_err(const char *const *kv, const char *msg)
+{
+	struct c2d_conf def;
+
+	ck_assert_int_eq(parse_with_path(kv), C2D_EINVAL);
+	ck_assert_str_eq(err, msg);
+	ck_assert_ptr_null(conf.db_path);
+	c2d_conf_defaults(&def);
+	ck_assert(memcmp(&conf, &def, sizeof(def)) == 0);
+}
+
+static void expect_ok(const char *const *kv)
+{
+	int rc = parse_with_path(kv);
+
+	ck_assert_msg(rc == 0, "rc %d: %s", rc, err);
+	ck_assert_str_eq(err, "");
+	ck_assert_str_eq(conf.db_path, "/tmp/c2d");
+}
+
+static void teardown(void)
+{
+	c2d_conf_free(&conf);
+}
+
+START_TEST(test_defaults)
+{
+	c2d_conf_defaults(&conf);
+	ck_assert_ptr_null(conf.db_path);
+	ck_assert_uint_eq(conf.map_size_mib, 1024);
+	ck_assert_int_eq(conf.sync, C2D_SYNC_FULL);
+	ck_assert_uint_eq(conf.sync_interval_ms, 100);
+	ck_assert_uint_eq(conf.twin_max_bytes, 32768);
+	ck_assert_uint_eq(conf.twin_max_depth, 10);
+	ck_assert_uint_eq(conf.msg_ttl_s, 3600);
+	ck_assert_uint_eq(conf.msg_ttl_max_s, 604800);
+	ck_assert_uint_eq(conf.msg_queue_max, 1000);
+	ck_assert_uint_eq(conf.msg_inflight, 16);
+	ck_assert_uint_eq(conf.msg_max_deliveries, 10);
+	ck_assert_uint_eq(conf.ack_timeout_s, 30);
+	ck_assert_uint_eq(conf.rpc_timeout_ms, 10000);
+	ck_assert_uint_eq(conf.rpc_timeout_min_ms, 100);
+	ck_assert_uint_eq(conf.rpc_timeout_max_ms, 300000);
+	ck_assert_uint_eq(conf.rpc_ttl_s, 3600);
+	ck_assert_uint_eq(conf.rpc_retries_max, 5);
+	ck_assert_uint_eq(conf.rpc_inflight, 16);
+	ck_assert_uint_eq(conf.stats_interval_s, 10);
+	c2d_conf_free(&conf);
+	c2d_conf_free(&conf);
+	ck_assert_ptr_null(conf.db_path);
+}
+END_TEST
+
+/* Only db_path: everything else is the default; db_path is a copy. */
+START_TEST(test_db_path_only)
+{
+	char path[] = "/var/lib/c2d";
+	struct c2d_opt opt = {"db_path", path};
+	struct c2d_conf def;
+
+	memset(&conf, 0x5A, sizeof(conf));
+	ck_assert_int_eq(c2d_conf_parse(&conf, &opt, 1, err, sizeof(err)), 0);
+	ck_assert_ptr_ne(conf.db_path, path);
+	path[1] = 'X';
+	ck_assert_str_eq(conf.db_path, "/var/lib/c2d");
+	c2d_conf_defaults(&def);
+	def.db_path = conf.db_path;
+	ck_assert(memcmp(&conf, &def, sizeof(def)) == 0);
+	c2d_conf_free(&conf);
+	ck_assert_ptr_null(conf.db_path);
+	c2d_conf_free(&conf);
+}
+END_TEST
+
+/* Every numeric option, its range, and what else must be set so that both
+ * ends of its range are consistent with the cross checks. */
+struct nrow {
+	const char *name;
+	size_t off;
+	int is64;
+	uint64_t min, max;
+	const char *suffix; /* the bound note in range errors */
+	const char *extra[5];
+};
+
+#define F(field) offsetof(struct c2d_conf, field)
+
+static const struct nrow nrows[] = {
+	{"map_size", F(map_size_mib), 1, 1, 1048576, "", {NULL}},
+	{"sync_interval", F(sync_interval_ms), 0, 1, 60000, "", {NULL}},
+	{"twin_max_bytes", F(twin_max_bytes), 0, 64, 16777216, "", {NULL}},
+	{"twin_max_depth", F(twin_max_depth), 0, 1, 64, "", {NULL}},
+	{"msg_ttl_max", F(msg_ttl_max_s), 0, 1, 31536000, "", {"msg_ttl", "1", "rpc_ttl", "1", NULL}},
+	{"msg_ttl", F(msg_ttl_s), 0, 1, 604800, " (the upper bound is plugin_opt_msg_ttl_max)", {NULL}},
+	{"msg_queue_max", F(msg_queue_max), 0, 1, 10000000, "", {NULL}},
+	{"msg_inflight", F(msg_inflight), 0, 1, 65535, "", {NULL}},
+	{"msg_max_deliveries", F(msg_max_deliveries), 0, 1, 1000, "", {NULL}},
+	{"ack_timeout", F(ack_timeout_s), 0, 1, 86400, "", {NULL}},
+	{"rpc_timeout_max", F(rpc_timeout_max_ms), 0, 1, 86400000, "",
+			{"rpc_timeout_min", "1", "rpc_timeout", "1", NULL}},
+	{"rpc_timeout_min", F(rpc_timeout_min_ms), 0, 1, 300000, " (the upper bound is plugin_opt_rpc_timeout_max)",
+			{"rpc_timeout", "300000", NULL}},
+	{"rpc_timeout", F(rpc_timeout_ms), 0, 100, 300000,
+			" (the bounds are plugin_opt_rpc_timeout_min and plugin_opt_rpc_timeout_max)", {NULL}},
+	{"rpc_ttl", F(rpc_ttl_s), 0, 1, 604800, " (the upper bound is plugin_opt_msg_ttl_max)", {NULL}},
+	{"rpc_retries_max", F(rpc_retries_max), 0, 0, 100, "", {NULL}},
+	{"rpc_inflight", F(rpc_inflight), 0, 1, 65535, "", {NULL}},
+	{"stats_interval", F(stats_interval_s), 0, 0, 86400, "", {NULL}},
+};
+
+#define NROW_COUNT ((int)(sizeof(nrows) / sizeof(nrows[0])))
+
+static uint64_t field(const struct nrow *r)
+{
+	const char *f = (const char *)&conf + r->off;
+
+	if(r->is64) return *(const uint64_t *)(const void *)f;
+	return *(const uint32_t *)(const void *)f;
+}
+
+/* name=value after the row's extra options; value borrowed. */
+static int parse_row(const struct nrow *r, const char *value)
+{
+	const char *kv[8];
+	int n = 0, i;
+
+	for(i = 0; r->extra[i]; i++){
+		kv[n++] = r->extra[i];
+	}
+	kv[n++] = r->name;
+	kv[n++] = value;
+	kv[n] = NULL;
+	return parse_with_path(kv);
+}
+
+static void row_ok(const struct nrow *r, uint64_t v)
+{
+	char buf[32];
+	int rc;
+
+	snprintf(buf, sizeof(buf), "%" PRIu64, v);
+	rc = parse_row(r, buf);
+	ck_assert_msg(rc == 0, "%s %s: %s", r->name, buf, err);
+	ck_assert_uint_eq(field(r), v);
+	c2d_conf_free(&conf);
+}
+
+static void row_bad(const struct nrow *r, const char *value)
+{
+	char want[256];
+
+	snprintf(want, sizeof(want), "plugin_opt_%s: '%s' is not a whole number in %" PRIu64 "..%" PRIu64 "%s",
+			r->name, value, r->min, r->max, r->suffix);
+	ck_assert_msg(parse_row(r, value) == C2D_EINVAL, "%s '%s' accepted", r->name, value);
+	ck_assert_str_eq(err, want);
+	ck_assert_ptr_null(conf.db_path);
+}
+
+START_TEST(test_number)
+{
+	static const char *const bad[] = {"", " 5", "5 ", "\t5", "5\n", "5x", "x5", "-1", "-0", "+1",
+		"0x10", "0X10", "1e3", "1.0", "1,000", "1_000", "\xEF\xBC\x95", "NaN", "inf",
+		"4294967296", "18446744073709551615", "18446744073709551616",
+		"99999999999999999999999999999999999999"};
+	const struct nrow *r = &nrows[_i];
+	char buf[32];
+	size_t i;
+
+	row_ok(r, r->min);
+	row_ok(r, r->max);
+	row_ok(r, (r->min + r->max) / 2);
+	if(r->min > 0){
+		snprintf(buf, sizeof(buf), "%" PRIu64, r->min - 1);
+		row_bad(r, buf);
+	}
+	snprintf(buf, sizeof(buf), "%" PRIu64, r->max + 1);
+	row_bad(r, buf);
+	for(i = 0; i < sizeof(bad) / sizeof(bad[0]); i++){
+		row_bad(r, bad[i]);
+	}
+	/* leading zeros are still decimal */
+	snprintf(buf, sizeof(buf), "00%" PRIu64, r->max);
+	ck_assert_int_eq(parse_row(r, buf), 0);
+	ck_assert_uint_eq(field(r), r->max);
+}
+END_TEST
+
+START_TEST(test_sync)
+{
+	static const struct {
+		const char *value;
+		enum c2d_sync want;
+	} good[] = {
+		{"full", C2D_SYNC_FULL},
+		{"meta", C2D_SYNC_META},
+		{"periodic", C2D_SYNC_PERIODIC},
+	};
+	static const char *const bad[] = {"fast", "", "FULL", "Full", " full", "full ", "ful", "fullx",
+		"periodic\n", "0", "1", "none"};
+	char want[128];
+	size_t i;
+
+	for(i = 0; i < sizeof(good) / sizeof(good[0]); i++){
+		const char *kv[] = {"sync", good[i].value, NULL};
+
+		expect_ok(kv);
+		ck_assert_int_eq(conf.sync, good[i].want);
+		ck_assert_str_eq(c2d_conf_sync_name(conf.sync), good[i].value);
+		c2d_conf_free(&conf);
+	}
+	for(i = 0; i < sizeof(bad) / sizeof(bad[0]); i++){
+		const char *kv[] = {"sync", bad[i], NULL};
+
+		snprintf(want, sizeof(want), "plugin_opt_sync: '%s' is not one of full, meta, periodic", bad[i]);
+		expect_err(kv, want);
+	}
+}
+END_TEST
+
+START_TEST(test_sync_name)
+{
+	ck_assert_str_eq(c2d_conf_sync_name(C2D_SYNC_FULL), "full");
+	ck_assert_str_eq(c2d_conf_sync_name(C2D_SYNC_META), "meta");
+	ck_assert_str_eq(c2d_conf_sync_name(C2D_SYNC_PERIODIC), "periodic");
+	ck_assert_str_eq(c2d_conf_sync_name((enum c2d_sync)3), "?");
+	ck_assert_str_eq(c2d_conf_sync_name((enum c2d_sync)-1), "?");
+}
+END_TEST
+
+/* The message from the header comment, word for word. */
+START_TEST(test_message_example)
+{
+	const char *kv[] = {"msg_ttl", "-3", NULL};
+
+	expect_err(kv, "plugin_opt_msg_ttl: '-3' is not a whole number in 1..604800 "
+				   "(the upper bound is plugin_opt_msg_ttl_max)");
+}
+END_TEST
+
+START_TEST(test_unknown)
+{
+	static const char *const names[] = {"bogus", "plugin_opt_map_size", "Map_size", "map_size ",
+		"db", "", "sync_intervals", "msg_ttl_maximum"};
+	char want[128];
+	size_t i;
+
+	for(i = 0; i < sizeof(names) / sizeof(names[0]); i++){
+		const char *kv[] = {"map_size", "5", names[i], "1", NULL};
+
+		snprintf(want, sizeof(want), "plugin_opt_%s: unknown option", names[i]);
+		expect_err(kv, want);
+	}
+}
+END_TEST
+
+START_TEST(test_unknown_null_key)
+{
+	struct c2d_opt opts[] = {{"db_path", "/tmp/c2d"}, {NULL, "1"}};
+
+	ck_assert_int_eq(c2d_conf_parse(&conf, opts, 2, err, sizeof(err)), C2D_EINVAL);
+	ck_assert_str_eq(err, "plugin_opt_(null): unknown option");
+	ck_assert_ptr_null(conf.db_path);
+}
+END_TEST
+
+START_TEST(test_db_path_missing)
+{
+	struct c2d_opt empty = {"db_path", ""};
+	struct c2d_opt null_value = {"db_path", NULL};
+	struct c2d_opt other = {"map_size", "5"};
+
+	ck_assert_int_eq(c2d_conf_parse(&conf, NULL, 0, err, sizeof(err)), C2D_EINVAL);
+	ck_assert_str_eq(err, "plugin_opt_db_path: missing (it is required)");
+	ck_assert_ptr_null(conf.db_path);
+	ck_assert_int_eq(c2d_conf_parse(&conf, &other, 1, err, sizeof(err)), C2D_EINVAL);
+	ck_assert_str_eq(err, "plugin_opt_db_path: missing (it is required)");
+	ck_assert_int_eq(c2d_conf_parse(&conf, &other, -1, err, sizeof(err)), C2D_EINVAL);
+	ck_assert_str_eq(err, "plugin_opt_db_path: missing (it is required)");
+	ck_assert_int_eq(c2d_conf_parse(&conf, &empty, 1, err, sizeof(err)), C2D_EINVAL);
+	ck_assert_str_eq(err, "plugin_opt_db_path: must not be empty");
+	ck_assert_ptr_null(conf.db_path);
+	ck_assert_int_eq(c2d_conf_parse(&conf, &null_value, 1, err, sizeof(err)), C2D_EINVAL);
+	ck_assert_str_eq(err, "plugin_opt_db_path: must not be empty");
+	ck_assert_ptr_null(conf.db_path);
+}
+END_TEST
+
+/* A NULL value is treated as an empty one. */
+START_TEST(test_null_value)
+{
+	struct c2d_opt opts[] = {{"db_path", "/tmp/c2d"}, {"sync", NULL}};
+
+	ck_assert_int_eq(c2d_conf_parse(&conf, opts, 2, err, sizeof(err)), C2D_EINVAL);
+	ck_assert_str_eq(err, "plugin_opt_sync: '' is not one of full, meta, periodic");
+	opts[1].key = "map_size";
+	ck_assert_int_eq(c2d_conf_parse(&conf, opts, 2, err, sizeof(err)), C2D_EINVAL);
+	ck_assert_str_eq(err, "plugin_opt_map_size: '' is not a whole number in 1..1048576");
+}
+END_TEST
+
+START_TEST(test_cross_ok)
+{
+	const char *ttl_eq[] = {"msg_ttl_max", "60", "msg_ttl", "60", "rpc_ttl", "60", NULL};
+	const char *ttl_order[] = {"msg_ttl", "700000", "rpc_ttl", "800000", "msg_ttl_max", "800000", NULL};
+	const char *rpc_eq[] = {"rpc_timeout", "5000", "rpc_timeout_min", "5000", "rpc_timeout_max", "5000", NULL};
+	const char *rpc_wide[] = {"rpc_timeout_max", "86400000", "rpc_timeout", "86400000", "rpc_timeout_min", "1", NULL};
+
+	expect_ok(ttl_eq);
+	ck_assert_uint_eq(conf.msg_ttl_s, 60);
+	ck_assert_uint_eq(conf.msg_ttl_max_s, 60);
+	ck_assert_uint_eq(conf.rpc_ttl_s, 60);
+	c2d_conf_free(&conf);
+	expect_ok(ttl_order);
+	ck_assert_uint_eq(conf.msg_ttl_s, 700000);
+	ck_assert_uint_eq(conf.rpc_ttl_s, 800000);
+	ck_assert_uint_eq(conf.msg_ttl_max_s, 800000);
+	c2d_conf_free(&conf);
+	expect_ok(rpc_eq);
+	ck_assert_uint_eq(conf.rpc_timeout_ms, 5000);
+	ck_assert_uint_eq(conf.rpc_timeout_min_ms, 5000);
+	ck_assert_uint_eq(conf.rpc_timeout_max_ms, 5000);
+	c2d_conf_free(&conf);
+	expect_ok(rpc_wide);
+	ck_assert_uint_eq(conf.rpc_timeout_ms, 86400000);
+	ck_assert_uint_eq(conf.rpc_timeout_min_ms, 1);
+}
+END_TEST
+
+START_TEST(test_cross_fail)
+{
+	static const struct {
+		const char *kv[7];
+		const char *msg;
+	} cases[] = {
+		{{"msg_ttl", "604801", NULL},
+				"plugin_opt_msg_ttl: '604801' is not a whole number in 1..604800 (the upper bound is plugin_opt_msg_ttl_max)"},
+		{{"msg_ttl_max", "100", "msg_ttl", "101", "rpc_ttl", "1", NULL},
+				"plugin_opt_msg_ttl: '101' is not a whole number in 1..100 (the upper bound is plugin_opt_msg_ttl_max)"},
+		{{"msg_ttl", "50", "rpc_ttl", "101", "msg_ttl_max", "100", NULL},
+				"plugin_opt_rpc_ttl: '101' is not a whole number in 1..100 (the upper bound is plugin_opt_msg_ttl_max)"},
+		{{"msg_ttl_max", "60", NULL},
+				"plugin_opt_msg_ttl: the default 3600 is not in 1..60 (the upper bound is plugin_opt_msg_ttl_max); set plugin_opt_msg_ttl"},
+		{{"msg_ttl_max", "60", "msg_ttl", "60", NULL},
+				"plugin_opt_rpc_ttl: the default 3600 is not in 1..60 (the upper bound is plugin_opt_msg_ttl_max); set plugin_opt_rpc_ttl"},
+		{{"rpc_timeout", "99", NULL},
+				"plugin_opt_rpc_timeout: '99' is not a whole number in 100..300000 (the bounds are plugin_opt_rpc_timeout_min and plugin_opt_rpc_timeout_max)"},
+		{{"rpc_timeout", "300001", NULL},
+				"plugin_opt_rpc_timeout: '300001' is not a whole number in 100..300000 (the bounds are plugin_opt_rpc_timeout_min and plugin_opt_rpc_timeout_max)"},
+		{{"rpc_timeout_min", "2000", "rpc_timeout", "1000", NULL},
+				"plugin_opt_rpc_timeout: '1000' is not a whole number in 2000..300000 (the bounds are plugin_opt_rpc_timeout_min and plugin_opt_rpc_timeout_max)"},
+		{{"rpc_timeout_max", "5000", NULL},
+				"plugin_opt_rpc_timeout: the default 10000 is not in 100..5000 (the bounds are plugin_opt_rpc_timeout_min and plugin_opt_rpc_timeout_max); set plugin_opt_rpc_timeout"},
+		{{"rpc_timeout_min", "20000", NULL},
+				"plugin_opt_rpc_timeout: the default 10000 is not in 20000..300000 (the bounds are plugin_opt_rpc_timeout_min and plugin_opt_rpc_timeout_max); set plugin_opt_rpc_timeout"},
+		{{"rpc_timeout_max", "50", "rpc_timeout", "50", NULL},
+				"plugin_opt_rpc_timeout_min: the default 100 is not in 1..50 (the upper bound is plugin_opt_rpc_timeout_max); set plugin_opt_rpc_timeout_min"},
+		{{"rpc_timeout_min", "600", "rpc_timeout_max", "500", "rpc_timeout", "550", NULL},
+				"plugin_opt_rpc_timeout_min: '600' is not a whole number in 1..500 (the upper bound is plugin_opt_rpc_timeout_max)"},
+	};
+	size_t i;
+
+	for(i = 0; i < sizeof(cases) / sizeof(cases[0]); i++){
+		expect_err(cases[i].kv, cases[i].msg);
+	}
+}
+END_TEST
+
+START_TEST(test_last_wins)
+{
+	const char *twice[] = {"map_size", "1", "map_size", "2", NULL};
+	const char *bad_then_good[] = {"map_size", "lots", "sync", "fast", "map_size", "3", "sync", "meta", NULL};
+	const char *good_then_bad[] = {"map_size", "3", "map_size", "0", NULL};
+	const char *bound[] = {"msg_ttl_max", "10", "msg_ttl", "10", "rpc_ttl", "10", "msg_ttl_max", "604800", "msg_ttl", "604800", NULL};
+	struct c2d_opt paths[] = {{"db_path", "/a"}, {"db_path", "/b"}};
+
+	expect_ok(twice);
+	ck_assert_uint_eq(conf.map_size_mib, 2);
+	c2d_conf_free(&conf);
+	expect_ok(bad_then_good);
+	ck_assert_uint_eq(conf.map_size_mib, 3);
+	ck_assert_int_eq(conf.sync, C2D_SYNC_META);
+	c2d_conf_free(&conf);
+	expect_err(good_then_bad, "plugin_opt_map_size: '0' is not a whole number in 1..1048576");
+	expect_ok(bound);
+	ck_assert_uint_eq(conf.msg_ttl_s, 604800);
+	ck_assert_uint_eq(conf.msg_ttl_max_s, 604800);
+	ck_assert_uint_eq(conf.rpc_ttl_s, 10);
+	c2d_conf_free(&conf);
+	ck_assert_int_eq(c2d_conf_parse(&conf, paths, 2, err, sizeof(err)), 0);
+	ck_assert_str_eq(conf.db_path, "/b");
+	c2d_conf_free(&conf);
+	paths[1].value = "";
+	ck_assert_int_eq(c2d_conf_parse(&conf, paths, 1, err, sizeof(err)), 0);
+	ck_assert_str_eq(conf.db_path, "/a");
+	c2d_conf_free(&conf);
+	ck_assert_int_eq(c2d_conf_parse(&conf, paths, 2, err, sizeof(err)), C2D_EINVAL);
+	ck_assert_str_eq(err, "plugin_opt_db_path: must not be empty");
+	ck_assert_ptr_null(conf.db_path);
+}
+END_TEST
+
+/* A failure after db_path was copied frees it (valgrind proves no leak). */
+START_TEST(test_fail_frees)
+{
+	const char *kv[] = {"map_size", "0", NULL};
+
+	expect_err(kv, "plugin_opt_map_size: '0' is not a whole number in 1..1048576");
+	c2d_conf_free(&conf);
+}
+END_TEST
+
+START_TEST(test_small_err)
+{
+	struct c2d_opt opts[] = {{"db_path", "/tmp/c2d"}, {"sync", "a much longer value than eight bytes"}};
+	char buf[16];
+
+	memset(buf, '#', sizeof(buf));
+	ck_assert_int_eq(c2d_conf_parse(&conf, opts, 2, buf, 8), C2D_EINVAL);
+	ck_assert_str_eq(buf, "plugin_");
+	ck_assert(buf[8] == '#' && buf[15] == '#');
+
+	memset(buf, '#', sizeof(buf));
+	ck_assert_int_eq(c2d_conf_parse(&conf, opts, 2, buf, 1), C2D_EINVAL);
+	ck_assert(buf[0] == '\0' && buf[1] == '#');
+
+	memset(buf, '#', sizeof(buf));
+	ck_assert_int_eq(c2d_conf_parse(&conf, opts, 2, buf, 0), C2D_EINVAL);
+	ck_assert(buf[0] == '#');
+	ck_assert_int_eq(c2d_conf_parse(&conf, opts, 2, NULL, 0), C2D_EINVAL);
+	ck_assert_ptr_null(conf.db_path);
+
+	/* success clears err */
+	memset(buf, '#', sizeof(buf));
+	ck_assert_int_eq(c2d_conf_parse(&conf, opts, 1, buf, 8), 0);
+	ck_assert_str_eq(buf, "");
+	c2d_conf_free(&conf);
+	ck_assert_int_eq(c2d_conf_parse(&conf, opts, 1, NULL, 0), 0);
+	c2d_conf_free(&conf);
+}
+END_TEST
+
+/* Everything set at once, as the broker would pass it. */
+START_TEST(test_all_options)
+{
+	const char *kv[] = {"map_size", "4096", "sync", "periodic", "sync_interval", "250",
+		"twin_max_bytes", "65536", "twin_max_depth", "20", "msg_ttl", "7200", "msg_ttl_max", "86400",
+		"msg_queue_max", "50", "msg_inflight", "1", "msg_max_deliveries", "3", "ack_timeout", "60",
+		"rpc_timeout", "2000", "rpc_timeout_min", "1000", "rpc_timeout_max", "60000", "rpc_ttl", "600",
+		NULL};
+	const char *kv2[] = {"rpc_retries_max", "0", "rpc_inflight", "4", "stats_interval", "0", NULL};
+
+	expect_ok(kv);
+	ck_assert_uint_eq(conf.map_size_mib, 4096);
+	ck_assert_int_eq(conf.sync, C2D_SYNC_PERIODIC);
+	ck_assert_uint_eq(conf.sync_interval_ms, 250);
+	ck_assert_uint_eq(conf.twin_max_bytes, 65536);
+	ck_assert_uint_eq(conf.twin_max_depth, 20);
+	ck_assert_uint_eq(conf.msg_ttl_s, 7200);
+	ck_assert_uint_eq(conf.msg_ttl_max_s, 86400);
+	ck_assert_uint_eq(conf.msg_queue_max, 50);
+	ck_assert_uint_eq(conf.msg_inflight, 1);
+	ck_assert_uint_eq(conf.msg_max_deliveries, 3);
+	ck_assert_uint_eq(conf.ack_timeout_s, 60);
+	ck_assert_uint_eq(conf.rpc_timeout_ms, 2000);
+	ck_assert_uint_eq(conf.rpc_timeout_min_ms, 1000);
+	ck_assert_uint_eq(conf.rpc_timeout_max_ms, 60000);
+	ck_assert_uint_eq(conf.rpc_ttl_s, 600);
+	c2d_conf_free(&conf);
+	expect_ok(kv2);
+	ck_assert_uint_eq(conf.rpc_retries_max, 0);
+	ck_assert_uint_eq(conf.rpc_inflight, 4);
+	ck_assert_uint_eq(conf.stats_interval_s, 0);
+}
+END_TEST
+
+static Suite *conf_suite(void)
+{
+	Suite *s = suite_create("conf");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_checked_fixture(tc, NULL, teardown);
+	tcase_add_test(tc, test_defaults);
+	tcase_add_test(tc, test_db_path_only);
+	tcase_add_loop_test(tc, test_number, 0, NROW_COUNT);
+	tcase_add_test(tc, test_sync);
+	tcase_add_test(tc, test_sync_name);
+	tcase_add_test(tc, test_message_example);
+	tcase_add_test(tc, test_unknown);
+	tcase_add_test(tc, test_unknown_null_key);
+	tcase_add_test(tc, test_db_path_missing);
+	tcase_add_test(tc, test_null_value);
+	tcase_add_test(tc, test_cross_ok);
+	tcase_add_test(tc, test_cross_fail);
+	tcase_add_test(tc, test_last_wins);
+	tcase_add_test(tc, test_fail_frees);
+	tcase_add_test(tc, test_small_err);
+	tcase_add_test(tc, test_all_options);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(conf_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
