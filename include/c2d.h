@@ -232,6 +232,7 @@ struct c2d {
 	struct c2d_calls *calls;     /* calls.c */
 	struct c2d_lrpc *lrpc;       /* rpc.c, lightweight */
 	struct c2d_queue *queue;     /* queue.c: messages and persistent RPC */
+	struct c2d_admin *admin;     /* admin.c */
 	uv_loop_t loop;              /* private timer heap, advanced at TICK */
 	bool loop_open;
 	uv_timer_t sync_timer;       /* sync periodic */

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "c2d.h"
+#include "c2d_admin.h"
 #include "c2d_route.h"
 
 #define C2D_EXPORT __attribute__((visibility("default")))
@@ -44,6 +45,12 @@ static int on_message(int event, void *event_data, void *userdata)
 	return c2d_route_message(userdata, event_data);
 }
 
+static int on_control(int event, void *event_data, void *userdata)
+{
+	(void)event;
+	return c2d_admin_on_control(userdata, event_data);
+}
+
 static int on_tick(int event, void *event_data, void *userdata)
 {
 	(void)event;
@@ -55,12 +62,14 @@ static int on_tick(int event, void *event_data, void *userdata)
 static const struct {
 	int event;
 	MOSQ_FUNC_generic_callback cb;
+	const char *data;
 } callbacks[] = {
-	{MOSQ_EVT_BASIC_AUTH, on_basic_auth},
-	{MOSQ_EVT_DISCONNECT, on_disconnect},
-	{MOSQ_EVT_RELOAD, on_reload},
-	{MOSQ_EVT_MESSAGE, on_message},
-	{MOSQ_EVT_TICK, on_tick},
+	{MOSQ_EVT_BASIC_AUTH, on_basic_auth, NULL},
+	{MOSQ_EVT_DISCONNECT, on_disconnect, NULL},
+	{MOSQ_EVT_RELOAD, on_reload, NULL},
+	{MOSQ_EVT_MESSAGE, on_message, NULL},
+	{MOSQ_EVT_TICK, on_tick, NULL},
+	{MOSQ_EVT_CONTROL, on_control, C2D_ADMIN_TOPIC},
 };
 #define CALLBACK_COUNT (sizeof(callbacks) / sizeof(callbacks[0]))
 
@@ -71,7 +80,7 @@ static void teardown(struct c2d *c2d)
 
 	if(c2d->pid){
 		for(i = 0; i < CALLBACK_COUNT; i++){
-			mosquitto_callback_unregister(c2d->pid, callbacks[i].event, callbacks[i].cb, NULL);
+			mosquitto_callback_unregister(c2d->pid, callbacks[i].event, callbacks[i].cb, callbacks[i].data);
 		}
 	}
 	c2d_outbox_flush(c2d);
@@ -140,7 +149,7 @@ C2D_EXPORT int mosquitto_plugin_init(mosquitto_plugin_id_t *identifier, void **u
 
 	c2d->pid = identifier;
 	for(i = 0; i < CALLBACK_COUNT; i++){
-		rc = mosquitto_callback_register(identifier, callbacks[i].event, callbacks[i].cb, NULL, c2d);
+		rc = mosquitto_callback_register(identifier, callbacks[i].event, callbacks[i].cb, callbacks[i].data, c2d);
 		if(rc){
 			c2d_log(C2D_LOG_ERR, "refusing to start: cannot register callback for event %d (%s)",
 					callbacks[i].event, mosquitto_strerror(rc));

@@ -7,7 +7,9 @@
 
 #include "c2d.h"
 #include "c2d_route.h"
+#include "c2d_admin.h"
 #include "c2d_calls.h"
+#include "c2d_queue.h"
 #include "c2d_rpc.h"
 #include "c2d_twin_plane.h"
 
@@ -22,6 +24,7 @@ static const c2d_handler handlers[] = {
 	[C2D_T_TWIN_GET] = c2d_twin_on_get,
 	[C2D_T_TWIN_DESIRED] = c2d_twin_on_desired,
 	[C2D_T_TWIN_DELETE] = c2d_twin_on_delete,
+	[C2D_T_MSG] = c2d_queue_on_msg,
 	[C2D_T_OUT_RES] = c2d_deliver_on_response,
 	[C2D_T_OUT_REPORTED] = c2d_twin_on_reported,
 	[C2D_T_RPC] = c2d_rpc_on_request,
@@ -34,6 +37,7 @@ static const struct c2d_plane *const planes[] = {
 	&c2d_twin_plane,
 	&c2d_calls_plane,
 	&c2d_lrpc_plane,
+	&c2d_queue_plane,
 };
 
 int c2d_route_init(struct c2d *c2d)

@@ -186,6 +186,11 @@ static void lrpc_on_offline(struct c2d *c2d, const char *dev)
 	c2d_pending_each_dev(&c2d->lrpc->t, dev, lrpc_offline_one);
 }
 
+unsigned c2d_rpc_pending_count(struct c2d *c2d, const char *dev)
+{
+	return c2d->lrpc ? c2d_pending_count(&c2d->lrpc->t, dev) : 0;
+}
+
 static int lrpc_init(struct c2d *c2d)
 {
 	struct c2d_lrpc *lrpc = calloc(1, sizeof(*lrpc));

@@ -23,6 +23,7 @@
  * aborted as soon as the value has been copied out. Every MDB value handed out
  * is copied first: LMDB's pointers die with the transaction or the next write. */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -382,7 +383,7 @@ static int make_dir(const char *path, char *err, size_t errlen)
 		rc = open_fail(C2D_ESTORE, err, errlen, "cannot create database directory %s: %s", path, strerror(errno));
 	}else if(!S_ISDIR(sb.st_mode)){
 		rc = open_fail(C2D_ESTORE, err, errlen, "database directory %s is not a directory", path);
-	}else if(access(path, W_OK | X_OK) != 0){
+	}else if(faccessat(AT_FDCWD, path, W_OK | X_OK, AT_EACCESS) != 0){
 		rc = open_fail(C2D_ESTORE, err, errlen, "database directory %s is not writable: %s", path, strerror(errno));
 	}
 p_free:
@@ -539,6 +540,7 @@ void c2d_store_close(struct c2d_store *st)
 
 /* ---- transactions ---- */
 
+/* The transaction is owned by st until commit or abort. */
 int c2d_store_begin(struct c2d_store *st)
 {
 	int rc;
@@ -574,6 +576,7 @@ int c2d_store_in_txn(const struct c2d_store *st)
 	return st && st->txn ? 1 : 0;
 }
 
+/* mdb_env_sync(force): flushes what MDB_NOSYNC / MDB_NOMETASYNC left unsynced. */
 int c2d_store_sync(struct c2d_store *st)
 {
 	if(st == NULL) return C2D_EINVAL;
@@ -705,7 +708,8 @@ int c2d_store_dev_scan(struct c2d_store *st, const char *after, size_t limit,
 
 /* ---- twins ---- */
 
-/* dev: borrowed. *json: copied, NUL-terminated, caller frees. len may be NULL. */
+/* dev: borrowed. *json: copied, NUL-terminated, caller frees with free();
+ * untouched unless C2D_OK. len may be NULL. */
 int c2d_store_twin_get(struct c2d_store *st, const char *dev, char **json, size_t *len)
 {
 	struct key k = {0};
@@ -729,6 +733,7 @@ int c2d_store_twin_put(struct c2d_store *st, const char *dev, const char *json, 
 	return db_put(st, T_TWINS, k.buf, k.len, json, len);
 }
 
+/* dev: borrowed. */
 int c2d_store_twin_del(struct c2d_store *st, const char *dev)
 {
 	struct key k = {0};
@@ -737,7 +742,7 @@ int c2d_store_twin_del(struct c2d_store *st, const char *dev)
 	return db_del(st, T_TWINS, k.buf, k.len);
 }
 
-/* From the B-tree's entry count: no scan. */
+/* *count: filled. From the B-tree's entry count: no scan. */
 int c2d_store_twin_count(struct c2d_store *st, uint64_t *count)
 {
 	MDB_txn *txn;
@@ -764,7 +769,8 @@ int c2d_store_q_put(struct c2d_store *st, const char *dev, uint64_t seq, const v
 	return db_put(st, T_QUEUE, k.buf, k.len, rec, len);
 }
 
-/* *rec: copied (with a NUL after it), caller frees. len may be NULL. */
+/* dev: borrowed. *rec: copied (with a NUL after it), caller frees with free();
+ * untouched unless C2D_OK. len may be NULL. */
 int c2d_store_q_get(struct c2d_store *st, const char *dev, uint64_t seq, void **rec, size_t *len)
 {
 	struct key k = {0};
@@ -779,6 +785,7 @@ int c2d_store_q_get(struct c2d_store *st, const char *dev, uint64_t seq, void **
 	return C2D_OK;
 }
 
+/* dev: borrowed. */
 int c2d_store_q_del(struct c2d_store *st, const char *dev, uint64_t seq)
 {
 	struct key k = {0};
@@ -820,6 +827,7 @@ int c2d_store_q_scan(struct c2d_store *st, const char *dev, uint64_t from,
 
 /* ---- deadline index ---- */
 
+/* Build at_ms(be64) dev \0 seq(be64); seq 0 is invalid. dev: borrowed. */
 static int due_key(struct key *k, uint64_t at_ms, const char *dev, uint64_t seq)
 {
 	if(seq == 0) return C2D_EINVAL;
@@ -827,6 +835,7 @@ static int due_key(struct key *k, uint64_t at_ms, const char *dev, uint64_t seq)
 	return key_dev_seq(k, dev, seq);
 }
 
+/* dev: borrowed, copied into the key. */
 int c2d_store_due_add(struct c2d_store *st, uint64_t at_ms, const char *dev, uint64_t seq)
 {
 	struct key k = {0};
@@ -835,6 +844,7 @@ int c2d_store_due_add(struct c2d_store *st, uint64_t at_ms, const char *dev, uin
 	return db_put(st, T_DUE, k.buf, k.len, NULL, 0);
 }
 
+/* dev: borrowed. */
 int c2d_store_due_del(struct c2d_store *st, uint64_t at_ms, const char *dev, uint64_t seq)
 {
 	struct key k = {0};
@@ -901,6 +911,7 @@ int c2d_store_dedup_get(struct c2d_store *st, const void *key, size_t keylen, ch
 	return db_get(st, T_DEDUP, key, keylen, take_dev_seq, &td);
 }
 
+/* key: borrowed. */
 int c2d_store_dedup_del(struct c2d_store *st, const void *key, size_t keylen)
 {
 	if(st == NULL || !dedup_key_ok(key, keylen)) return C2D_EINVAL;

@@ -96,11 +96,15 @@ void c2d_sleep_ms(int ms)
 char *c2d_strf(const char *fmt, ...)
 {
 	va_list ap;
+	char probe[1];
 	int n;
 	char *s;
 
+	if(!fmt){
+		return xstrdup("");
+	}
 	va_start(ap, fmt);
-	n = vsnprintf(NULL, 0, fmt, ap);
+	n = vsnprintf(probe, sizeof(probe), fmt, ap);
 	va_end(ap);
 	if(n < 0){
 		oom();
@@ -458,12 +462,12 @@ static int broker_spawn(struct c2d_broker *b)
 static void watcher_start(struct c2d_broker *b)
 {
 	static const char script[] =
-		"if [ \"$(cat)\" != done ]; then\n"
-		"  { echo \"c2d-harness: the test ended without c2d_broker_cleanup (failed?); broker dir kept: $1\"\n"
-		"    echo \"c2d-harness: ---- last 60 lines of $1/broker.log ----\"\n"
-		"    tail -n 60 \"$1/broker.log\" 2>/dev/null\n"
-		"    echo \"c2d-harness: ---- end of broker.log ----\"; } >&2\n"
-		"fi\n";
+			"if [ \"$(cat)\" != done ]; then\n"
+			"  { echo \"c2d-harness: the test ended without c2d_broker_cleanup (failed?); broker dir kept: $1\"\n"
+			"    echo \"c2d-harness: ---- last 60 lines of $1/broker.log ----\"\n"
+			"    tail -n 60 \"$1/broker.log\" 2>/dev/null\n"
+			"    echo \"c2d-harness: ---- end of broker.log ----\"; } >&2\n"
+			"fi\n";
 	int fds[2];
 	pid_t pid;
 
@@ -698,7 +702,7 @@ struct c2d_broker *c2d_broker_start(const struct c2d_broker_opts *opts)
 			return b;
 		}
 		fprintf(stderr, DIAG "expected the broker to fail to start, but it %s (dir %s)\n",
-			rc == 0 ? "runs" : "neither ran nor exited", b->dir);
+				rc == 0 ? "runs" : "neither ran nor exited", b->dir);
 		c2d_broker_dump_log(b);
 		c2d_broker_cleanup(b);
 		return NULL;
@@ -706,7 +710,7 @@ struct c2d_broker *c2d_broker_start(const struct c2d_broker_opts *opts)
 	if(rc != 0){
 		if(rc == -2){
 			fprintf(stderr, DIAG "broker did not log \"running\" within %d ms; killing it\n",
-				C2D_START_TIMEOUT_MS);
+					C2D_START_TIMEOUT_MS);
 			c2d_broker_kill9(b);
 		}else{
 			fprintf(stderr, DIAG "broker failed to start (exit status %d)\n", b->exit_status);
@@ -719,7 +723,7 @@ struct c2d_broker *c2d_broker_start(const struct c2d_broker_opts *opts)
 	}
 	if(getenv("C2D_VERBOSE")){
 		fprintf(stderr, DIAG "broker pid %d port %d dir %s started in %llu ms\n", (int)b->pid, b->port,
-			b->dir, (unsigned long long)(c2d_now_ms() - t0));
+				b->dir, (unsigned long long)(c2d_now_ms() - t0));
 	}
 	return b;
 }
@@ -740,7 +744,7 @@ int c2d_broker_stop(struct c2d_broker *b)
 		c2d_sleep_ms(5);
 	}
 	fprintf(stderr, DIAG "broker pid %d did not stop within %d ms of SIGTERM; SIGKILL\n", (int)b->pid,
-		STOP_TIMEOUT_MS);
+			STOP_TIMEOUT_MS);
 	c2d_broker_kill9(b);
 	return -1;
 }
@@ -777,7 +781,7 @@ int c2d_broker_restart(struct c2d_broker *b)
 	}
 	if(rc == -2){
 		fprintf(stderr, DIAG "restarted broker did not log \"running\" within %d ms; killing it\n",
-			C2D_START_TIMEOUT_MS);
+				C2D_START_TIMEOUT_MS);
 		c2d_broker_kill9(b);
 	}else{
 		fprintf(stderr, DIAG "restarted broker exited (status %d)\n", b->exit_status);
@@ -811,7 +815,7 @@ int c2d_broker_sighup(struct c2d_broker *b)
 		c2d_sleep_ms(5);
 	}
 	fprintf(stderr, DIAG "sighup: no \"Reloading config.\" in the log (broker %s)\n",
-		b->pid ? "running" : "exited");
+			b->pid ? "running" : "exited");
 	dump_file("broker.log since the SIGHUP", b->log_path, from);
 	return -1;
 }
@@ -887,9 +891,9 @@ bool c2d_broker_wait_log(struct c2d_broker *b, const char *needle, int timeout_m
 	}
 	text = read_from(b->log_path, b->log_mark, &len);
 	fprintf(stderr, DIAG "wait_log: \"%s\" not in the broker log after %d ms (broker %s)\n", needle,
-		timeout_ms, alive ? "running" : "exited");
+			timeout_ms, alive ? "running" : "exited");
 	fprintf(stderr, DIAG "---- broker.log since the mark%s ----\n%s\n" DIAG "---- end ----\n",
-		len > LOG_DIAG_TAIL ? " (tail)" : "", len > LOG_DIAG_TAIL ? text + len - LOG_DIAG_TAIL : text);
+			len > LOG_DIAG_TAIL ? " (tail)" : "", len > LOG_DIAG_TAIL ? text + len - LOG_DIAG_TAIL : text);
 	free(text);
 	return false;
 }
@@ -1126,7 +1130,7 @@ static void msg_describe(FILE *f, const struct c2d_msg *m)
 	int i, n = m->payloadlen > 80 ? 80 : m->payloadlen;
 
 	fprintf(f, "    topic \"%s\" qos %d%s payload(%d) \"", m->topic, m->qos, m->retain ? " retained" : "",
-		m->payloadlen);
+			m->payloadlen);
 	for(i = 0; i < n; i++){
 		unsigned char ch = (unsigned char)m->payload[i];
 		fputc(ch >= 0x20 && ch < 0x7f ? ch : '.', f);
@@ -1239,7 +1243,7 @@ static void on_publish_v5(struct mosquitto *mosq, void *obj, int mid, int rc, co
 }
 
 static void on_subscribe_v5(struct mosquitto *mosq, void *obj, int mid, int count, const int *granted,
-	const mosquitto_property *props)
+		const mosquitto_property *props)
 {
 	(void)mosq;
 	(void)props;
@@ -1254,7 +1258,7 @@ static void on_unsubscribe_v5(struct mosquitto *mosq, void *obj, int mid, const 
 }
 
 static void on_message_v5(struct mosquitto *mosq, void *obj, const struct mosquitto_message *msg,
-	const mosquitto_property *props)
+		const mosquitto_property *props)
 {
 	struct c2d_client *c = obj;
 	struct c2d_msg *m = msg_copy(msg, props);
@@ -1294,7 +1298,7 @@ struct c2d_client *c2d_client_new(const char *id, int protocol, bool clean)
 	c->mosq = mosquitto_new(id, clean, c);
 	if(!c->mosq){
 		fprintf(stderr, DIAG "mosquitto_new(%s, clean %d) failed: %s\n", id ? id : "(null)", clean,
-			strerror(errno));
+				strerror(errno));
 		pthread_mutex_destroy(&c->mu);
 		pthread_cond_destroy(&c->cv);
 		free(c->id);
@@ -1333,7 +1337,7 @@ int c2d_client_set_login(struct c2d_client *c, const char *user, const char *pas
 }
 
 int c2d_client_set_will(struct c2d_client *c, const char *topic, const void *payload, int len, int qos,
-	bool retain, const mosquitto_property *props)
+		bool retain, const mosquitto_property *props)
 {
 	mosquitto_property *copy = NULL;
 	int rc;
@@ -1367,7 +1371,7 @@ void c2d_client_set_session_expiry(struct c2d_client *c, uint32_t seconds)
  * disc0 (if check_disc), or ms pass. Returns 0, C2D_ENOCONN or
  * C2D_ETIMEDOUT. */
 static int wait_locked(struct c2d_client *c, bool (*cond)(struct c2d_client *, void *), void *arg,
-	bool check_disc, unsigned disc0, int ms)
+		bool check_disc, unsigned disc0, int ms)
 {
 	struct timespec dl = deadline_in(ms);
 
@@ -1483,7 +1487,7 @@ int c2d_client_connect_ex(struct c2d_client *c, int port, int keepalive, const m
 	mosquitto_property_free_all(&cprops);
 	if(rc){
 		fprintf(stderr, DIAG "client %s: connect to 127.0.0.1:%d failed: %s\n", c->id, port,
-			rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc));
+				rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc));
 		return C2D_EFAIL;
 	}
 	rc = mosquitto_loop_start(c->mosq);
@@ -1501,7 +1505,7 @@ int c2d_client_connect_ex(struct c2d_client *c, int port, int keepalive, const m
 	pthread_mutex_unlock(&c->mu);
 	if(rc < 0){
 		fprintf(stderr, DIAG "client %s: no CONNACK from 127.0.0.1:%d (%s)\n", c->id, port,
-			rc == C2D_ETIMEDOUT ? "timed out" : "connection closed");
+				rc == C2D_ETIMEDOUT ? "timed out" : "connection closed");
 	}
 	return rc;
 }
@@ -1591,12 +1595,12 @@ static int wait_ack(struct c2d_client *c, int mid, unsigned disc0, const char *w
 		return d.rc;
 	}
 	fprintf(stderr, DIAG "client %s: no %s for %s (mid %d): %s\n", c->id, what, topic, mid,
-		rc == C2D_ETIMEDOUT ? "timed out" : "connection lost");
+			rc == C2D_ETIMEDOUT ? "timed out" : "connection lost");
 	return rc;
 }
 
 int c2d_client_subscribe_v5(struct c2d_client *c, const char *filter, int qos, int options,
-	const mosquitto_property *props)
+		const mosquitto_property *props)
 {
 	unsigned disc0;
 	int mid = 0, rc;
@@ -1642,7 +1646,7 @@ int c2d_client_unsubscribe(struct c2d_client *c, const char *filter)
 }
 
 int c2d_client_publish(struct c2d_client *c, const char *topic, const void *payload, int len, int qos,
-	bool retain, const mosquitto_property *props)
+		bool retain, const mosquitto_property *props)
 {
 	unsigned disc0;
 	int mid = 0, rc;
@@ -1723,14 +1727,14 @@ static void inbox_describe(struct c2d_client *c)
 	const struct c2d_msg *m;
 
 	fprintf(stderr, DIAG "client %s inbox (%zu message%s)%s\n", c->id, c->count, c->count == 1 ? "" : "s",
-		c->count ? ":" : "");
+			c->count ? ":" : "");
 	for(m = c->head; m; m = m->next){
 		msg_describe(stderr, m);
 	}
 }
 
 struct c2d_msg *c2d_client_wait_corr(struct c2d_client *c, const char *filter, const void *corr, int len,
-	int timeout_ms)
+		int timeout_ms)
 {
 	struct match_arg a = {filter, corr, len, true, NULL};
 	int rc;
@@ -1742,8 +1746,8 @@ struct c2d_msg *c2d_client_wait_corr(struct c2d_client *c, const char *filter, c
 	rc = wait_locked(c, cond_msg, &a, false, 0, timeout_ms);
 	if(rc != 0){
 		fprintf(stderr, DIAG "client %s: no message on \"%s\"%s within %d ms (%s)\n", c->id,
-			filter ? filter : "(any)", corr ? " with the expected correlation data" : "", timeout_ms,
-			c->connected ? "connected" : "NOT connected");
+				filter ? filter : "(any)", corr ? " with the expected correlation data" : "", timeout_ms,
+				c->connected ? "connected" : "NOT connected");
 		inbox_describe(c);
 	}
 	pthread_mutex_unlock(&c->mu);
@@ -1767,7 +1771,7 @@ bool c2d_client_expect_none(struct c2d_client *c, const char *filter, int ms)
 	rc = wait_locked(c, cond_msg, &a, false, 0, ms);
 	if(rc == 0){
 		fprintf(stderr, DIAG "client %s: expected no message on \"%s\" for %d ms, but got:\n", c->id,
-			filter ? filter : "(any)", ms);
+				filter ? filter : "(any)", ms);
 		msg_describe(stderr, a.found);
 	}
 	pthread_mutex_unlock(&c->mu);
@@ -1830,7 +1834,7 @@ struct c2d_msg *c2d_client_request(struct c2d_client *c, struct c2d_request *req
 	rc = c2d_client_subscribe(c, resp, 1);
 	if(rc < 0 || rc > 2){
 		fprintf(stderr, DIAG "client %s: request: cannot subscribe to the response topic %s (%d)\n", c->id, resp,
-			rc);
+				rc);
 		goto out;
 	}
 	if(mosquitto_property_add_string(&props, MQTT_PROP_RESPONSE_TOPIC, resp)
@@ -1843,13 +1847,13 @@ struct c2d_msg *c2d_client_request(struct c2d_client *c, struct c2d_request *req
 	req->puback_rc = rc;
 	if(rc < 0 || rc >= 0x80){
 		fprintf(stderr, DIAG "client %s: request on %s: publish returned %d (0x%02x)\n", c->id, req->topic, rc,
-			rc < 0 ? 0 : rc);
+				rc < 0 ? 0 : rc);
 		goto out;
 	}
 	m = c2d_client_wait_corr(c, resp, corr, (int)strlen(corr), timeout);
 	if(!m){
 		fprintf(stderr, DIAG "client %s: no reply to the request on %s (response topic %s, corr %s)\n", c->id,
-			req->topic, resp, corr);
+				req->topic, resp, corr);
 	}
 out:
 	mosquitto_property_free_all(&props);
@@ -1926,7 +1930,7 @@ int c2d_client_wait_disconnect(struct c2d_client *c, int timeout_ms)
 		rc = c->disc_rc;
 	}else{
 		fprintf(stderr, DIAG "client %s: still connected after %d ms (expected a disconnect)\n", c->id,
-			timeout_ms);
+				timeout_ms);
 	}
 	pthread_mutex_unlock(&c->mu);
 	return rc;
@@ -2067,7 +2071,7 @@ int c2d_proc_wait(struct c2d_proc *p, int timeout_ms, char **out)
 		while(waitpid(p->pid, &st, 0) < 0 && errno == EINTR){
 		}
 		fprintf(stderr, DIAG "command timed out after %d ms (killed): %s\n" DIAG "its stdout so far: \"%s\"\n",
-			timeout_ms, p->cmd, buf);
+				timeout_ms, p->cmd, buf);
 		rc = C2D_ETIMEDOUT;
 	}else if(r == p->pid){
 		rc = decode_status(st);

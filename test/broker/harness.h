@@ -14,8 +14,16 @@
  *   also kills the test's process group). A test that ends without
  *   c2d_broker_cleanup (a failed ck_assert) keeps the broker dir and a
  *   watcher prints its path and the end of broker.log. C2D_KEEP=1 in the
- *   environment keeps every dir.
+ *   environment keeps every dir; C2D_VERBOSE=1 prints each broker's pid,
+ *   port, dir and start time.
  * - Start a fresh broker per test; Check forks each test.
+ * - Clients never reconnect on their own: after a refused CONNECT, a drop, a
+ *   kick or a broker restart the client stays disconnected until the test
+ *   calls c2d_client_connect again (same client, same id, same session).
+ * - Threads: callbacks run on each client's loop thread and only fill the
+ *   inbox/ack state under the client's mutex. Use one client from one test
+ *   thread at a time (different clients on different threads are fine);
+ *   call the broker functions from the thread that started the broker.
  */
 #ifndef C2D_HARNESS_H
 #define C2D_HARNESS_H
@@ -222,7 +230,7 @@ int c2d_client_set_login(struct c2d_client *c, const char *user, const char *pas
 /* Will for the next connect. topic, payload (len bytes, len < 0: strlen),
  * props (v5 only): copied. Returns 0 or C2D_EFAIL. */
 int c2d_client_set_will(struct c2d_client *c, const char *topic, const void *payload, int len,
-	int qos, bool retain, const mosquitto_property *props);
+		int qos, bool retain, const mosquitto_property *props);
 
 /* v5: session expiry interval sent with the next connect (0 = none). */
 void c2d_client_set_session_expiry(struct c2d_client *c, uint32_t seconds);
@@ -262,7 +270,7 @@ int c2d_client_subscribe(struct c2d_client *c, const char *filter, int qos);
 /* As c2d_client_subscribe with v5 subscription options (MQTT_SUB_OPT_*) and
  * properties (borrowed, may be NULL). */
 int c2d_client_subscribe_v5(struct c2d_client *c, const char *filter, int qos, int options,
-	const mosquitto_property *props);
+		const mosquitto_property *props);
 
 /* Unsubscribes and waits for UNSUBACK. filter: borrowed. Returns 0 or C2D_E*. */
 int c2d_client_unsubscribe(struct c2d_client *c, const char *filter);
@@ -273,7 +281,7 @@ int c2d_client_unsubscribe(struct c2d_client *c, const char *filter);
  * Returns the reason code: 0 success, 0x10 no matching subscribers,
  * 0x87 not authorized (v3.1.1 always 0); or a negative C2D_E*. */
 int c2d_client_publish(struct c2d_client *c, const char *topic, const void *payload, int len,
-	int qos, bool retain, const mosquitto_property *props);
+		int qos, bool retain, const mosquitto_property *props);
 
 /* Waits up to timeout_ms for a message whose topic matches filter (NULL:
  * any), removing it from the inbox (earlier non-matching ones stay).
@@ -284,7 +292,7 @@ struct c2d_msg *c2d_client_wait_msg(struct c2d_client *c, const char *filter, in
 /* As c2d_client_wait_msg, also requiring correlation data corr/len
  * (borrowed). */
 struct c2d_msg *c2d_client_wait_corr(struct c2d_client *c, const char *filter, const void *corr, int len,
-	int timeout_ms);
+		int timeout_ms);
 
 /* True if no message matching filter (NULL: any) is in the inbox or arrives
  * within ms; otherwise prints it (and leaves it in the inbox). */
@@ -314,17 +322,20 @@ struct c2d_request {
  * puback_rc is set. Returns: caller owns the reply, NULL on failure. */
 struct c2d_msg *c2d_client_request(struct c2d_client *c, struct c2d_request *req);
 
-/* Clean DISCONNECT; waits for the loop to end. Returns 0 or C2D_E*. */
+/* Clean DISCONNECT (no will); waits for the loop to end. The client can
+ * connect again. Returns 0, C2D_ENOCONN if it was not connected. */
 int c2d_client_disconnect(struct c2d_client *c);
 
 /* Closes the connection without DISCONNECT (shutdown() of the socket): the
  * broker sees the connection end and publishes the will. Waits until the
- * client saw it. Returns 0 or C2D_E*. */
+ * client saw it. The client can connect again. Returns 0 or C2D_E*. */
 int c2d_client_drop(struct c2d_client *c);
 
-/* Waits up to timeout_ms until the connection ends (e.g. the broker kicks the
- * client). Returns libmosquitto's disconnect rc (0 clean, 7 connection
- * lost...), C2D_ETIMEDOUT, or C2D_ENOCONN if it was not connected. */
+/* Waits up to timeout_ms until the connection made by the last connect ends
+ * (e.g. the broker kicks the client); returns at once if it already ended.
+ * Returns libmosquitto's disconnect rc (0 clean, 7 connection lost, a v5
+ * DISCONNECT reason code from the broker), C2D_ETIMEDOUT, or C2D_ENOCONN if
+ * the client never connected. */
 int c2d_client_wait_disconnect(struct c2d_client *c, int timeout_ms);
 
 /* Disconnects cleanly if connected, stops the loop, frees c and its inbox.

@@ -951,7 +951,7 @@ END_TEST
 START_TEST(test_open_errors)
 {
 	char path[256], want[512];
-	struct c2d_store *other = (struct c2d_store *)&other;
+	struct c2d_store *other = (struct c2d_store *)err; /* not NULL: open must reset it */
 	FILE *f;
 
 	c2d_store_close(st);

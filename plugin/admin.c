@@ -1,0 +1,345 @@
+/* The operators' API, in the style of Mosquitto's dynamic-security plugin:
+ * a publish to $CONTROL/c2d/v1 carries {"commands":[{"command":..., ...}]};
+ * each command gets one response {"command":..., "data":{...}} or
+ * {"command":..., "error":"..."}, echoing its "correlationData", all in one
+ * {"responses":[...]} on $CONTROL/c2d/v1/response and on the request's MQTT 5
+ * response topic. Who may use it is the broker's ACL on $CONTROL/c2d/v1.
+ * Statistics go to $SYS/broker/c2d/... every stats_interval seconds. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "c2d.h"
+#include "c2d_admin.h"
+#include "c2d_pending.h"
+#include "c2d_queue.h"
+#include "c2d_rpc.h"
+#include "c2d_twin.h"
+
+struct c2d_admin {
+	uv_timer_t stats_timer;
+	bool timer_on;
+};
+
+/* A command's handler: fills data or returns an error text (static string). */
+typedef const char *(*admin_fn)(struct c2d *c2d, const cJSON *cmd, cJSON *data);
+
+static const char *str_arg(const cJSON *cmd, const char *name)
+{
+	const cJSON *j = cJSON_GetObjectItemCaseSensitive(cmd, name);
+
+	return cJSON_IsString(j) ? j->valuestring : NULL;
+}
+
+/* The command's "device", validated; NULL and *err set if missing or bad. */
+static const char *device_arg(const cJSON *cmd, const char **err)
+{
+	const char *dev = str_arg(cmd, "device");
+
+	if(dev == NULL){
+		*err = "missing device";
+	}else if(!c2d_topic_valid_dev(dev, strlen(dev))){
+		*err = "invalid device id";
+		dev = NULL;
+	}
+	return dev;
+}
+
+/* Twin versions of a device, or NULL when it has none. */
+static cJSON *twin_summary(struct c2d *c2d, const char *dev)
+{
+	struct c2d_twin tw;
+	char *json = NULL;
+	size_t len = 0;
+	cJSON *j;
+
+	if(c2d_store_twin_get(c2d->store, dev, &json, &len)) return NULL;
+	if(c2d_twin_load(&tw, json, len)){
+		free(json);
+		return NULL;
+	}
+	free(json);
+	j = cJSON_CreateObject();
+	if(j){
+		cJSON_AddNumberToObject(j, "desired", (double)tw.version[C2D_TWIN_DESIRED]);
+		cJSON_AddNumberToObject(j, "reported", (double)tw.version[C2D_TWIN_REPORTED]);
+		if(tw.has_ack) cJSON_AddNumberToObject(j, "acknowledged", (double)tw.ack);
+		else cJSON_AddNullToObject(j, "acknowledged");
+	}
+	c2d_twin_free(&tw);
+	return j;
+}
+
+static const char *cmd_get_device(struct c2d *c2d, const cJSON *cmd, cJSON *data)
+{
+	const char *err = NULL, *dev = device_arg(cmd, &err);
+	struct c2d_devrec rec;
+	cJSON *twin, *q;
+	int rc;
+
+	if(dev == NULL) return err;
+	memset(&rec, 0, sizeof(rec));
+	rc = c2d_store_dev_get(c2d->store, dev, &rec);
+	if(rc && rc != C2D_ENOTFOUND) return "store unavailable";
+	twin = twin_summary(c2d, dev);
+	cJSON_AddStringToObject(data, "device", dev);
+	cJSON_AddBoolToObject(data, "online", c2d_presence_online(c2d, dev));
+	cJSON_AddNumberToObject(data, "protocolVersion", c2d_presence_protocol(c2d, dev));
+	cJSON_AddBoolToObject(data, "known", rc == 0 || twin != NULL);
+	if(twin) cJSON_AddItemToObject(data, "twin", twin);
+	else cJSON_AddNullToObject(data, "twin");
+	q = cJSON_AddObjectToObject(data, "queue");
+	if(q){
+		cJSON_AddNumberToObject(q, "depth", rec.queued);
+		cJSON_AddNumberToObject(q, "nextId", (double)(rec.next_seq ? rec.next_seq : 1));
+	}
+	cJSON_AddNumberToObject(data, "lightweightRpcsPending", c2d_rpc_pending_count(c2d, dev));
+	if(rec.created_ms) cJSON_AddNumberToObject(data, "createdMs", (double)rec.created_ms);
+	return NULL;
+}
+
+struct list_ctx {
+	struct c2d *c2d;
+	cJSON *arr;
+	int filter;  /* 0 all, 1 online, 2 offline */
+	size_t want, got;
+	char last[C2D_DEV_MAX + 1];
+};
+
+static int list_one(void *ud, const char *dev, const struct c2d_devrec *rec)
+{
+	struct list_ctx *lc = ud;
+	bool online = c2d_presence_online(lc->c2d, dev);
+	cJSON *d;
+
+	snprintf(lc->last, sizeof(lc->last), "%s", dev);
+	if((lc->filter == 1 && !online) || (lc->filter == 2 && online)) return 0;
+	d = cJSON_CreateObject();
+	if(d == NULL) return 1;
+	cJSON_AddStringToObject(d, "device", dev);
+	cJSON_AddBoolToObject(d, "online", online);
+	cJSON_AddNumberToObject(d, "queued", rec->queued);
+	cJSON_AddItemToArray(lc->arr, d);
+	return ++lc->got >= lc->want;
+}
+
+/* listDevices {"after":"dev","count":N,"filter":"all|online|offline"}: known
+ * devices (with a twin or a queue record) in id order, paged. */
+static const char *cmd_list_devices(struct c2d *c2d, const cJSON *cmd, cJSON *data)
+{
+	const char *after = str_arg(cmd, "after"), *filter = str_arg(cmd, "filter");
+	const cJSON *jcount = cJSON_GetObjectItemCaseSensitive(cmd, "count");
+	struct list_ctx lc = {.c2d = c2d, .want = 100};
+	int rc;
+
+	if(jcount){
+		if(!cJSON_IsNumber(jcount) || jcount->valuedouble < 1 || jcount->valuedouble > 1000) return "count must be 1..1000";
+		lc.want = (size_t)jcount->valuedouble;
+	}
+	if(filter == NULL || strcmp(filter, "all") == 0) lc.filter = 0;
+	else if(strcmp(filter, "online") == 0) lc.filter = 1;
+	else if(strcmp(filter, "offline") == 0) lc.filter = 2;
+	else return "filter must be all, online or offline";
+	if(after && after[0] && !c2d_topic_valid_dev(after, strlen(after))) return "invalid after";
+	lc.arr = cJSON_AddArrayToObject(data, "devices");
+	if(lc.arr == NULL) return "out of memory";
+	rc = c2d_store_dev_scan(c2d->store, after, 0, list_one, &lc);
+	if(rc) return "store unavailable";
+	if(lc.got >= lc.want) cJSON_AddStringToObject(data, "next", lc.last);
+	else cJSON_AddNullToObject(data, "next");
+	return NULL;
+}
+
+static const char *cmd_get_stats(struct c2d *c2d, const cJSON *cmd, cJSON *data)
+{
+	static const char *const names[C2D_C__COUNT] = {"connects", "disconnects", "requests", "denied",
+		"badRequests", "deliveries", "responses", "storeErrors", "events"};
+	uint64_t used = 0, map = 0, twins = 0;
+	cJSON *counters, *store;
+	int i;
+
+	(void)cmd;
+	cJSON_AddNumberToObject(data, "devicesOnline", (double)c2d->presence.online);
+	if(c2d_store_twin_count(c2d->store, &twins) == 0) cJSON_AddNumberToObject(data, "twins", (double)twins);
+	counters = cJSON_AddObjectToObject(data, "counters");
+	for(i = 0; counters && i < C2D_C__COUNT; i++){
+		cJSON_AddNumberToObject(counters, names[i], (double)c2d->counters[i]);
+	}
+	store = cJSON_AddObjectToObject(data, "store");
+	if(store && c2d_store_usage(c2d->store, &used, &map) == 0){
+		cJSON_AddNumberToObject(store, "usedBytes", (double)used);
+		cJSON_AddNumberToObject(store, "mapBytes", (double)map);
+		cJSON_AddNumberToObject(store, "usedPercent", map ? (double)(used * 1000 / map) / 10.0 : 0);
+	}
+	return NULL;
+}
+
+static const struct {
+	const char *name;
+	admin_fn fn;
+	bool writes;   /* needs the event's store transaction */
+} commands[] = {
+	{"listDevices", cmd_list_devices, false},
+	{"getDevice", cmd_get_device, false},
+	{"getStats", cmd_get_stats, false},
+};
+
+/* Run one command; returns its response object. */
+static cJSON *run_command(struct c2d *c2d, const cJSON *cmd)
+{
+	const char *name = str_arg(cmd, "command"), *err = "Unknown command";
+	const cJSON *corr = cJSON_GetObjectItemCaseSensitive(cmd, "correlationData");
+	cJSON *resp = cJSON_CreateObject(), *data;
+	size_t i;
+
+	if(resp == NULL) return NULL;
+	cJSON_AddStringToObject(resp, "command", name ? name : "");
+	data = cJSON_CreateObject();
+	for(i = 0; name && data && i < sizeof(commands) / sizeof(commands[0]); i++){
+		if(strcmp(commands[i].name, name) == 0){
+			if(commands[i].writes && c2d_txn(c2d)) err = "store unavailable";
+			else err = commands[i].fn(c2d, cmd, data);
+			break;
+		}
+	}
+	if(err){
+		cJSON_AddStringToObject(resp, "error", err);
+		cJSON_Delete(data);
+		c2d_log(C2D_LOG_INFO, "admin command '%s' failed: %s", name ? name : "?", err);
+	}else{
+		cJSON_AddItemToObject(resp, "data", data);
+	}
+	if(cJSON_IsString(corr)) cJSON_AddStringToObject(resp, "correlationData", corr->valuestring);
+	return resp;
+}
+
+static void send_responses(struct c2d *c2d, cJSON *root, const mosquitto_property *props)
+{
+	char *resp_topic = NULL, *text;
+	void *corr = NULL;
+	uint16_t corr_len = 0;
+	size_t len;
+
+	text = cJSON_PrintUnformatted(root);
+	if(text == NULL) return;
+	len = strlen(text);
+	c2d_outbox_add(c2d, NULL, C2D_ADMIN_RESPONSE_TOPIC, text, len, 1, NULL);
+	mosquitto_property_read_string(props, MQTT_PROP_RESPONSE_TOPIC, &resp_topic, false);
+	mosquitto_property_read_binary(props, MQTT_PROP_CORRELATION_DATA, &corr, &corr_len, false);
+	if(resp_topic && strcmp(resp_topic, C2D_ADMIN_RESPONSE_TOPIC) != 0){
+		c2d_reply_to(c2d, resp_topic, corr, corr_len, C2D_ST_OK, text, len, "application/json");
+	}
+	mosquitto_free(resp_topic);
+	mosquitto_free(corr);
+	cJSON_free(text);
+}
+
+int c2d_admin_on_control(struct c2d *c2d, struct mosquitto_evt_control *ed)
+{
+	cJSON *req, *root, *arr, *resp;
+	const cJSON *cmds, *cmd;
+	size_t mark;
+
+	c2d_clock_update(c2d);
+	root = cJSON_CreateObject();
+	arr = root ? cJSON_AddArrayToObject(root, "responses") : NULL;
+	if(arr == NULL){
+		cJSON_Delete(root);
+		return MOSQ_ERR_SUCCESS;
+	}
+	req = cJSON_ParseWithLength(ed->payload, ed->payloadlen);
+	cmds = cJSON_GetObjectItemCaseSensitive(req, "commands");
+	mark = c2d_outbox_mark(c2d);
+	if(!cJSON_IsArray(cmds)){
+		resp = cJSON_CreateObject();
+		cJSON_AddStringToObject(resp, "command", "");
+		cJSON_AddStringToObject(resp, "error", req ? "payload must have a commands array" : "payload is not valid JSON");
+		cJSON_AddItemToArray(arr, resp);
+	}else{
+		cJSON_ArrayForEach(cmd, cmds){
+			resp = run_command(c2d, cmd);
+			if(resp) cJSON_AddItemToArray(arr, resp);
+		}
+	}
+	if(c2d_txn_end(c2d, mark)){
+		/* Nothing the commands changed was kept: say so in every response. */
+		cJSON_ArrayForEach(resp, arr){
+			cJSON_DeleteItemFromObjectCaseSensitive(resp, "data");
+			if(!cJSON_GetObjectItemCaseSensitive(resp, "error")) cJSON_AddStringToObject(resp, "error", "store unavailable: nothing was changed");
+		}
+	}
+	send_responses(c2d, root, ed->properties);
+	cJSON_Delete(req);
+	cJSON_Delete(root);
+	c2d_outbox_flush(c2d);
+	return MOSQ_ERR_SUCCESS;
+}
+
+/* ---- $SYS statistics ---- */
+
+static void publish_stat(struct c2d *c2d, const char *name, uint64_t value)
+{
+	char topic[96], text[32];
+
+	snprintf(topic, sizeof(topic), "$SYS/broker/c2d/%s", name);
+	snprintf(text, sizeof(text), "%" PRIu64, value);
+	c2d_outbox_add(c2d, NULL, topic, text, strlen(text), 0, NULL);
+}
+
+static void on_stats_timer(uv_timer_t *timer)
+{
+	struct c2d *c2d = timer->data;
+	uint64_t used = 0, map = 0, twins = 0;
+
+	publish_stat(c2d, "devices/online", c2d->presence.online);
+	if(c2d_store_twin_count(c2d->store, &twins) == 0) publish_stat(c2d, "twins", twins);
+	publish_stat(c2d, "requests", c2d->counters[C2D_C_REQUESTS]);
+	publish_stat(c2d, "denied", c2d->counters[C2D_C_DENIED]);
+	publish_stat(c2d, "deliveries", c2d->counters[C2D_C_DELIVERIES]);
+	publish_stat(c2d, "responses", c2d->counters[C2D_C_RESPONSES]);
+	publish_stat(c2d, "events", c2d->counters[C2D_C_EVENTS]);
+	publish_stat(c2d, "store/errors", c2d->counters[C2D_C_STORE_ERRORS]);
+	if(c2d_store_usage(c2d->store, &used, &map) == 0){
+		publish_stat(c2d, "store/used_bytes", used);
+		publish_stat(c2d, "store/map_bytes", map);
+	}
+}
+
+static int admin_init(struct c2d *c2d)
+{
+	struct c2d_admin *ad = calloc(1, sizeof(*ad));
+
+	if(ad == NULL) return C2D_ENOMEM;
+	c2d->admin = ad;
+	if(c2d->conf.stats_interval_s){
+		uv_timer_init(&c2d->loop, &ad->stats_timer);
+		ad->stats_timer.data = c2d;
+		uv_timer_start(&ad->stats_timer, on_stats_timer, c2d->conf.stats_interval_s * 1000ull,
+				c2d->conf.stats_interval_s * 1000ull);
+		ad->timer_on = true;
+	}
+	return 0;
+}
+
+static void admin_cleanup(struct c2d *c2d)
+{
+	struct c2d_admin *ad = c2d->admin;
+
+	if(ad == NULL) return;
+	if(ad->timer_on){
+		/* the handle is embedded in ad: free after libuv closed it */
+		uv_timer_stop(&ad->stats_timer);
+		uv_close((uv_handle_t *)&ad->stats_timer, NULL);
+		uv_run(&c2d->loop, UV_RUN_NOWAIT);
+	}
+	free(ad);
+	c2d->admin = NULL;
+}
+
+const struct c2d_plane c2d_admin_plane = {
+	.letter = 0,
+	.name = "admin",
+	.init = admin_init,
+	.cleanup = admin_cleanup,
+};
