@@ -33,12 +33,26 @@ static int twin_load(struct c2d *c2d, const char *dev, struct c2d_twin *tw, bool
 	return rc;
 }
 
+/* A device with a twin is a known device (admin listDevices): make sure it
+ * has a device record. */
+static int device_record(struct c2d *c2d, const char *dev)
+{
+	struct c2d_devrec rec;
+	int rc = c2d_store_dev_get(c2d->store, dev, &rec);
+
+	if(rc != C2D_ENOTFOUND) return rc;
+	memset(&rec, 0, sizeof(rec));
+	rec.created_ms = c2d->wall_ms;
+	return c2d_store_dev_put(c2d->store, dev, &rec);
+}
+
 static int twin_save(struct c2d *c2d, const char *dev, const struct c2d_twin *tw)
 {
 	char *text;
 	int rc;
 
 	rc = c2d_txn(c2d);
+	if(!rc) rc = device_record(c2d, dev);
 	if(rc) return rc;
 	text = c2d_twin_dump(tw);
 	if(text == NULL) return C2D_ENOMEM;
