@@ -79,8 +79,8 @@ struct c2d_qrec {
 };
 
 /* Encode r (borrowed). *out: caller frees with free(); *len its size.
- * Returns 0, C2D_EINVAL (kind/state out of range, text or corr too long),
- * or C2D_ENOMEM. */
+ * Returns 0, C2D_EINVAL (kind/state out of range or not a state of the kind,
+ * corr over 65535 bytes, an rpc without a method), or C2D_ENOMEM. */
 int c2d_qrec_encode(const struct c2d_qrec *r, void **out, size_t *len);
 
 /* Decode buf (len bytes, borrowed) into *r, whose pointers then point into buf.

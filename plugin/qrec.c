@@ -113,6 +113,7 @@ int c2d_qrec_encode(const struct c2d_qrec *r, void **out, size_t *len)
 	*len = 0;
 	if(!c2d_qrec_state_valid(r->kind, r->state)) return C2D_EINVAL;
 	if(r->corr_len > UINT16_MAX) return C2D_EINVAL;
+	if(r->kind == C2D_QK_RPC && (r->method == NULL || r->method[0] == '\0')) return C2D_EINVAL;
 	fields_of(r, f);
 	for(i = 0; i < FIELD_COUNT; i++){
 		if(f[i].len > UINT32_MAX || total > SIZE_MAX - 4 - f[i].len) return C2D_EINVAL;
@@ -214,7 +215,8 @@ int c2d_qrec_decode(struct c2d_qrec *r, const void *buf, size_t len)
 	r->method = get_text(&c);
 	r->payload = get_field(&c, &r->payload_len);
 	if(c.bad || c.left != 0 || version != C2D_QREC_VERSION || reserved != 0
-			|| r->corr_len > UINT16_MAX || !c2d_qrec_state_valid(r->kind, r->state)){
+			|| r->corr_len > UINT16_MAX || !c2d_qrec_state_valid(r->kind, r->state)
+			|| (r->kind == C2D_QK_RPC && (r->method == NULL || r->method[0] == '\0'))){
 		memset(r, 0, sizeof(*r));
 		return C2D_EINVAL;
 	}
