@@ -7,9 +7,9 @@
 #include "c2d_mpatch.h"
 
 #ifdef C2D_SRCDIR
-#define RFC_VECTORS C2D_SRCDIR "/../shared/data/rfc7396-appendix-a.json"
+#define RFC_VECTORS C2D_SRCDIR "/test/data/rfc7396-appendix-a.json"
 #else
-#define RFC_VECTORS "../shared/data/rfc7396-appendix-a.json"
+#define RFC_VECTORS "test/data/rfc7396-appendix-a.json"
 #endif
 #define RFC_MIN_VECTORS 15
 
