@@ -38,7 +38,12 @@ TEST_CFLAGS = $(CFLAGS) $(CHECK_CFLAGS) -Itest/unit -Itest/broker -fvisibility=d
 	-DC2D_PLUGIN_PATH='"$(abspath $(B)/mosquitto_c2d.so)"' -DC2D_SRCDIR='"$(abspath .)"'
 
 .PHONY: all test unit broker-test run install uninstall clean bench format check-format
-all: $(B)/mosquitto_c2d.so
+all: $(B)/mosquitto_c2d.so $(B)/c2d-device
+
+# A terminal device for trying the plugin (scripts/c2d device, README tour).
+$(B)/c2d-device: scripts/c2d_device.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< $(LDFLAGS) -lmosquitto
 
 $(B)/obj/%.o: plugin/%.c $(wildcard include/*.h) Makefile
 	@mkdir -p $(dir $@)
