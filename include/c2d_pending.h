@@ -42,7 +42,8 @@ struct c2d_pending {
 void c2d_pending_init(struct c2d_pending_table *t, struct c2d *c2d,
 		void (*on_timeout)(struct c2d *c2d, struct c2d_pending *p));
 /* Add an entry; all strings and corr copied. Returns it (owned by the table)
- * or NULL on no memory. first_id: ids start at 1 and never repeat in a run. */
+ * or NULL on no memory. Ids start at boot_ms * 1000 + 1, so they do not repeat
+ * across restarts either. */
 struct c2d_pending *c2d_pending_add(struct c2d_pending_table *t, const char *dev,
 		const char *reply_topic, const void *corr, uint16_t corr_len, const char *note,
 		uint32_t timeout_ms);

@@ -112,7 +112,7 @@ int c2d_calls_on_callres(struct c2d *c2d, struct c2d_req *req)
 	struct c2d_pending *p = NULL;
 	char letter, st[8];
 	uint64_t num;
-	long status = C2D_ST_OK;
+	uint32_t status = C2D_ST_OK;
 	int rc;
 
 	if(c2d_deliver_parse_id(req->name, &letter, &num) == 0 && letter == 'c'){
@@ -123,9 +123,8 @@ int c2d_calls_on_callres(struct c2d *c2d, struct c2d_req *req)
 				req->topic, req->client_id ? req->client_id : "?");
 		return 0;
 	}
-	if(c2d_req_user_prop(req, "status", st, sizeof(st))){
-		status = strtol(st, NULL, 10);
-		if(status < 100 || status > 599) status = C2D_ST_INTERNAL;
+	if(c2d_req_user_prop(req, "status", st, sizeof(st)) && !c2d_conf_parse_uint(st, 100, 599, &status)){
+		status = C2D_ST_INTERNAL; /* the application sent a malformed status */
 	}
 	rc = reply_device(c2d, p->dev, p->note, p->corr, p->corr_len, (int)status, req->payload,
 			req->payloadlen, req->content_type);

@@ -18,7 +18,10 @@ void c2d_pending_init(struct c2d_pending_table *t, struct c2d *c2d,
 	memset(t, 0, sizeof(*t));
 	t->c2d = c2d;
 	t->on_timeout = on_timeout;
-	t->next_id = 1;
+	/* Ids must not repeat across broker restarts: an answer to a call made
+	 * before a restart must not reach a new requester. Start each run at the
+	 * boot time in ms times 1000 (room for 1000 ids per ms between restarts). */
+	t->next_id = c2d->boot_ms * 1000 + 1;
 }
 
 static void dev_count(struct c2d_pending_table *t, const char *dev, int delta)

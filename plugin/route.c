@@ -182,6 +182,22 @@ static bool guard(struct c2d *c2d, struct c2d_req *req)
 	return false;
 }
 
+/* Where the plugin will publish a reply: a valid topic without wildcards, and
+ * no '$' topic but the requester's own $c2d/{client id}/in/... (otherwise a
+ * client could make the plugin write topics only the plugin may write, such
+ * as another device's in/ or events/). */
+static bool resp_topic_allowed(const struct c2d_req *req)
+{
+	const char *t = req->resp_topic;
+	size_t idlen;
+
+	if(mosquitto_pub_topic_check(t) != MOSQ_ERR_SUCCESS) return false;
+	if(t[0] != '$') return true;
+	if(req->client_id == NULL || strncmp(t, "$c2d/", 5) != 0) return false;
+	idlen = strlen(req->client_id);
+	return strncmp(t + 5, req->client_id, idlen) == 0 && strncmp(t + 5 + idlen, "/in/", 4) == 0;
+}
+
 int c2d_route_message(struct c2d *c2d, struct mosquitto_evt_message *ed)
 {
 	struct c2d_req req;
@@ -212,6 +228,13 @@ int c2d_route_message(struct c2d *c2d, struct mosquitto_evt_message *ed)
 	copy_view(req.name, sizeof(req.name), req.t.name, req.t.name_len);
 	copy_view(req.rid, sizeof(req.rid), req.t.rid, req.t.rid_len);
 
+	if(req.resp_topic && !resp_topic_allowed(&req)){
+		c2d->counters[C2D_C_DENIED]++;
+		c2d_log(C2D_LOG_INFO, "refused request on '%s' from '%s': the plugin does not reply to response topic '%s'",
+				req.topic, req.client_id ? req.client_id : "?", req.resp_topic);
+		req_free(&req);
+		return MOSQ_ERR_ACL_DENIED;
+	}
 	if(!guard(c2d, &req)){
 		req_free(&req);
 		return MOSQ_ERR_ACL_DENIED;

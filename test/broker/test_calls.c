@@ -1,8 +1,8 @@
 /* Device-originated calls against the real broker: the built-in time and twin
  * methods (v5 with correlation data, v3.1.1 by topic), custom methods
  * forwarded to an application and its answer relayed to the device, the 504
- * when nobody answers, duplicate, late and unknown answers, and the
- * one-writer rule on out/call. */
+ * when nobody answers, duplicate, late and unknown answers, a clean stop with
+ * a call waiting, and the one-writer rule on out/call. */
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -279,7 +279,7 @@ START_TEST(unknown_callres_dropped)
 {
 	static const char *const bogus[] = {
 		"$c2d/dev-u/callres/c999", "$c2d/dev-u/callres/q1", "$c2d/dev-u/callres/zz", "$c2d/dev-u/callres/c0",
-		"$c2d/dev-u/callres/c18446744073709551616", "$c2d/other/callres/c1",
+		"$c2d/dev-u/callres/c18446744073709551616", "$c2d/other/callres/@CID@",
 	};
 	struct c2d_broker *b = start(NULL);
 	struct c2d_client *app = call_server(b);
@@ -290,12 +290,16 @@ START_TEST(unknown_callres_dropped)
 	ck_assert_ptr_nonnull(d);
 	ck_assert_int_lt(call(d, "dev-u", "ask", "r6", "", NULL), 0x80);
 	fwd = wait_forwarded(app, "dev-u", "ask");
-	ck_assert_str_eq(fwd->response_topic, "$c2d/dev-u/callres/c1");
+	ck_assert_int_eq(strncmp(fwd->response_topic, "$c2d/dev-u/callres/c", 20), 0);
 	for(i = 0; i < sizeof(bogus) / sizeof(bogus[0]); i++){
-		mosquitto_property *props = c2d_props_build(&(struct c2d_props){.corr = "c1",
+		const char *cid = strrchr(fwd->response_topic, '/') + 1;
+		mosquitto_property *props = c2d_props_build(&(struct c2d_props){.corr = cid,
 			.user = (const char *const[]){"status", "200", NULL}});
-		int rc = c2d_client_publish(app, bogus[i], "bogus", -1, 1, false, props);
+		/* another device's topic with the real cid */
+		char *topic = strstr(bogus[i], "@CID@") ? c2d_strf("$c2d/other/callres/%s", cid) : c2d_strf("%s", bogus[i]);
+		int rc = c2d_client_publish(app, topic, "bogus", -1, 1, false, props);
 
+		free(topic);
 		mosquitto_property_free_all(&props);
 		ck_assert_msg(rc >= 0 && rc < 0x80, "%s: %d", bogus[i], rc);
 	}
@@ -309,6 +313,26 @@ START_TEST(unknown_callres_dropped)
 	c2d_msg_free(m);
 	ck_assert_int_lt(call(d, "dev-u", "time", "r7", "", NULL), 0x80);
 	c2d_msg_free(wait_answer(d, "r7", "200", NULL));
+	c2d_client_destroy(d);
+	c2d_client_destroy(app);
+	c2d_broker_cleanup(b);
+}
+END_TEST
+
+/* The broker stops cleanly with a forwarded call waiting. */
+START_TEST(stop_with_call_in_flight)
+{
+	struct c2d_broker *b = start(NULL);
+	struct c2d_client *app = call_server(b);
+	struct c2d_client *d = c2d_client_new_connected(b, "dev-s", V5, true);
+
+	ck_assert_ptr_nonnull(d);
+	ck_assert_int_lt(call(d, "dev-s", "hold", "r1", "", NULL), 0x80);
+	c2d_msg_free(wait_forwarded(app, "dev-s", "hold"));
+	c2d_broker_log_mark(b);
+	ck_assert_int_eq(c2d_broker_stop(b), 0);
+	ck_assert(c2d_broker_log_contains(b, "mosquitto-c2d unloaded"));
+	ck_assert(!c2d_broker_log_contains(b, "still open"));
 	c2d_client_destroy(d);
 	c2d_client_destroy(app);
 	c2d_broker_cleanup(b);
@@ -348,6 +372,7 @@ static Suite *calls_suite(void)
 	tcase_add_test(tc, forward_v311);
 	tcase_add_test(tc, no_answer_504);
 	tcase_add_test(tc, unknown_callres_dropped);
+	tcase_add_test(tc, stop_with_call_in_flight);
 	tcase_add_test(tc, other_client_cannot_call);
 	suite_add_tcase(s, tc);
 	return s;

@@ -336,6 +336,49 @@ START_TEST(restart_keeps_store)
 }
 END_TEST
 
+/* The plugin publishes replies only where the requester may have them: no
+ * wildcards, no '$' topic but the requester's own $c2d/{id}/in/... */
+START_TEST(response_topic_injection_refused)
+{
+	static const char *const forbidden[] = {"$c2d/victim/in/rpc/unlock/l99", "$c2d/victim/events/presence",
+		"$SYS/broker/x", "$CONTROL/c2d/v1", "replies/+", "replies/#"};
+	struct c2d_broker *b = c2d_broker_start(NULL);
+	struct c2d_client *victim, *evil;
+	struct c2d_props pp = {.corr = "k"};
+	mosquitto_property *props;
+	struct c2d_msg *m;
+	size_t i;
+	int rc;
+
+	ck_assert_ptr_nonnull(b);
+	victim = c2d_client_new_connected(b, "victim", V5, true);
+	ck_assert_int_eq(c2d_client_subscribe(victim, "$c2d/victim/#", 1), 1);
+	evil = c2d_client_new_connected(b, "evil", V5, true);
+	for(i = 0; i < sizeof(forbidden) / sizeof(forbidden[0]); i++){
+		pp.response_topic = forbidden[i];
+		props = c2d_props_build(&pp);
+		rc = c2d_client_publish(evil, "$c2d/nodev/rpc/x", NULL, 0, 1, false, props);
+		mosquitto_property_free_all(&props);
+		ck_assert_msg(rc == 0x87, "response topic %s: reason %d, want 0x87", forbidden[i], rc);
+	}
+	ck_assert(c2d_client_expect_none(victim, "$c2d/victim/in/#", 300));
+	ck_assert(c2d_client_is_connected(evil));
+	/* its own in/ space is fine */
+	pp.response_topic = "$c2d/evil/in/replies";
+	props = c2d_props_build(&pp);
+	ck_assert_int_eq(c2d_client_subscribe(evil, "$c2d/evil/in/replies", 1), 1);
+	ck_assert_int_lt(c2d_client_publish(evil, "$c2d/nodev/rpc/x", NULL, 0, 1, false, props), 0x80);
+	mosquitto_property_free_all(&props);
+	m = c2d_client_wait_corr(evil, "$c2d/evil/in/replies", "k", 1, 3000);
+	ck_assert_ptr_nonnull(m);
+	ck_assert_str_eq(c2d_msg_user_prop(m, "status"), "404");
+	c2d_msg_free(m);
+	c2d_client_destroy(evil);
+	c2d_client_destroy(victim);
+	c2d_broker_cleanup(b);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("foundation");
@@ -356,6 +399,7 @@ int main(void)
 	tcase_add_test(tc, one_writer_guard);
 	tcase_add_test(tc, not_retained_and_v311_guard);
 	tcase_add_test(tc, restart_keeps_store);
+	tcase_add_test(tc, response_topic_injection_refused);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

@@ -2,7 +2,8 @@
  * for offline devices, the v5 and v3.1.1 round trips, status from the user
  * property or the topic, timeouts and late answers, a device going away with
  * an RPC in flight, the in-flight cap, one-way requests, bad options, the
- * one-writer rule on out/res, the rpc events, and mosquitto_rr. */
+ * one-writer rule on out/res, the rpc events, a clean stop with an RPC
+ * waiting, and mosquitto_rr. */
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +20,8 @@
 #define REPLY_TOPIC "replies/app"
 #define WAIT_MS 3000
 #define QUIET_MS 500
+#define OFFLINE_NOW "device is offline"
+#define WENT_OFFLINE "device went offline"
 
 /* A broker with an application (subscribed to its replies) and a monitor
  * (subscribed to every event). */
@@ -114,20 +117,23 @@ static void send_rpc(struct world *w, const char *dev, const char *method, const
 	free(topic);
 }
 
-/* Wait for the reply with correlation data corr and check its status (user
- * property, and the JSON status of plugin-made replies when json). Caller
- * frees. */
-static struct c2d_msg *wait_reply(struct world *w, const char *corr, const char *status, bool json, int timeout_ms)
+/* Wait for the reply with correlation data corr and check its status user
+ * property. error NULL: the device's bytes; else a plugin-made JSON reply
+ * {"status":N,"error":error} ("" = any error text). Caller frees. */
+static struct c2d_msg *wait_reply(struct world *w, const char *corr, const char *status, const char *error,
+		int timeout_ms)
 {
 	struct c2d_msg *m = c2d_client_wait_corr(w->app, REPLY_TOPIC, corr, (int)strlen(corr), timeout_ms);
-	cJSON *j;
+	cJSON *j, *e;
 
 	ck_assert_msg(m != NULL, "no reply for %s within %d ms", corr, timeout_ms);
 	ck_assert_pstr_eq(c2d_msg_user_prop(m, "status"), status);
-	if(json){
+	if(error){
 		j = json_of(m);
+		e = cJSON_GetObjectItem(j, "error");
 		ck_assert_int_eq(cJSON_GetObjectItem(j, "status")->valueint, atoi(status));
-		ck_assert_msg(cJSON_IsString(cJSON_GetObjectItem(j, "error")), "no error text: %s", m->payload);
+		ck_assert_msg(cJSON_IsString(e) && (error[0] == '\0' || strcmp(e->valuestring, error) == 0),
+				"error text: %s", m->payload);
 		cJSON_Delete(j);
 	}
 	return m;
@@ -195,7 +201,7 @@ START_TEST(offline_404_at_once)
 	world_start(&w, NULL);
 	t0 = c2d_now_ms();
 	send_rpc(&w, "nodev", "ping", "{}", "corr-off", NULL);
-	m = wait_reply(&w, "corr-off", "404", true, WAIT_MS);
+	m = wait_reply(&w, "corr-off", "404", OFFLINE_NOW, WAIT_MS);
 	ms = c2d_now_ms() - t0;
 	/* the default timeout is 10000 ms: an answer this fast did not wait for it */
 	ck_assert_msg(ms < 1000, "404 took %llu ms", (unsigned long long)ms);
@@ -213,24 +219,26 @@ START_TEST(roundtrip_v5_status_property)
 	static const char result[] = {'o', 'k', 0, 1, (char)0xff};
 	struct world w;
 	struct c2d_client *d;
-	struct c2d_msg *m;
+	struct c2d_msg *dm, *m;
 
 	world_start(&w, NULL);
 	d = device(&w, "dev-1", V5);
 	send_rpc(&w, "dev-1", "reboot", "{\"delay\":5}", "app-corr-1", NULL);
-	m = wait_delivery(d, "dev-1", "reboot", V5);
-	ck_assert_str_eq(m->payload, "{\"delay\":5}");
+	dm = wait_delivery(d, "dev-1", "reboot", V5);
+	ck_assert_str_eq(dm->payload, "{\"delay\":5}");
 	/* lives no longer than the request's timeout (10 s by default) */
-	ck_assert(m->has_expiry && m->expiry >= 1 && m->expiry <= 10);
-	ck_assert_int_lt(answer(d, "dev-1", m, NULL, "201", result, (int)sizeof(result)), 0x80);
-	c2d_msg_free(m);
+	ck_assert(dm->has_expiry && dm->expiry >= 1 && dm->expiry <= 10);
+	ck_assert_int_lt(answer(d, "dev-1", dm, NULL, "201", result, (int)sizeof(result)), 0x80);
 
-	m = wait_reply(&w, "app-corr-1", "201", false, WAIT_MS);
+	m = wait_reply(&w, "app-corr-1", "201", NULL, WAIT_MS);
 	ck_assert_int_eq(m->payloadlen, (int)sizeof(result));
 	ck_assert_mem_eq(m->payload, result, sizeof(result));
 	ck_assert_pstr_eq(m->content_type, "application/octet-stream");
 	c2d_msg_free(m);
-	ck_assert(c2d_client_expect_none(w.app, REPLY_TOPIC, QUIET_MS)); /* exactly one reply */
+	/* a second answer is dropped: exactly one reply */
+	ck_assert_int_lt(answer(d, "dev-1", dm, NULL, "500", "again", -1), 0x80);
+	c2d_msg_free(dm);
+	ck_assert(c2d_client_expect_none(w.app, REPLY_TOPIC, QUIET_MS));
 	c2d_client_destroy(d);
 	world_end(&w);
 }
@@ -246,14 +254,13 @@ START_TEST(status_from_topic_level)
 	d = device(&w, "dev-t", V5);
 	send_rpc(&w, "dev-t", "brew", "", "corr-tea", NULL);
 	m = wait_delivery(d, "dev-t", "brew", V5);
-	ck_assert_str_eq(strrchr(m->topic, '/'), "/l1");
 	/* 202 = delivered, the result follows: nothing is forwarded yet */
 	ck_assert_int_lt(answer(d, "dev-t", m, "202", NULL, "", 0), 0x80);
 	ck_assert(c2d_client_expect_none(w.app, REPLY_TOPIC, QUIET_MS));
 	/* the topic level wins over the user property */
 	ck_assert_int_lt(answer(d, "dev-t", m, "418", "200", "teapot", -1), 0x80);
 	c2d_msg_free(m);
-	m = wait_reply(&w, "corr-tea", "418", false, WAIT_MS);
+	m = wait_reply(&w, "corr-tea", "418", NULL, WAIT_MS);
 	ck_assert_str_eq(m->payload, "teapot");
 	c2d_msg_free(m);
 	c2d_client_destroy(d);
@@ -276,7 +283,7 @@ START_TEST(roundtrip_v311)
 	ck_assert_str_eq(m->payload, "sensor=1");
 	ck_assert_int_eq(answer(d, "dev-3", m, NULL, NULL, "21.5", -1), 0); /* v3.1.1 PUBACK has no code */
 	c2d_msg_free(m);
-	m = wait_reply(&w, "corr-v3", "200", false, WAIT_MS);
+	m = wait_reply(&w, "corr-v3", "200", NULL, WAIT_MS);
 	ck_assert_str_eq(m->payload, "21.5");
 	c2d_msg_free(m);
 
@@ -285,7 +292,7 @@ START_TEST(roundtrip_v311)
 	m = wait_delivery(d, "dev-3", "read", V311);
 	ck_assert_int_eq(answer(d, "dev-3", m, "404", NULL, "no such sensor", -1), 0);
 	c2d_msg_free(m);
-	m = wait_reply(&w, "corr-v3b", "404", false, WAIT_MS);
+	m = wait_reply(&w, "corr-v3b", "404", NULL, WAIT_MS);
 	ck_assert_str_eq(m->payload, "no such sensor");
 	c2d_msg_free(m);
 	c2d_client_destroy(d);
@@ -307,7 +314,7 @@ START_TEST(timeout_504_and_late_answer_dropped)
 	t0 = c2d_now_ms();
 	send_rpc(&w, "dev-slow", "scan", "", "corr-slow", (const char *const[]){"timeout", "300", NULL});
 	late = wait_delivery(d, "dev-slow", "scan", V5);
-	m = wait_reply(&w, "corr-slow", "504", true, WAIT_MS);
+	m = wait_reply(&w, "corr-slow", "504", "device did not answer in time", WAIT_MS);
 	ms = c2d_now_ms() - t0;
 	fprintf(stderr, "timeout=300: 504 after %llu ms\n", (unsigned long long)ms);
 	/* not the default 10000 ms; the exact time is not asserted */
@@ -325,7 +332,7 @@ START_TEST(timeout_504_and_late_answer_dropped)
 	m = wait_delivery(d, "dev-slow", "scan", V5);
 	ck_assert_int_lt(answer(d, "dev-slow", m, NULL, NULL, "done", -1), 0x80);
 	c2d_msg_free(m);
-	c2d_msg_free(wait_reply(&w, "corr-slow2", "200", false, WAIT_MS));
+	c2d_msg_free(wait_reply(&w, "corr-slow2", "200", NULL, WAIT_MS));
 	c2d_client_destroy(d);
 	world_end(&w);
 }
@@ -344,7 +351,7 @@ START_TEST(disconnect_in_flight_404)
 	c2d_msg_free(wait_delivery(d, "dev-gone", "update", V5));
 	t0 = c2d_now_ms();
 	ck_assert_int_eq(c2d_client_disconnect(d), 0);
-	m = wait_reply(&w, "corr-gone", "404", true, WAIT_MS);
+	m = wait_reply(&w, "corr-gone", "404", WENT_OFFLINE, WAIT_MS);
 	ms = c2d_now_ms() - t0;
 	ck_assert_msg(ms < 1000, "404 took %llu ms after the disconnect", (unsigned long long)ms);
 	c2d_msg_free(m);
@@ -357,7 +364,7 @@ START_TEST(disconnect_in_flight_404)
 	send_rpc(&w, "dev-gone", "update", "", "corr-gone2", NULL);
 	c2d_msg_free(wait_delivery(d, "dev-gone", "update", V5));
 	ck_assert_int_eq(c2d_client_drop(d), 0);
-	c2d_msg_free(wait_reply(&w, "corr-gone2", "404", true, WAIT_MS));
+	c2d_msg_free(wait_reply(&w, "corr-gone2", "404", WENT_OFFLINE, WAIT_MS));
 	c2d_client_destroy(d);
 	world_end(&w);
 }
@@ -374,20 +381,20 @@ START_TEST(inflight_cap_429)
 	send_rpc(&w, "dev-cap", "a", "1", "corr-a", NULL);
 	first = wait_delivery(d, "dev-cap", "a", V5);
 	send_rpc(&w, "dev-cap", "b", "2", "corr-b", NULL);
-	c2d_msg_free(wait_reply(&w, "corr-b", "429", true, WAIT_MS));
+	c2d_msg_free(wait_reply(&w, "corr-b", "429", "", WAIT_MS));
 	ck_assert(c2d_client_expect_none(d, "$c2d/dev-cap/in/rpc/b/+", QUIET_MS));
 
 	/* answering the first frees the slot */
 	ck_assert_int_lt(answer(d, "dev-cap", first, NULL, NULL, "A", -1), 0x80);
 	c2d_msg_free(first);
-	m = wait_reply(&w, "corr-a", "200", false, WAIT_MS);
+	m = wait_reply(&w, "corr-a", "200", NULL, WAIT_MS);
 	ck_assert_str_eq(m->payload, "A");
 	c2d_msg_free(m);
 	send_rpc(&w, "dev-cap", "c", "3", "corr-c", NULL);
 	m = wait_delivery(d, "dev-cap", "c", V5);
 	ck_assert_int_lt(answer(d, "dev-cap", m, NULL, NULL, "C", -1), 0x80);
 	c2d_msg_free(m);
-	c2d_msg_free(wait_reply(&w, "corr-c", "200", false, WAIT_MS));
+	c2d_msg_free(wait_reply(&w, "corr-c", "200", NULL, WAIT_MS));
 	c2d_client_destroy(d);
 	world_end(&w);
 }
@@ -444,11 +451,11 @@ START_TEST(bad_options_400)
 	for(i = 0; i < sizeof(cases) / sizeof(cases[0]); i++){
 		snprintf(corr, sizeof(corr), "corr-bad-%zu", i);
 		send_rpc(&w, "dev-bad", "x", "", corr, cases[i]);
-		c2d_msg_free(wait_reply(&w, corr, "400", true, WAIT_MS));
+		c2d_msg_free(wait_reply(&w, corr, "400", "", WAIT_MS));
 	}
 	/* also for an offline device: options are checked first */
 	send_rpc(&w, "nodev", "x", "", "corr-bad-off", cases[0]);
-	c2d_msg_free(wait_reply(&w, "corr-bad-off", "400", true, WAIT_MS));
+	c2d_msg_free(wait_reply(&w, "corr-bad-off", "400", "", WAIT_MS));
 	ck_assert(c2d_client_expect_none(d, NULL, QUIET_MS));
 	c2d_client_destroy(d);
 	world_end(&w);
@@ -467,21 +474,44 @@ START_TEST(other_client_cannot_answer)
 	evil = device(&w, "evil", V5);
 	send_rpc(&w, "victim", "unlock", "", "corr-victim", NULL);
 	m = wait_delivery(victim, "victim", "unlock", V5);
-	ck_assert_str_eq(m->topic, "$c2d/victim/in/rpc/unlock/l1");
-	ck_assert_int_eq(c2d_client_publish(evil, "$c2d/victim/out/res/l1", "forged", -1, 1, false, NULL),
-			MQTT_RC_NOT_AUTHORIZED);
-	ck_assert_int_eq(c2d_client_publish(evil, "$c2d/victim/out/res/l1/200", "forged", -1, 1, false, NULL),
-			MQTT_RC_NOT_AUTHORIZED);
+	{
+		const char *id = strrchr(m->topic, '/') + 1;
+		char *t1 = c2d_strf("$c2d/victim/out/res/%s", id), *t2 = c2d_strf("$c2d/victim/out/res/%s/200", id);
+
+		ck_assert_int_eq(c2d_client_publish(evil, t1, "forged", -1, 1, false, NULL), MQTT_RC_NOT_AUTHORIZED);
+		ck_assert_int_eq(c2d_client_publish(evil, t2, "forged", -1, 1, false, NULL), MQTT_RC_NOT_AUTHORIZED);
+		free(t1);
+		free(t2);
+	}
 	ck_assert(c2d_client_expect_none(w.app, REPLY_TOPIC, QUIET_MS));
 
 	/* the real answer still gets through */
 	ck_assert_int_lt(answer(victim, "victim", m, NULL, NULL, "real", -1), 0x80);
 	c2d_msg_free(m);
-	m = wait_reply(&w, "corr-victim", "200", false, WAIT_MS);
+	m = wait_reply(&w, "corr-victim", "200", NULL, WAIT_MS);
 	ck_assert_str_eq(m->payload, "real");
 	c2d_msg_free(m);
 	c2d_client_destroy(evil);
 	c2d_client_destroy(victim);
+	world_end(&w);
+}
+END_TEST
+
+/* The broker stops cleanly with an RPC waiting (its timer is closed). */
+START_TEST(stop_with_rpc_in_flight)
+{
+	struct world w;
+	struct c2d_client *d;
+
+	world_start(&w, NULL);
+	d = device(&w, "dev-stop", V5);
+	send_rpc(&w, "dev-stop", "wait", "", "corr-stop", NULL);
+	c2d_msg_free(wait_delivery(d, "dev-stop", "wait", V5));
+	c2d_broker_log_mark(w.b);
+	ck_assert_int_eq(c2d_broker_stop(w.b), 0);
+	ck_assert(c2d_broker_log_contains(w.b, "mosquitto-c2d unloaded"));
+	ck_assert(!c2d_broker_log_contains(w.b, "still open"));
+	c2d_client_destroy(d);
 	world_end(&w);
 }
 END_TEST
@@ -506,6 +536,45 @@ START_TEST(cli_mosquitto_rr_offline)
 }
 END_TEST
 
+/* Ids do not repeat across a restart: a device's late answer to a call made
+ * before the restart must not reach the requester of a new call. */
+START_TEST(ids_unique_across_restart)
+{
+	struct world w;
+	struct c2d_client *d;
+	struct c2d_msg *m1, *m2, *r;
+	const char *const slow[] = {"timeout", "60000", NULL};
+
+	world_start(&w, NULL);
+	d = device(&w, "dev-i", V5);
+	send_rpc(&w, "dev-i", "slow", "A", "call-A", slow);
+	m1 = wait_delivery(d, "dev-i", "slow", V5);
+	c2d_client_destroy(w.app);
+	c2d_client_destroy(w.mon);
+	ck_assert_int_eq(c2d_broker_restart(w.b), 0);
+	w.app = c2d_client_new_connected(w.b, "app", V5, true);
+	w.mon = c2d_client_new_connected(w.b, "monitor", V5, true);
+	ck_assert_int_eq(c2d_client_subscribe(w.app, REPLY_TOPIC, 1), 1);
+	ck_assert_int_eq(c2d_client_subscribe(w.mon, "$c2d/+/events/#", 1), 1);
+	c2d_client_inbox_clear(d);
+	go_online(&w, d);
+	send_rpc(&w, "dev-i", "slow", "B", "call-B", slow);
+	m2 = wait_delivery(d, "dev-i", "slow", V5);
+	ck_assert_msg(strcmp(m1->topic, m2->topic) != 0, "id reused after restart: %s", m2->topic);
+	/* the late answer to A goes nowhere; B's answer reaches B */
+	ck_assert_int_lt(answer(d, "dev-i", m1, NULL, NULL, "result-of-A", -1), 0x80);
+	ck_assert(c2d_client_expect_none(w.app, REPLY_TOPIC, QUIET_MS));
+	ck_assert_int_lt(answer(d, "dev-i", m2, NULL, NULL, "result-of-B", -1), 0x80);
+	r = wait_reply(&w, "call-B", "200", NULL, WAIT_MS);
+	ck_assert_str_eq(r->payload, "result-of-B");
+	c2d_msg_free(r);
+	c2d_msg_free(m1);
+	c2d_msg_free(m2);
+	c2d_client_destroy(d);
+	world_end(&w);
+}
+END_TEST
+
 static Suite *rpc_suite(void)
 {
 	Suite *s = suite_create("rpc");
@@ -522,7 +591,9 @@ static Suite *rpc_suite(void)
 	tcase_add_test(tc, one_way);
 	tcase_add_test(tc, bad_options_400);
 	tcase_add_test(tc, other_client_cannot_answer);
+	tcase_add_test(tc, stop_with_rpc_in_flight);
 	tcase_add_test(tc, cli_mosquitto_rr_offline);
+	tcase_add_test(tc, ids_unique_across_restart);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -1,0 +1,772 @@
+/* RPC benchmark: lightweight RPC through the plugin against plain MQTT 5
+ * request/response through the same Mosquitto binary without it.
+ *
+ *   c2d:   app -> $c2d/{dev}/rpc/echo -> plugin -> $c2d/{dev}/in/rpc/echo/l{n}
+ *          -> device -> $c2d/{dev}/out/res/l{n} -> plugin -> app's response topic
+ *   plain: app -> req/{dev}/echo -> responder (subscribed to req/#)
+ *          -> app's response topic
+ *
+ * The same two clients do both: the application publishes requests (QoS 1,
+ * Response Topic + Correlation Data = a sequence number) and keeps a fixed
+ * number in flight (closed loop: each reply sends the next request); the
+ * responder answers every message it gets by publishing the same payload to
+ * the message's Response Topic with its Correlation Data (QoS 1). Both
+ * brokers are started here (temp dir, free loopback port) with the same
+ * settings. Per scenario: a warm-up, then a fixed number of requests; the
+ * throughput is measured from the end of the warm-up to the last reply, the
+ * latency is publish-to-reply per request. Each scenario runs in several
+ * rounds (alternating which broker goes first); the table shows the median
+ * round. The result is a markdown table on stdout; progress goes to stderr. */
+#define _XOPEN_SOURCE 700
+
+#include <errno.h>
+#include <ftw.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+
+#include <mosquitto.h>
+#include <mqtt_protocol.h>
+
+#ifndef C2D_PLUGIN_PATH
+#define C2D_PLUGIN_PATH "build/mosquitto_c2d.so"
+#endif
+
+#define DEV_ID "bench-dev"
+#define REPLY_TOPIC "bench/reply/app"
+#define MAX_INFLIGHT_LEVELS 8
+#define MAX_ROUNDS 15
+
+struct opts {
+	unsigned count;              /* measured requests per scenario */
+	unsigned warmup;             /* requests before measuring */
+	unsigned rounds;
+	unsigned size;               /* payload bytes */
+	unsigned inflight[MAX_INFLIGHT_LEVELS];
+	unsigned ninflight;
+	unsigned timeout_s;          /* per scenario */
+	const char *mosquitto;
+	const char *plugin;
+};
+
+struct broker {
+	bool plugin;
+	pid_t pid;
+	int port;
+	char dir[64];
+};
+
+/* One scenario's run: the application's bookkeeping, shared between the
+ * main thread and the application client's loop thread (under mu). */
+struct run {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct mosquitto *app;
+	const char *req_topic;
+	const unsigned char *payload;
+	int payloadlen;
+	uint32_t total;              /* requests in this phase */
+	uint32_t warm;               /* replies before the measurement starts */
+	uint32_t next;               /* next sequence number to send */
+	uint32_t done;               /* replies received */
+	uint32_t errors;             /* replies with a status other than 200 */
+	uint32_t send_failures;
+	uint64_t *sent_ns;           /* per request */
+	uint64_t *lat_ns;            /* per request, 0 = no reply yet */
+	uint64_t t_start, t_end;
+	bool stop;
+};
+
+/* A client and its connection state (under mu). The libmosquitto userdata is
+ * the client; obj is what its message handler works on. */
+struct client {
+	struct mosquitto *mosq;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int connack;                 /* -1 until CONNACK */
+	bool subscribed;
+	void *obj;
+};
+
+struct result {
+	bool ok;
+	double rps;
+	double p50_ms, p99_ms;
+	uint32_t errors;
+};
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void deadline_in_ms(struct timespec *ts, int ms)
+{
+	clock_gettime(CLOCK_REALTIME, ts);
+	ts->tv_sec += ms / 1000;
+	ts->tv_nsec += (long)(ms % 1000) * 1000000L;
+	if(ts->tv_nsec >= 1000000000L){
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000L;
+	}
+}
+
+/* ---- brokers ---- */
+
+static int free_port(void)
+{
+	struct sockaddr_in a;
+	socklen_t alen = sizeof(a);
+	int s, port = -1;
+
+	s = socket(AF_INET, SOCK_STREAM, 0);
+	if(s < 0) return -1;
+	memset(&a, 0, sizeof(a));
+	a.sin_family = AF_INET;
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if(bind(s, (struct sockaddr *)&a, sizeof(a)) == 0 && getsockname(s, (struct sockaddr *)&a, &alen) == 0){
+		port = ntohs(a.sin_port);
+	}
+	close(s);
+	return port;
+}
+
+static int write_conf(const struct broker *b, const struct opts *o)
+{
+	char path[128];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/mosquitto.conf", b->dir);
+	f = fopen(path, "w");
+	if(f == NULL) return -1;
+	if(geteuid() == 0) fprintf(f, "user root\n");
+	/* without it the broker's small writes wait for delayed ACKs (~40 ms
+	 * per request/response at one in flight) */
+	fprintf(f, "set_tcp_nodelay true\n");
+	fprintf(f, "listener %d 127.0.0.1\n", b->port);
+	fprintf(f, "allow_anonymous true\npersistence false\n");
+	fprintf(f, "log_dest file %s/broker.log\nlog_type error\nlog_type warning\nlog_type notice\nlog_type information\n", b->dir);
+	/* both brokers: room for every request in flight */
+	fprintf(f, "max_inflight_messages 1000\n");
+	if(b->plugin){
+		fprintf(f, "plugin %s\n", o->plugin);
+		fprintf(f, "plugin_opt_db_path %s/db\n", b->dir);
+		fprintf(f, "plugin_opt_sync periodic\n");
+		fprintf(f, "plugin_opt_rpc_inflight 1000\n");
+	}
+	return fclose(f) == 0 ? 0 : -1;
+}
+
+static bool log_says_running(const struct broker *b)
+{
+	char path[128], line[512];
+	bool running = false;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/broker.log", b->dir);
+	f = fopen(path, "r");
+	if(f == NULL) return false;
+	while(!running && fgets(line, sizeof(line), f)){
+		running = strstr(line, "mosquitto version") && strstr(line, " running");
+	}
+	fclose(f);
+	return running;
+}
+
+static void broker_print_log(const struct broker *b)
+{
+	char path[128], line[512];
+	const char *names[] = {"broker.log", "broker.stderr"};
+	size_t i;
+	FILE *f;
+
+	for(i = 0; i < 2; i++){
+		snprintf(path, sizeof(path), "%s/%s", b->dir, names[i]);
+		f = fopen(path, "r");
+		if(f == NULL) continue;
+		fprintf(stderr, "---- %s ----\n", path);
+		while(fgets(line, sizeof(line), f)) fputs(line, stderr);
+		fclose(f);
+	}
+}
+
+static int broker_start(struct broker *b, bool plugin, const struct opts *o)
+{
+	char conf[128], errpath[128];
+	pid_t parent = getpid();
+	int errfd, i, st;
+
+	memset(b, 0, sizeof(*b));
+	b->plugin = plugin;
+	snprintf(b->dir, sizeof(b->dir), "/tmp/c2d-bench-XXXXXX");
+	if(mkdtemp(b->dir) == NULL){
+		perror("mkdtemp");
+		return -1;
+	}
+	b->port = free_port();
+	if(b->port < 0 || write_conf(b, o)) goto fail;
+	snprintf(conf, sizeof(conf), "%s/mosquitto.conf", b->dir);
+	snprintf(errpath, sizeof(errpath), "%s/broker.stderr", b->dir);
+	errfd = open(errpath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if(errfd < 0) goto fail;
+	b->pid = fork();
+	if(b->pid == 0){
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
+		if(getppid() != parent) _exit(127);
+		dup2(errfd, 1);
+		dup2(errfd, 2);
+		execl(o->mosquitto, "mosquitto", "-c", conf, (char *)NULL);
+		_exit(127);
+	}
+	close(errfd);
+	if(b->pid < 0) goto fail;
+	for(i = 0; i < 200; i++){ /* 10 s */
+		if(log_says_running(b)) return 0;
+		if(waitpid(b->pid, &st, WNOHANG) == b->pid){
+			b->pid = 0;
+			break;
+		}
+		usleep(50000);
+	}
+fail:
+	fprintf(stderr, "rpc_bench: the %s broker did not start\n", plugin ? "plugin" : "plain");
+	broker_print_log(b);
+	return -1;
+}
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+static void broker_stop(struct broker *b)
+{
+	int st;
+
+	if(b->pid > 0){
+		kill(b->pid, SIGTERM);
+		waitpid(b->pid, &st, 0);
+		b->pid = 0;
+	}
+	if(b->dir[0] && getenv("C2D_KEEP") == NULL) nftw(b->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* ---- clients ---- */
+
+static void on_connect(struct mosquitto *mosq, void *obj, int rc, int flags, const mosquitto_property *props)
+{
+	struct client *c = obj;
+
+	(void)mosq;
+	(void)flags;
+	(void)props;
+	pthread_mutex_lock(&c->mu);
+	c->connack = rc;
+	pthread_cond_broadcast(&c->cv);
+	pthread_mutex_unlock(&c->mu);
+}
+
+static void on_subscribe(struct mosquitto *mosq, void *obj, int mid, int count, const int *granted,
+		const mosquitto_property *props)
+{
+	struct client *c = obj;
+
+	(void)mosq;
+	(void)mid;
+	(void)props;
+	pthread_mutex_lock(&c->mu);
+	c->subscribed = count == 1 && granted[0] <= 2;
+	pthread_cond_broadcast(&c->cv);
+	pthread_mutex_unlock(&c->mu);
+}
+
+/* Wait until the CONNACK (then *flag is unused) or until *flag, at most ms. */
+static bool client_wait(struct client *c, const bool *flag, int ms)
+{
+	struct timespec ts;
+	bool ok;
+
+	deadline_in_ms(&ts, ms);
+	pthread_mutex_lock(&c->mu);
+	while(!(flag ? *flag : c->connack >= 0)){
+		if(pthread_cond_timedwait(&c->cv, &c->mu, &ts) == ETIMEDOUT) break;
+	}
+	ok = flag ? *flag : c->connack == 0;
+	pthread_mutex_unlock(&c->mu);
+	return ok;
+}
+
+/* Connect (MQTT 5, clean start) on its own loop thread; subscribe to sub at
+ * QoS 1 if not NULL. obj: for on_message (borrowed). c is zeroed first. */
+static int client_open(struct client *c, const char *id, int port, const char *sub,
+		void (*on_message)(struct mosquitto *, void *, const struct mosquitto_message *, const mosquitto_property *),
+		void *obj)
+{
+	memset(c, 0, sizeof(*c));
+	pthread_mutex_init(&c->mu, NULL);
+	pthread_cond_init(&c->cv, NULL);
+	c->connack = -1;
+	c->obj = obj;
+	c->mosq = mosquitto_new(id, true, c);
+	if(c->mosq == NULL) return -1;
+	mosquitto_int_option(c->mosq, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V5);
+	mosquitto_int_option(c->mosq, MOSQ_OPT_RECEIVE_MAXIMUM, 1000);
+	mosquitto_int_option(c->mosq, MOSQ_OPT_SEND_MAXIMUM, 1000);
+	mosquitto_int_option(c->mosq, MOSQ_OPT_TCP_NODELAY, 1);
+	mosquitto_connect_v5_callback_set(c->mosq, on_connect);
+	mosquitto_subscribe_v5_callback_set(c->mosq, on_subscribe);
+	mosquitto_message_v5_callback_set(c->mosq, on_message);
+	if(mosquitto_connect_bind_v5(c->mosq, "127.0.0.1", port, 60, NULL, NULL) != MOSQ_ERR_SUCCESS
+			|| mosquitto_loop_start(c->mosq) != MOSQ_ERR_SUCCESS || !client_wait(c, NULL, 5000)){
+		fprintf(stderr, "rpc_bench: %s: no CONNACK 0 from port %d\n", id, port);
+		return -1;
+	}
+	if(sub == NULL) return 0;
+	if(mosquitto_subscribe_v5(c->mosq, NULL, sub, 1, 0, NULL) != MOSQ_ERR_SUCCESS
+			|| !client_wait(c, &c->subscribed, 5000)){
+		fprintf(stderr, "rpc_bench: %s: no SUBACK for %s\n", id, sub);
+		return -1;
+	}
+	return 0;
+}
+
+static void client_close(struct client *c)
+{
+	if(c->mosq == NULL) return;
+	mosquitto_disconnect(c->mosq);
+	mosquitto_loop_stop(c->mosq, false);
+	mosquitto_destroy(c->mosq);
+	c->mosq = NULL;
+	pthread_mutex_destroy(&c->mu);
+	pthread_cond_destroy(&c->cv);
+}
+
+/* ---- the responder: echo to the response topic ---- */
+
+static void responder_on_message(struct mosquitto *mosq, void *obj, const struct mosquitto_message *msg,
+		const mosquitto_property *props)
+{
+	mosquitto_property *out = NULL;
+	char *resp = NULL;
+	void *corr = NULL;
+	uint16_t corr_len = 0;
+
+	(void)obj;
+	if(mosquitto_property_read_string(props, MQTT_PROP_RESPONSE_TOPIC, &resp, false) == NULL) return;
+	if(mosquitto_property_read_binary(props, MQTT_PROP_CORRELATION_DATA, &corr, &corr_len, false)){
+		mosquitto_property_add_binary(&out, MQTT_PROP_CORRELATION_DATA, corr, corr_len);
+	}
+	mosquitto_publish_v5(mosq, NULL, resp, msg->payloadlen, msg->payload, 1, false, out);
+	mosquitto_property_free_all(&out);
+	free(resp);
+	free(corr);
+}
+
+/* ---- the application ---- */
+
+/* Publish request seq. Called without mu. */
+static void send_request(struct run *r, uint32_t seq)
+{
+	mosquitto_property *props = NULL;
+	unsigned char corr[4] = {(unsigned char)(seq >> 24), (unsigned char)(seq >> 16), (unsigned char)(seq >> 8),
+		(unsigned char)seq};
+	int rc;
+
+	rc = mosquitto_property_add_string(&props, MQTT_PROP_RESPONSE_TOPIC, REPLY_TOPIC);
+	if(!rc) rc = mosquitto_property_add_binary(&props, MQTT_PROP_CORRELATION_DATA, corr, sizeof(corr));
+	if(!rc) rc = mosquitto_publish_v5(r->app, NULL, r->req_topic, r->payloadlen, r->payload, 1, false, props);
+	mosquitto_property_free_all(&props);
+	if(rc){
+		pthread_mutex_lock(&r->mu);
+		r->send_failures++;
+		r->stop = true;
+		pthread_cond_broadcast(&r->cv);
+		pthread_mutex_unlock(&r->mu);
+	}
+}
+
+/* Take the next sequence number and stamp it (mu held). Returns false when
+ * the phase has sent everything or stopped. */
+static bool take_next(struct run *r, uint32_t *seq)
+{
+	if(r->stop || r->next >= r->total) return false;
+	*seq = r->next++;
+	r->sent_ns[*seq] = now_ns();
+	return true;
+}
+
+/* True if the reply's user property status is absent or 200. */
+static bool status_ok(const mosquitto_property *props)
+{
+	const mosquitto_property *p;
+	char *name = NULL, *value = NULL;
+	bool ok = true, skip = false;
+
+	for(p = props; p; skip = true){
+		p = mosquitto_property_read_string_pair(p, MQTT_PROP_USER_PROPERTY, &name, &value, skip);
+		if(p == NULL) break;
+		if(strcmp(name, "status") == 0) ok = strcmp(value, "200") == 0;
+		free(name);
+		free(value);
+	}
+	return ok;
+}
+
+static void app_on_message(struct mosquitto *mosq, void *obj, const struct mosquitto_message *msg,
+		const mosquitto_property *props)
+{
+	struct run *r = ((struct client *)obj)->obj;
+	void *corr = NULL;
+	uint16_t corr_len = 0;
+	uint32_t seq, next;
+	uint64_t t = now_ns();
+	bool more;
+
+	(void)mosq;
+	(void)msg;
+	if(mosquitto_property_read_binary(props, MQTT_PROP_CORRELATION_DATA, &corr, &corr_len, false) == NULL) return;
+	if(corr_len != 4){
+		free(corr);
+		return;
+	}
+	seq = (uint32_t)((unsigned char *)corr)[0] << 24 | (uint32_t)((unsigned char *)corr)[1] << 16
+			| (uint32_t)((unsigned char *)corr)[2] << 8 | ((unsigned char *)corr)[3];
+	free(corr);
+	pthread_mutex_lock(&r->mu);
+	if(seq >= r->next || r->lat_ns[seq] != 0){ /* not ours, or a duplicate */
+		pthread_mutex_unlock(&r->mu);
+		return;
+	}
+	r->lat_ns[seq] = t - r->sent_ns[seq];
+	r->done++;
+	if(!status_ok(props)) r->errors++;
+	if(r->done == r->warm) r->t_start = t;
+	if(r->done == r->total){
+		r->t_end = t;
+		pthread_cond_broadcast(&r->cv);
+	}
+	more = take_next(r, &next);
+	pthread_mutex_unlock(&r->mu);
+	if(more) send_request(r, next);
+}
+
+/* Send total requests keeping inflight outstanding; wait until every reply
+ * came, or timeout_ms. Returns true if all came. */
+static bool run_phase(struct run *r, uint32_t total, uint32_t warm, unsigned inflight, int timeout_ms)
+{
+	struct timespec ts;
+	uint32_t seq, i;
+	bool all;
+
+	pthread_mutex_lock(&r->mu);
+	r->total = total;
+	r->warm = warm;
+	r->next = r->done = r->errors = r->send_failures = 0;
+	r->t_start = r->t_end = 0;
+	r->stop = false;
+	memset(r->lat_ns, 0, sizeof(r->lat_ns[0]) * total);
+	pthread_mutex_unlock(&r->mu);
+
+	for(i = 0; i < inflight; i++){
+		pthread_mutex_lock(&r->mu);
+		all = take_next(r, &seq);
+		pthread_mutex_unlock(&r->mu);
+		if(!all) break;
+		send_request(r, seq);
+	}
+	deadline_in_ms(&ts, timeout_ms);
+	pthread_mutex_lock(&r->mu);
+	while(r->done < r->total && !r->stop){
+		if(pthread_cond_timedwait(&r->cv, &r->mu, &ts) == ETIMEDOUT) break;
+	}
+	all = r->done == r->total;
+	r->stop = true; /* late replies send nothing more */
+	pthread_mutex_unlock(&r->mu);
+	return all;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static double pct_ms(const uint64_t *sorted, size_t n, double p)
+{
+	size_t i = (size_t)(p * (double)(n - 1) + 0.5);
+
+	return (double)sorted[i] / 1e6;
+}
+
+/* One scenario on broker b: connect the responder and the application, wait
+ * until a request gets a 200 (the plugin confirms a device at its next tick),
+ * warm up, measure. */
+static struct result scenario(const struct broker *b, unsigned inflight, const struct opts *o, unsigned char *payload,
+		uint64_t *sent_ns, uint64_t *lat_ns)
+{
+	struct result res = {0};
+	struct client app, dev;
+	struct run r;
+	uint32_t total = o->warmup + o->count;
+	int tries;
+
+	memset(&r, 0, sizeof(r));
+	memset(&app, 0, sizeof(app));
+	memset(&dev, 0, sizeof(dev));
+	pthread_mutex_init(&r.mu, NULL);
+	pthread_cond_init(&r.cv, NULL);
+	r.req_topic = b->plugin ? "$c2d/" DEV_ID "/rpc/echo" : "req/" DEV_ID "/echo";
+	r.payload = payload;
+	r.payloadlen = (int)o->size;
+	r.sent_ns = sent_ns;
+	r.lat_ns = lat_ns;
+
+	if(client_open(&dev, DEV_ID, b->port, b->plugin ? NULL : "req/#", responder_on_message, NULL)
+			|| client_open(&app, "bench-app", b->port, REPLY_TOPIC, app_on_message, &r)){
+		goto out;
+	}
+	r.app = app.mosq;
+	for(tries = 0; tries < 50; tries++){
+		if(run_phase(&r, 1, 0, 1, 2000) && r.errors == 0) break;
+		usleep(100000);
+	}
+	if(tries == 50){
+		fprintf(stderr, "rpc_bench: no 200 reply on %s\n", r.req_topic);
+		goto out;
+	}
+	if(!run_phase(&r, total, o->warmup, inflight, (int)o->timeout_s * 1000)){
+		fprintf(stderr, "rpc_bench: %s, %u in flight: aborted after %u s with %u of %u replies\n",
+				b->plugin ? "c2d" : "plain", inflight, o->timeout_s, r.done, total);
+		goto out;
+	}
+	qsort(lat_ns + o->warmup, o->count, sizeof(lat_ns[0]), cmp_u64);
+	res.ok = r.send_failures == 0;
+	res.rps = (double)(total - o->warmup) / ((double)(r.t_end - r.t_start) / 1e9);
+	res.p50_ms = pct_ms(lat_ns + o->warmup, o->count, 0.50);
+	res.p99_ms = pct_ms(lat_ns + o->warmup, o->count, 0.99);
+	res.errors = r.errors;
+out:
+	client_close(&app);
+	client_close(&dev);
+	pthread_mutex_destroy(&r.mu);
+	pthread_cond_destroy(&r.cv);
+	return res;
+}
+
+/* ---- report ---- */
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* The median of the rounds, metric by metric; not ok if any round failed. */
+static struct result median(const struct result *rounds, unsigned n)
+{
+	struct result m = {.ok = true};
+	double v[3][MAX_ROUNDS];
+	unsigned i;
+
+	for(i = 0; i < n; i++){
+		if(!rounds[i].ok) m.ok = false;
+		v[0][i] = rounds[i].rps;
+		v[1][i] = rounds[i].p50_ms;
+		v[2][i] = rounds[i].p99_ms;
+		m.errors += rounds[i].errors;
+	}
+	for(i = 0; i < 3; i++) qsort(v[i], n, sizeof(double), cmp_double);
+	m.rps = v[0][n / 2];
+	m.p50_ms = v[1][n / 2];
+	m.p99_ms = v[2][n / 2];
+	return m;
+}
+
+static void print_report(const struct opts *o, struct result (*res)[2])
+{
+	struct utsname u;
+	unsigned i, k;
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+
+	uname(&u);
+	printf("## RPC: plugin vs plain MQTT 5 request/response\n\n");
+	printf("%s %s, %ld CPUs, libmosquitto %d.%d.%d clients, broker %s. Payload %u bytes, QoS 1 both ways, "
+			"%u requests per scenario after %u warm-up, median of %u round%s.\n\n",
+			u.sysname, u.release, cpus, LIBMOSQUITTO_MAJOR, LIBMOSQUITTO_MINOR, LIBMOSQUITTO_REVISION, o->mosquitto,
+			o->size, o->count, o->warmup, o->rounds, o->rounds == 1 ? "" : "s");
+	printf("| scenario | in flight | req/s | p50 ms | p99 ms | errors |\n");
+	printf("|---|---:|---:|---:|---:|---:|\n");
+	for(i = 0; i < o->ninflight; i++){
+		for(k = 0; k < 2; k++){
+			const struct result *r = &res[i][k];
+			const char *name = k ? "c2d lightweight RPC" : "plain MQTT 5 req/resp";
+
+			if(r->ok){
+				printf("| %s | %u | %.0f | %.3f | %.3f | %u |\n", name, o->inflight[i], r->rps, r->p50_ms,
+						r->p99_ms, r->errors);
+			}else{
+				printf("| %s | %u | aborted | - | - | - |\n", name, o->inflight[i]);
+			}
+		}
+	}
+	printf("\n| in flight | throughput c2d/plain | p50 c2d/plain | p99 c2d/plain | >= 0.9x throughput | "
+			"<= 1.15x p50 |\n");
+	printf("|---:|---:|---:|---:|:---:|:---:|\n");
+	for(i = 0; i < o->ninflight; i++){
+		const struct result *p = &res[i][0], *c = &res[i][1];
+		double tr, lr, l99;
+
+		if(!p->ok || !c->ok){
+			printf("| %u | - | - | - | - | - |\n", o->inflight[i]);
+			continue;
+		}
+		tr = c->rps / p->rps;
+		lr = c->p50_ms / p->p50_ms;
+		l99 = c->p99_ms / p->p99_ms;
+		printf("| %u | %.2f | %.2f | %.2f | %s | %s |\n", o->inflight[i], tr, lr, l99, tr >= 0.9 ? "yes" : "no",
+				lr <= 1.15 ? "yes" : "no");
+	}
+}
+
+/* ---- main ---- */
+
+static void usage(void)
+{
+	fprintf(stderr,
+			"usage: rpc_bench [-n requests] [-w warmup] [-r rounds] [-s payload_bytes] [-i inflight,...]\n"
+			"                 [-T scenario_timeout_s] [-m mosquitto] [-p plugin.so]\n"
+			"defaults: -n 20000 -w 2000 -r 3 -s 64 -i 1,64 -T 60 -m /usr/sbin/mosquitto -p %s\n",
+			C2D_PLUGIN_PATH);
+}
+
+static bool parse_uint(const char *s, unsigned min, unsigned max, unsigned *out)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if(errno || end == s || *end || v < min || v > max) return false;
+	*out = (unsigned)v;
+	return true;
+}
+
+static bool parse_list(char *s, struct opts *o)
+{
+	char *tok, *save = NULL;
+
+	o->ninflight = 0;
+	for(tok = strtok_r(s, ",", &save); tok; tok = strtok_r(NULL, ",", &save)){
+		if(o->ninflight == MAX_INFLIGHT_LEVELS || !parse_uint(tok, 1, 1000, &o->inflight[o->ninflight])) return false;
+		o->ninflight++;
+	}
+	return o->ninflight > 0;
+}
+
+static int parse_args(int argc, char **argv, struct opts *o)
+{
+	int ch;
+
+	*o = (struct opts){.count = 20000, .warmup = 2000, .rounds = 3, .size = 64, .inflight = {1, 64},
+		.ninflight = 2, .timeout_s = 60, .mosquitto = "/usr/sbin/mosquitto", .plugin = C2D_PLUGIN_PATH};
+	while((ch = getopt(argc, argv, "n:w:r:s:i:T:m:p:h")) != -1){
+		bool ok = true;
+
+		switch(ch){
+			case 'n': ok = parse_uint(optarg, 1, 10000000, &o->count); break;
+			case 'w': ok = parse_uint(optarg, 0, 10000000, &o->warmup); break;
+			case 'r': ok = parse_uint(optarg, 1, MAX_ROUNDS, &o->rounds); break;
+			case 's': ok = parse_uint(optarg, 0, 1000000, &o->size); break;
+			case 'i': ok = parse_list(optarg, o); break;
+			case 'T': ok = parse_uint(optarg, 1, 3600, &o->timeout_s); break;
+			case 'm': o->mosquitto = optarg; break;
+			case 'p': o->plugin = optarg; break;
+			default: ok = false; break;
+		}
+		if(!ok){
+			usage();
+			return -1;
+		}
+	}
+	if(optind != argc){
+		usage();
+		return -1;
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct result (*res)[2] = NULL, rounds[MAX_INFLIGHT_LEVELS][2][MAX_ROUNDS];
+	struct broker brokers[2];
+	unsigned char *payload = NULL;
+	uint64_t *sent_ns = NULL, *lat_ns = NULL;
+	struct opts o;
+	unsigned i, k, round, which;
+	int rc = EXIT_FAILURE;
+
+	if(parse_args(argc, argv, &o)) return 2;
+	signal(SIGPIPE, SIG_IGN);
+	mosquitto_lib_init();
+	memset(brokers, 0, sizeof(brokers));
+	payload = malloc(o.size ? o.size : 1);
+	sent_ns = calloc(o.warmup + o.count, sizeof(*sent_ns));
+	lat_ns = calloc(o.warmup + o.count, sizeof(*lat_ns));
+	res = calloc(o.ninflight, sizeof(*res));
+	if(payload == NULL || sent_ns == NULL || lat_ns == NULL || res == NULL) goto out;
+	for(i = 0; i < o.size; i++) payload[i] = (unsigned char)('a' + i % 26);
+	if(broker_start(&brokers[0], false, &o) || broker_start(&brokers[1], true, &o)) goto out;
+
+	for(round = 0; round < o.rounds; round++){
+		for(i = 0; i < o.ninflight; i++){
+			for(k = 0; k < 2; k++){
+				which = (round + k) % 2; /* alternate who goes first */
+				fprintf(stderr, "rpc_bench: round %u, %s, %u in flight...\n", round + 1,
+						which ? "c2d" : "plain", o.inflight[i]);
+				rounds[i][which][round] = scenario(&brokers[which], o.inflight[i], &o, payload, sent_ns, lat_ns);
+				if(!rounds[i][which][round].ok) fprintf(stderr, "rpc_bench: scenario failed\n");
+			}
+		}
+	}
+	rc = EXIT_SUCCESS;
+	for(i = 0; i < o.ninflight; i++){
+		for(k = 0; k < 2; k++){
+			res[i][k] = median(rounds[i][k], o.rounds);
+			if(!res[i][k].ok) rc = EXIT_FAILURE;
+		}
+	}
+	print_report(&o, res);
+out:
+	broker_stop(&brokers[0]);
+	broker_stop(&brokers[1]);
+	mosquitto_lib_cleanup();
+	free(res);
+	free(lat_ns);
+	free(sent_ns);
+	free(payload);
+	return rc;
+}
