@@ -125,6 +125,7 @@ struct c2d_presence {
 	struct c2d_conn *conns;      /* by client pointer (uthash) */
 	struct c2d_devp *devs;       /* by device id (uthash) */
 	size_t pending;              /* conns awaiting confirmation at TICK */
+	size_t catchups;             /* devices whose on_online is due */
 	bool reauth;                 /* between MOSQ_EVT_RELOAD and the next TICK */
 	uint64_t online;             /* devices online now */
 };
@@ -135,6 +136,10 @@ void c2d_presence_on_reload(struct c2d *c2d);
 void c2d_presence_touch(struct c2d *c2d, struct mosquitto *client);
 /* Confirm connections that survived the refused-connect window (TICK). */
 void c2d_presence_confirm(struct c2d *c2d);
+/* Run the planes' on_online for devices that came online, one transaction
+ * (committed here) per device, at most budget devices; only: that device
+ * alone (borrowed), NULL: any. */
+void c2d_presence_catch_up(struct c2d *c2d, const char *only, unsigned budget);
 bool c2d_presence_online(const struct c2d *c2d, const char *dev);
 /* Protocol version of the device's newest connection, 0 when offline. */
 int c2d_presence_protocol(const struct c2d *c2d, const char *dev);
@@ -204,6 +209,11 @@ int c2d_txn(struct c2d *c2d);
 int c2d_txn_end(struct c2d *c2d, size_t mark);
 /* Map a store error to a wire status (EFULL/ESTORE -> 503, ENOMEM -> 500). */
 int c2d_status_of(int rc);
+/* True while the LMDB map's free room is under the reserve (10% of map_size,
+ * at least 512 KiB): requests that add data are then refused with 503, so
+ * what is stored can still be delivered, completed and purged (every LMDB
+ * write, a delete too, needs free pages). Checked at most every 250 ms. */
+bool c2d_room_low(struct c2d *c2d);
 
 /* ---- plugin-wide counters (admin getStats, $SYS) ---- */
 enum c2d_counter {
@@ -240,6 +250,8 @@ struct c2d {
 	uint64_t wall_ms;            /* CLOCK_REALTIME at the current TICK/event */
 	uint64_t boot_ms;            /* wall clock at init, event id prefix */
 	uint64_t event_seq;
+	uint64_t room_checked_ms;    /* c2d_room_low's cache */
+	bool room_low;
 	uint64_t counters[C2D_C__COUNT];
 };
 

@@ -2,6 +2,7 @@
 #ifndef C2D_CONF_H
 #define C2D_CONF_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -31,6 +32,7 @@ struct c2d_conf {
 	uint32_t rpc_retries_max;    /* default 5, 0..100 */
 	uint32_t rpc_inflight;       /* lightweight RPCs in flight per device, default 16, 1..65535 */
 	uint32_t stats_interval_s;   /* $SYS statistics period, default 10, 0 = off, ..86400 */
+	uint32_t history_ttl_s;      /* finished queue items kept, default 86400, 0 = none, ..msg_ttl_max */
 };
 
 /* One option as the broker passes it (same layout as struct mosquitto_opt). */
@@ -57,6 +59,12 @@ int c2d_conf_parse(struct c2d_conf *conf, const struct c2d_opt *opts, int count,
 
 /* Free what c2d_conf_parse allocated (db_path). Safe on defaults. */
 void c2d_conf_free(struct c2d_conf *conf);
+
+/* A whole decimal number in [min, max]: digits only (leading zeros allowed),
+ * at least one, no sign or space. s: borrowed. On success *out is set and
+ * true returned; otherwise *out is untouched. Options, user properties and
+ * other numbers from the outside all go through here. */
+bool c2d_conf_parse_uint(const char *s, uint32_t min, uint32_t max, uint32_t *out);
 
 /* "full", "meta", "periodic" */
 const char *c2d_conf_sync_name(enum c2d_sync sync);

@@ -2,12 +2,17 @@
  * persistent RPC as stored in the queue database, its binary encoding and its
  * states. Pure: no broker, no LMDB.
  *
- * Encoding (version 1, integers little-endian):
+ * Encoding (integers little-endian):
  *   u8 version, u8 kind, u8 state, u8 reserved (0),
  *   u32 deliveries, u32 retries_left, u32 timeout_ms,
  *   u64 created_ms, u64 expires_ms, u64 due_ms,
+ *   version 2 only: u32 retries, u32 ttl_s, u32 status, u64 finished_ms,
  *   then six fields, each u32 length + bytes, in this order:
  *   sender, resp_topic, corr, content_type, method, payload.
+ * Version 1 is version 2 without the extension (all four 0). The encoding is
+ * canonical: a record whose extension is all 0 is written as version 1, and a
+ * version 2 record with an all-0 extension does not decode, so decode ->
+ * encode gives the same bytes back.
  * Text fields are stored with their terminating NUL (length 0 = absent), so a
  * decoded record points straight into the buffer. Decoding checks every length
  * and that the fields end exactly at the end of the buffer: a damaged or
@@ -19,8 +24,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define C2D_QREC_VERSION 1
-#define C2D_QREC_HEADER 40 /* bytes before the first field */
+#define C2D_QREC_VERSION 1    /* without the extension */
+#define C2D_QREC_VERSION_EXT 2
+#define C2D_QREC_HEADER 40    /* bytes before the first field (version 1) */
+#define C2D_QREC_EXT 20       /* bytes of the version 2 extension */
 
 enum c2d_qkind {
 	C2D_QK_MSG = 0, /* $c2d/{dev}/msg */
@@ -28,8 +35,8 @@ enum c2d_qkind {
 	C2D_QK__COUNT
 };
 
-/* Live states first, then the finals (an item in a final state is deleted,
- * the state only travels in its event and reply). Wire names are the
+/* Live states first, then the finals (an item in a final state leaves the
+ * queue; queue.c may keep it as history for a while). Wire names are the
  * lower-case names ("queued", "successful", ...). */
 enum c2d_qstate {
 	C2D_QS_QUEUED = 0,  /* waiting for delivery */
@@ -61,7 +68,7 @@ enum c2d_qstate {
  * NULL; corr and payload are bytes (NULL only with length 0). */
 struct c2d_qrec {
 	uint8_t kind;           /* enum c2d_qkind */
-	uint8_t state;          /* enum c2d_qstate, a live one while stored */
+	uint8_t state;          /* enum c2d_qstate; a final one in history */
 	uint32_t deliveries;    /* deliveries made so far */
 	uint32_t retries_left;  /* rpc: retries still allowed */
 	uint32_t timeout_ms;    /* per delivery: ack timeout (msg) / rpc timeout */
@@ -76,6 +83,11 @@ struct c2d_qrec {
 	const char *method;     /* rpc */
 	const void *payload;
 	uint32_t payload_len;
+	/* the version 2 extension; all 0 in a version 1 record */
+	uint32_t retries;       /* rpc: retries as requested */
+	uint32_t ttl_s;         /* lifetime as requested, s */
+	uint32_t status;        /* history: the final state's status; 0 while live */
+	uint64_t finished_ms;   /* history: when the final state was reached; 0 while live */
 };
 
 /* Encode r (borrowed). *out: caller frees with free(); *len its size.

@@ -51,7 +51,9 @@ int c2d_store_in_txn(const struct c2d_store *st); /* 1 when a write txn is open 
 /* Flush to disk now (mdb_env_sync force): used by sync periodic at TICK. */
 int c2d_store_sync(struct c2d_store *st);
 
-/* Map use for statistics: bytes used by pages in use, and the map size. */
+/* Map use: bytes in pages in use (pages on LMDB's free list are reused, so
+ * they count as room), and the map size. Walks the free list: call it at
+ * most a few times a second. */
 int c2d_store_usage(struct c2d_store *st, uint64_t *used_bytes, uint64_t *map_bytes);
 
 /* ---- devices. dev: borrowed, NUL-terminated, 1..128 bytes. ---- */

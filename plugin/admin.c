@@ -46,6 +46,36 @@ static const char *device_arg(const cJSON *cmd, const char **err)
 	return dev;
 }
 
+/* The command's "id"; NULL and *err set if missing. */
+static const char *id_arg(const cJSON *cmd, const char **err)
+{
+	const char *id = str_arg(cmd, "id");
+
+	if(id == NULL) *err = "missing id";
+	return id;
+}
+
+/* The command's "count" (default 100) into *count; an error text if bad. */
+static const char *count_arg(const cJSON *cmd, size_t *count)
+{
+	const cJSON *j = cJSON_GetObjectItemCaseSensitive(cmd, "count");
+
+	*count = 100;
+	if(j == NULL) return NULL;
+	if(!cJSON_IsNumber(j) || j->valuedouble < 1 || j->valuedouble > 1000) return "count must be 1..1000";
+	*count = (size_t)j->valuedouble;
+	return NULL;
+}
+
+/* A queue operation's outcome as the command's error (NULL: it succeeded).
+ * why: the queue's own text for the operator, or NULL. */
+static const char *queue_error(int rc, const char *why)
+{
+	if(rc == 0) return NULL;
+	if(why) return why;
+	return rc == C2D_ENOMEM ? "out of memory" : "store unavailable";
+}
+
 /* Twin versions of a device, or NULL when it has none. */
 static cJSON *twin_summary(struct c2d *c2d, const char *dev)
 {
@@ -129,14 +159,12 @@ static int list_one(void *ud, const char *dev, const struct c2d_devrec *rec)
 static const char *cmd_list_devices(struct c2d *c2d, const cJSON *cmd, cJSON *data)
 {
 	const char *after = str_arg(cmd, "after"), *filter = str_arg(cmd, "filter");
-	const cJSON *jcount = cJSON_GetObjectItemCaseSensitive(cmd, "count");
-	struct list_ctx lc = {.c2d = c2d, .want = 100};
+	const char *err;
+	struct list_ctx lc = {.c2d = c2d};
 	int rc;
 
-	if(jcount){
-		if(!cJSON_IsNumber(jcount) || jcount->valuedouble < 1 || jcount->valuedouble > 1000) return "count must be 1..1000";
-		lc.want = (size_t)jcount->valuedouble;
-	}
+	err = count_arg(cmd, &lc.want);
+	if(err) return err;
 	if(filter == NULL || strcmp(filter, "all") == 0) lc.filter = 0;
 	else if(strcmp(filter, "online") == 0) lc.filter = 1;
 	else if(strcmp(filter, "offline") == 0) lc.filter = 2;
@@ -149,6 +177,84 @@ static const char *cmd_list_devices(struct c2d *c2d, const cJSON *cmd, cJSON *da
 	if(lc.got >= lc.want) cJSON_AddStringToObject(data, "next", lc.last);
 	else cJSON_AddNullToObject(data, "next");
 	return NULL;
+}
+
+/* listCommands {"device","after"?,"count"?,"history"?}: the device's queue,
+ * then its history if asked. */
+static const char *cmd_list_commands(struct c2d *c2d, const cJSON *cmd, cJSON *data)
+{
+	const char *err = NULL, *why = NULL, *dev = device_arg(cmd, &err);
+	const cJSON *after = cJSON_GetObjectItemCaseSensitive(cmd, "after");
+	const cJSON *history = cJSON_GetObjectItemCaseSensitive(cmd, "history");
+	size_t count;
+	int rc;
+
+	if(dev == NULL) return err;
+	if(after && !cJSON_IsString(after)) return "after must be a command id";
+	if(history && !cJSON_IsBool(history)) return "history must be true or false";
+	err = count_arg(cmd, &count);
+	if(err) return err;
+	rc = c2d_queue_list(c2d, dev, after ? after->valuestring : NULL, count, cJSON_IsTrue(history), data, &why);
+	return queue_error(rc, why);
+}
+
+/* cancelCommand {"device","id"}: a live command ends as cancelled. */
+static const char *cmd_cancel_command(struct c2d *c2d, const cJSON *cmd, cJSON *data)
+{
+	const char *err = NULL, *why = NULL, *dev = device_arg(cmd, &err), *id;
+	int rc;
+
+	if(dev == NULL) return err;
+	id = id_arg(cmd, &err);
+	if(id == NULL) return err;
+	rc = c2d_queue_cancel(c2d, dev, id, data, &why);
+	return queue_error(rc, why);
+}
+
+/* retryCommand {"device","id"}: a timed-out, failed, expired or dead command
+ * is queued again. */
+static const char *cmd_retry_command(struct c2d *c2d, const cJSON *cmd, cJSON *data)
+{
+	const char *err = NULL, *why = NULL, *dev = device_arg(cmd, &err), *id;
+	int rc;
+
+	if(dev == NULL) return err;
+	id = id_arg(cmd, &err);
+	if(id == NULL) return err;
+	rc = c2d_queue_retry(c2d, dev, id, data, &why);
+	return queue_error(rc, why);
+}
+
+/* purgeQueue {"device"}: every live command ends as purged. */
+static const char *cmd_purge_queue(struct c2d *c2d, const cJSON *cmd, cJSON *data)
+{
+	const char *err = NULL, *dev = device_arg(cmd, &err);
+
+	if(dev == NULL) return err;
+	return queue_error(c2d_queue_purge(c2d, dev, data), NULL);
+}
+
+/* deleteDevice {"device"}: purge its queue, drop its history, twin and
+ * record; event c2d.device.deleted. Lightweight RPCs in flight (memory only)
+ * are left alone; a connected device stays connected. */
+static const char *cmd_delete_device(struct c2d *c2d, const cJSON *cmd, cJSON *data)
+{
+	const char *err = NULL, *dev = device_arg(cmd, &err);
+	uint64_t purged = 0, forgotten = 0;
+	cJSON *ev;
+	int rc;
+
+	if(dev == NULL) return err;
+	rc = c2d_queue_forget_device(c2d, dev, &purged, &forgotten);
+	if(!rc) rc = c2d_store_dev_del(c2d->store, dev);
+	if(rc == C2D_ENOTFOUND && purged + forgotten == 0) return "no such device";
+	if(rc && rc != C2D_ENOTFOUND) return queue_error(rc, NULL);
+	cJSON_AddBoolToObject(data, "deleted", true);
+	cJSON_AddNumberToObject(data, "purged", (double)purged);
+	ev = cJSON_CreateObject();
+	if(ev) cJSON_AddNumberToObject(ev, "purged", (double)purged);
+	c2d_log(C2D_LOG_NOTICE, "device '%s' deleted by an operator (%" PRIu64 " commands purged)", dev, purged);
+	return queue_error(c2d_event(c2d, dev, "device", "c2d.device.deleted", ev), NULL);
 }
 
 static const char *cmd_get_stats(struct c2d *c2d, const cJSON *cmd, cJSON *data)
@@ -183,6 +289,11 @@ static const struct {
 	{"listDevices", cmd_list_devices, false},
 	{"getDevice", cmd_get_device, false},
 	{"getStats", cmd_get_stats, false},
+	{"listCommands", cmd_list_commands, false},
+	{"cancelCommand", cmd_cancel_command, true},
+	{"retryCommand", cmd_retry_command, true},
+	{"purgeQueue", cmd_purge_queue, true},
+	{"deleteDevice", cmd_delete_device, true},
 };
 
 /* Run one command; returns its response object. */

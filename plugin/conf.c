@@ -56,6 +56,7 @@ static const struct opt opts_table[] = {
 	{"rpc_retries_max", T_U32, F(rpc_retries_max), 0, 100, NULL, NULL},
 	{"rpc_inflight", T_U32, F(rpc_inflight), 1, 65535, NULL, NULL},
 	{"stats_interval", T_U32, F(stats_interval_s), 0, 86400, NULL, NULL},
+	{"history_ttl", T_U32, F(history_ttl_s), 0, 0, NULL, "msg_ttl_max"},
 };
 
 #define OPT_COUNT (sizeof(opts_table) / sizeof(opts_table[0]))
@@ -89,6 +90,7 @@ void c2d_conf_defaults(struct c2d_conf *conf)
 	conf->rpc_retries_max = 5;
 	conf->rpc_inflight = 16;
 	conf->stats_interval_s = 10;
+	conf->history_ttl_s = 86400;
 }
 
 void c2d_conf_free(struct c2d_conf *conf)
@@ -133,20 +135,18 @@ static void set_num(struct c2d_conf *conf, const struct opt *o, uint64_t v)
 	}
 }
 
-/* A whole number: decimal digits only, at least one, fits in uint64. */
-static bool parse_whole(const char *s, uint64_t *out)
+bool c2d_conf_parse_uint(const char *s, uint32_t min, uint32_t max, uint32_t *out)
 {
 	uint64_t v = 0;
-	unsigned d;
 
 	if(s == NULL || *s == '\0') return false;
 	for(; *s; s++){
 		if(*s < '0' || *s > '9') return false;
-		d = (unsigned)(*s - '0');
-		if(v > (UINT64_MAX - d) / 10) return false;
-		v = v * 10 + d;
+		v = v * 10 + (uint64_t)(*s - '0');
+		if(v > max) return false; /* also keeps v far from overflowing */
 	}
-	*out = v;
+	if(v < min) return false;
+	*out = (uint32_t)v;
 	return true;
 }
 
@@ -155,6 +155,7 @@ static bool parse_whole(const char *s, uint64_t *out)
 static int set_number(struct c2d_conf *conf, const struct opt *o, const char *value, char *err, size_t errlen)
 {
 	uint64_t v, lo = o->min, hi = o->max;
+	uint32_t v32;
 	char bounds[96] = "";
 
 	if(o->min_opt) lo = get_num(conf, find(o->min_opt));
@@ -171,12 +172,14 @@ static int set_number(struct c2d_conf *conf, const struct opt *o, const char *va
 				o->name, v, lo, hi, bounds, o->name);
 		return C2D_EINVAL;
 	}
-	if(!parse_whole(value, &v) || v < lo || v > hi){
+	/* every bound in the table fits in 32 bits (map_size's too) */
+	if(hi > UINT32_MAX) hi = UINT32_MAX;
+	if(!c2d_conf_parse_uint(value, (uint32_t)lo, (uint32_t)hi, &v32)){
 		snprintf(err, errlen, P "%s: '%s' is not a whole number in %" PRIu64 "..%" PRIu64 "%s",
 				o->name, value, lo, hi, bounds);
 		return C2D_EINVAL;
 	}
-	set_num(conf, o, v);
+	set_num(conf, o, v32);
 	return 0;
 }
 

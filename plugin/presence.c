@@ -41,6 +41,7 @@ struct c2d_devp {
 	unsigned pending;            /* connections awaiting confirmation */
 	int protocol_version;        /* of the newest confirmed connection */
 	uint64_t since_ms;           /* wall clock of the last change */
+	bool catchup;                /* came online: the planes' on_online is due */
 	UT_hash_handle hh;
 };
 
@@ -64,6 +65,7 @@ static struct c2d_devp *devp_get(struct c2d *c2d, const char *dev, bool create)
 static void devp_release(struct c2d *c2d, struct c2d_devp *d)
 {
 	if(d->online || d->pending) return;
+	if(d->catchup) c2d->presence.catchups--;
 	HASH_DEL(c2d->presence.devs, d);
 	free(d->dev);
 	free(d);
@@ -103,7 +105,8 @@ static void confirm(struct c2d *c2d, struct c2d_conn *cn)
 	c2d->counters[C2D_C_CONNECTS]++;
 	c2d_log(C2D_LOG_DEBUG, "device '%s' online (MQTT v%d)", cn->dev, cn->protocol_version);
 	c2d_event(c2d, cn->dev, "presence", "c2d.presence.connected", presence_data(cn, cn->client));
-	c2d_deliver_online(c2d, cn->dev);
+	if(!d->catchup) c2d->presence.catchups++;
+	d->catchup = true;
 }
 
 int c2d_presence_on_auth(struct c2d *c2d, struct mosquitto *client)
@@ -200,6 +203,31 @@ void c2d_presence_confirm(struct c2d *c2d)
 	if(c2d->presence.pending == 0) return;
 	HASH_ITER(hh, c2d->presence.conns, cn, tmp){
 		if(cn->state == CONN_PENDING) confirm(c2d, cn);
+	}
+}
+
+/* Each device that came online gets the planes' on_online (twin catch-up,
+ * queue redelivery) in a transaction of its own: one device's failure (a
+ * full map, say) neither spoils the others' work nor is forgotten: it stays
+ * due and is tried again at the next tick. At most `budget` devices per call;
+ * only: just that device (NULL: any). */
+void c2d_presence_catch_up(struct c2d *c2d, const char *only, unsigned budget)
+{
+	struct c2d_devp *d, *tmp;
+	size_t mark;
+
+	if(c2d->presence.catchups == 0) return;
+	HASH_ITER(hh, c2d->presence.devs, d, tmp){
+		if(!d->catchup || !d->online || (only && strcmp(only, d->dev) != 0)) continue;
+		if(budget-- == 0) break;
+		mark = c2d_outbox_mark(c2d);
+		c2d_deliver_online(c2d, d->dev);
+		if(c2d_txn_end(c2d, mark)){
+			c2d_log(C2D_LOG_WARN, "delivery to '%s' after its connect failed; tried again at the next tick", d->dev);
+			continue;
+		}
+		d->catchup = false;
+		c2d->presence.catchups--;
 	}
 }
 

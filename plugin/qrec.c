@@ -103,11 +103,18 @@ static void fields_of(const struct c2d_qrec *r, struct field f[FIELD_COUNT])
 	f[5].len = r->payload ? r->payload_len : 0;
 }
 
+/* The extension is written (version 2) only when it says something. */
+static bool has_ext(const struct c2d_qrec *r)
+{
+	return r->retries || r->ttl_s || r->status || r->finished_ms;
+}
+
 int c2d_qrec_encode(const struct c2d_qrec *r, void **out, size_t *len)
 {
 	struct field f[FIELD_COUNT];
 	unsigned char *buf, *p;
-	size_t total = C2D_QREC_HEADER, i;
+	bool ext = has_ext(r);
+	size_t total = C2D_QREC_HEADER + (ext ? C2D_QREC_EXT : 0), i;
 
 	*out = NULL;
 	*len = 0;
@@ -122,7 +129,7 @@ int c2d_qrec_encode(const struct c2d_qrec *r, void **out, size_t *len)
 	buf = malloc(total);
 	if(buf == NULL) return C2D_ENOMEM;
 	p = buf;
-	*p++ = C2D_QREC_VERSION;
+	*p++ = ext ? C2D_QREC_VERSION_EXT : C2D_QREC_VERSION;
 	*p++ = r->kind;
 	*p++ = r->state;
 	*p++ = 0;
@@ -132,6 +139,12 @@ int c2d_qrec_encode(const struct c2d_qrec *r, void **out, size_t *len)
 	p = put_u64(p, r->created_ms);
 	p = put_u64(p, r->expires_ms);
 	p = put_u64(p, r->due_ms);
+	if(ext){
+		p = put_u32(p, r->retries);
+		p = put_u32(p, r->ttl_s);
+		p = put_u32(p, r->status);
+		p = put_u64(p, r->finished_ms);
+	}
 	for(i = 0; i < FIELD_COUNT; i++){
 		p = put_u32(p, (uint32_t)f[i].len);
 		if(f[i].len) memcpy(p, f[i].p, f[i].len);
@@ -208,13 +221,20 @@ int c2d_qrec_decode(struct c2d_qrec *r, const void *buf, size_t len)
 	r->created_ms = get_le(&c, 8);
 	r->expires_ms = get_le(&c, 8);
 	r->due_ms = get_le(&c, 8);
+	if(version == C2D_QREC_VERSION_EXT){
+		r->retries = (uint32_t)get_le(&c, 4);
+		r->ttl_s = (uint32_t)get_le(&c, 4);
+		r->status = (uint32_t)get_le(&c, 4);
+		r->finished_ms = get_le(&c, 8);
+		if(!has_ext(r)) c.bad = true; /* not canonical: that is version 1 */
+	}
 	r->sender = get_text(&c);
 	r->resp_topic = get_text(&c);
 	r->corr = get_field(&c, &r->corr_len);
 	r->content_type = get_text(&c);
 	r->method = get_text(&c);
 	r->payload = get_field(&c, &r->payload_len);
-	if(c.bad || c.left != 0 || version != C2D_QREC_VERSION || reserved != 0
+	if(c.bad || c.left != 0 || (version != C2D_QREC_VERSION && version != C2D_QREC_VERSION_EXT) || reserved != 0
 			|| r->corr_len > UINT16_MAX || !c2d_qrec_state_valid(r->kind, r->state)
 			|| (r->kind == C2D_QK_RPC && (r->method == NULL || r->method[0] == '\0'))){
 		memset(r, 0, sizeof(*r));

@@ -15,10 +15,20 @@
  *
  *   msg finals: completed (2xx) | rejected (4xx) | expired | dead (more than
  *   msg_max_deliveries deliveries); rpc finals: successful (2xx) | failed
- *   (4xx, 5xx without retries) | timeout | expired. A final state deletes the
- *   item, its deadline and its dedup entry, emits one event and sends one
- *   reply to the requester's response topic (messages: JSON {"id","state",
- *   "status"}; RPC results: the device's bytes and status).
+ *   (4xx, 5xx without retries) | timeout | expired; both: cancelled, purged
+ *   (operators). A final state removes the item from the queue, emits one
+ *   event and sends one reply to the requester's response topic (messages:
+ *   JSON {"id","state","status"}; RPC results: the device's bytes and status).
+ *
+ * History. The finished item is kept, with its payload, under the same device
+ * at key seq | HISTORY_BIT, its final state, status and time in the record,
+ * for history_ttl seconds (a deadline entry at finished + history_ttl), and
+ * its dedup entry with it: a duplicate request is answered with the final
+ * state, and an operator can retry it (admin retryCommand) or list it. The
+ * sweep deletes it and its dedup entry when due. history_ttl 0 keeps nothing
+ * (the record and dedup entry go at the final state). History keys sort after
+ * every live key, so every scan of the live queue (the pump, the counts)
+ * stops at the first history key: history never slows delivery.
  *
  * Delivery (the pump). Whenever something may have freed a slot (enqueue,
  * response, reconnect, timeout) the device's queue is scanned in seq order and
@@ -30,14 +40,18 @@
  *
  * Deadlines. Every live item has exactly one entry in the store's deadline
  * index, at the earliest of its expiry and its current ack/RPC timeout, in
- * wall-clock ms so that it survives restarts. The sweep (each TICK) takes the
- * earliest entries that are due, at most SWEEP_BUDGET per tick, and resumes at
- * the next tick where it stopped (the index is ordered, there is no cursor to
- * keep). A due entry is either the expiry (final expired, online or not) or a
- * timeout: offline, only the lifetime runs, so the entry moves to the expiry
- * and the reconnect redelivers; online, a message is queued again and
- * redelivered, an RPC is retried while retries remain, else ends as timeout.
+ * wall-clock ms so that it survives restarts (a history record has one too,
+ * at its end). The sweep (each TICK) takes the earliest entries that are
+ * due, at most SWEEP_BUDGET per tick, and resumes at the next tick where it
+ * stopped (the index is ordered, there is no cursor to keep). A live item's
+ * due entry is either the expiry (final expired, online or not) or a timeout:
+ * offline, only the lifetime runs, so the entry moves to the expiry and the
+ * reconnect redelivers; online, a message is queued again and redelivered,
+ * an RPC is retried while retries remain, else ends as timeout.
  * The pump never delivers an expired item; it leaves it to the sweep.
+ *
+ * Administration (admin.c): list, cancel, retry, purge, and forgetting a
+ * deleted device's queue, through the same transitions.
  *
  * Transactions: every write joins the current event's store transaction
  * (c2d_txn); route.c commits it before the broker's PUBACK, tick.c at the end
@@ -53,6 +67,7 @@
 
 #define SWEEP_BUDGET 256    /* due entries handled per tick */
 #define DEDUP_KEY_MAX 480   /* c2d_store_dedup_*: longest key */
+#define HISTORY_BIT (1ull << 63) /* queue key of a finished item: seq | HISTORY_BIT */
 
 /* What differs between messages and persistent RPCs. */
 struct kind_info {
@@ -92,11 +107,13 @@ struct qdev {
 	const char *dev;         /* borrowed */
 	struct c2d_devrec rec;
 	bool dirty;
+	bool forget;             /* the device is being deleted: finals keep no history */
 };
 
 /* One item loaded from the store. */
 struct qitem {
-	uint64_t seq;
+	uint64_t seq;            /* its id number, without HISTORY_BIT */
+	bool history;            /* a finished item, stored at seq | HISTORY_BIT */
 	void *buf;               /* owned: the stored record; r points into it */
 	struct c2d_qrec r;       /* edited in place, written back by item_save */
 	uint64_t due_stored;     /* its entry in the deadline index, 0 = none yet */
@@ -173,21 +190,36 @@ static void item_id(const struct qitem *it, char *buf, size_t len)
 	c2d_deliver_id(C2D_QUEUE_LETTER, it->seq, buf, len);
 }
 
-/* Load (dev, seq). it: filled, free with item_free (also after errors).
- * Returns 0, C2D_ENOTFOUND, C2D_EINVAL (damaged, logged) or a store error. */
-static int item_load(struct c2d *c2d, const char *dev, uint64_t seq, struct qitem *it)
+static uint64_t item_key(const struct qitem *it)
+{
+	return it->history ? it->seq | HISTORY_BIT : it->seq;
+}
+
+/* Load the live item q{seq} of dev, or its history record. it: filled, free
+ * with item_free (also after errors). Returns 0, C2D_ENOTFOUND, C2D_EINVAL
+ * (damaged, logged) or a store error. */
+static int item_load(struct c2d *c2d, const char *dev, uint64_t seq, bool history, struct qitem *it)
 {
 	size_t len;
 	int rc;
 
 	memset(it, 0, sizeof(*it));
+	if(seq == 0 || seq >= HISTORY_BIT) return C2D_ENOTFOUND; /* not an id of ours */
 	it->seq = seq;
-	rc = c2d_store_q_get(c2d->store, dev, seq, &it->buf, &len);
+	it->history = history;
+	rc = c2d_store_q_get(c2d->store, dev, item_key(it), &it->buf, &len);
 	if(rc) return rc;
 	rc = c2d_qrec_decode(&it->r, it->buf, len);
 	if(rc){
-		c2d_log(C2D_LOG_ERR, "queue item q%" PRIu64 " of '%s' is damaged (%zu bytes)", seq, dev, len);
+		c2d_log(C2D_LOG_ERR, "queue item q%" PRIu64 "%s of '%s' is damaged (%zu bytes)", seq,
+				history ? " (history)" : "", dev, len);
 		return C2D_EINVAL;
+	}
+	if(it->r.ttl_s == 0){
+		/* written before records had the extension: what was asked is what is left */
+		it->r.ttl_s = it->r.expires_ms > it->r.created_ms + 1000
+				? (uint32_t)((it->r.expires_ms - it->r.created_ms) / 1000) : 1;
+		it->r.retries = it->r.retries_left;
 	}
 	it->due_stored = it->r.due_ms;
 	it->state_stored = it->r.state;
@@ -213,19 +245,19 @@ static int item_save(struct qdev *d, struct qitem *it)
 	if(rc) return rc;
 	rc = c2d_qrec_encode(&it->r, &buf, &len);
 	if(rc) return rc;
-	rc = c2d_store_q_put(st, d->dev, it->seq, buf, len);
+	rc = c2d_store_q_put(st, d->dev, item_key(it), buf, len);
 	free(buf);
 	if(rc) return rc;
 	if(it->r.due_ms != it->due_stored){
 		if(it->due_stored){
-			rc = c2d_store_due_del(st, it->due_stored, d->dev, it->seq);
+			rc = c2d_store_due_del(st, it->due_stored, d->dev, item_key(it));
 			if(rc && rc != C2D_ENOTFOUND) return rc;
 		}
-		rc = c2d_store_due_add(st, it->r.due_ms, d->dev, it->seq);
+		rc = c2d_store_due_add(st, it->r.due_ms, d->dev, item_key(it));
 		if(rc) return rc;
 		it->due_stored = it->r.due_ms;
 	}
-	count_flight(d, it->state_stored, it->r.state);
+	if(!it->history) count_flight(d, it->state_stored, it->r.state);
 	it->state_stored = it->r.state;
 	return 0;
 }
@@ -264,25 +296,35 @@ static int dedup_forget(struct qdev *d, const struct qitem *it)
 	return c2d_store_dedup_del(d->c2d->store, key, len);
 }
 
-/* Delete the item with its deadline and dedup entries. */
-static int item_delete(struct qdev *d, struct qitem *it)
+/* Delete the item's record and its deadline entry; a live item also leaves
+ * the device's counts. Its dedup entry stays (item_forget removes it too). */
+static int item_drop(struct qdev *d, struct qitem *it)
 {
 	struct c2d_store *st = d->c2d->store;
 	int rc;
 
 	rc = c2d_txn(d->c2d);
-	if(!rc) rc = c2d_store_q_del(st, d->dev, it->seq);
+	if(!rc) rc = c2d_store_q_del(st, d->dev, item_key(it));
 	if(rc && rc != C2D_ENOTFOUND) return rc;
 	if(it->due_stored){
-		rc = c2d_store_due_del(st, it->due_stored, d->dev, it->seq);
+		rc = c2d_store_due_del(st, it->due_stored, d->dev, item_key(it));
 		if(rc && rc != C2D_ENOTFOUND) return rc;
+		it->due_stored = 0;
 	}
-	rc = dedup_forget(d, it);
-	if(rc) return rc;
-	count_flight(d, it->state_stored, C2D_QS_QUEUED);
-	if(d->rec.queued > 0) d->rec.queued--;
-	d->dirty = true;
+	if(!it->history){
+		count_flight(d, it->state_stored, C2D_QS_QUEUED);
+		if(d->rec.queued > 0) d->rec.queued--;
+		d->dirty = true;
+	}
 	return 0;
+}
+
+/* Delete the item with its deadline and dedup entries: nothing is left. */
+static int item_forget(struct qdev *d, struct qitem *it)
+{
+	int rc = item_drop(d, it);
+
+	return rc ? rc : dedup_forget(d, it);
 }
 
 /* Next deadline of a delivery made now: its timeout, or the expiry if sooner. */
@@ -313,6 +355,20 @@ static cJSON *item_data(const struct qitem *it, int state, int status)
 	if(status) cJSON_AddNumberToObject(data, "status", status);
 	if(it->r.method) cJSON_AddStringToObject(data, "method", it->r.method);
 	cJSON_AddNumberToObject(data, "deliveries", it->r.deliveries);
+	return data;
+}
+
+/* item_data of a (re)queued item, with its expiry and sender. */
+static cJSON *queued_data(const struct qitem *it)
+{
+	cJSON *data = item_data(it, C2D_QS_QUEUED, 0);
+	char when[32];
+
+	if(data){
+		c2d_time_rfc3339(it->r.expires_ms, when, sizeof(when));
+		cJSON_AddStringToObject(data, "expires", when);
+		if(it->r.sender) cJSON_AddStringToObject(data, "sender", it->r.sender);
+	}
 	return data;
 }
 
@@ -357,14 +413,34 @@ static int reply_final(struct qdev *d, const struct qitem *it, int state, int st
 
 /* ---- transitions ---- */
 
-/* The item reaches a final state: delete it, count, event, reply. The caller
+/* The live item leaves the queue in `state`: it becomes history (kept with
+ * its dedup entry until history_ttl has passed), or is forgotten at once when
+ * no history is kept. it: its record is rewritten in place. */
+static int retire(struct qdev *d, struct qitem *it, int state, int status)
+{
+	struct c2d *c2d = d->c2d;
+	int rc;
+
+	if(d->forget || c2d->conf.history_ttl_s == 0) return item_forget(d, it);
+	rc = item_drop(d, it);
+	if(rc) return rc;
+	it->history = true;
+	it->r.state = (uint8_t)state;
+	it->r.status = (uint32_t)status;
+	it->r.finished_ms = c2d->wall_ms;
+	it->r.due_ms = c2d->wall_ms + (uint64_t)c2d->conf.history_ttl_s * 1000;
+	it->state_stored = it->r.state;
+	return item_save(d, it);
+}
+
+/* The item reaches a final state: retire it, count, event, reply. The caller
  * pumps the device afterwards. resp: borrowed or NULL (see reply_final). */
 static int finish(struct qdev *d, struct qitem *it, int state, const struct c2d_resp *resp)
 {
 	int status = final_status[state], rc;
 
 	if(status == 0) status = resp ? resp->status : C2D_ST_INTERNAL;
-	rc = item_delete(d, it);
+	rc = retire(d, it, state, status);
 	if(rc) return rc;
 	(*dev_counter(d, state == kind_of(it)->ok ? C2D_QDEV_SUCCEEDED : C2D_QDEV_FAILED))++;
 	c2d_log(C2D_LOG_DEBUG, "%s q%" PRIu64 " to '%s': %s (%d)", kind_of(it)->name, it->seq, d->dev,
@@ -462,9 +538,30 @@ static int timed_out(struct qdev *d, struct qitem *it)
 
 /* Items picked by a scan (collected first: no writes inside the scan). */
 struct pick {
-	uint64_t seq;
+	uint64_t key;             /* queue key: seq, or seq | HISTORY_BIT */
 	uint8_t state;
 };
+
+struct picks {
+	struct pick *v;           /* owned, free() */
+	size_t n, cap;
+};
+
+static int picks_push(struct picks *p, uint64_t key, uint8_t state)
+{
+	struct pick *v;
+
+	if(p->n == p->cap){
+		p->cap = p->cap ? p->cap * 2 : 16;
+		v = realloc(p->v, p->cap * sizeof(*v));
+		if(v == NULL) return C2D_ENOMEM;
+		p->v = v;
+	}
+	p->v[p->n].key = key;
+	p->v[p->n].state = state;
+	p->n++;
+	return 0;
+}
 
 struct scan {
 	uint64_t now;             /* wall clock */
@@ -476,25 +573,8 @@ struct scan {
 	size_t queued_seen;
 	bool stopped;             /* stopped early: the counts are partial */
 	int rc;
-	struct pick *v;           /* owned */
-	size_t n, cap;
+	struct picks picks;
 };
-
-static int scan_push(struct scan *s, uint64_t seq, uint8_t state)
-{
-	struct pick *v;
-
-	if(s->n == s->cap){
-		s->cap = s->cap ? s->cap * 2 : 16;
-		v = realloc(s->v, s->cap * sizeof(*v));
-		if(v == NULL) return C2D_ENOMEM;
-		s->v = v;
-	}
-	s->v[s->n].seq = seq;
-	s->v[s->n].state = state;
-	s->n++;
-	return 0;
-}
 
 /* q_scan callback. buf: borrowed for the call. */
 static int scan_visit(void *ud, uint64_t seq, const void *buf, size_t len)
@@ -503,6 +583,7 @@ static int scan_visit(void *ud, uint64_t seq, const void *buf, size_t len)
 	struct c2d_qrec r;
 	bool pick = false;
 
+	if(seq & HISTORY_BIT) return 1; /* the live queue ends here: not stopped early */
 	s->seen++;
 	if(c2d_qrec_decode(&r, buf, len)) return 0; /* damaged: the sweep removes it */
 	if(c2d_qrec_in_flight(r.state)){
@@ -512,7 +593,7 @@ static int scan_visit(void *ud, uint64_t seq, const void *buf, size_t len)
 		s->queued_seen++;
 		pick = true;
 	}
-	if(pick && (s->rc = scan_push(s, seq, r.state)) != 0) return 1;
+	if(pick && (s->rc = picks_push(&s->picks, seq, r.state)) != 0) return 1;
 	if(s->queued_seen >= s->queued_want && (!s->reconnect || s->inflight_seen >= s->inflight_want)){
 		s->stopped = true;
 		return 1;
@@ -556,8 +637,8 @@ static int pump_pass(struct qdev *d, bool reconnect, bool *finished)
 	rc = c2d_store_q_scan(c2d->store, d->dev, 1, scan_visit, &s);
 	if(!rc) rc = s.rc;
 	if(!rc && !s.stopped) repair_counts(d, &s);
-	for(i = 0; i < s.n && !rc; i++){
-		rc = item_load(c2d, d->dev, s.v[i].seq, &it);
+	for(i = 0; i < s.picks.n && !rc; i++){
+		rc = item_load(c2d, d->dev, s.picks.v[i].key, false, &it);
 		if(rc == C2D_ENOTFOUND || rc == C2D_EINVAL){
 			rc = 0;
 		}else if(!rc && it.r.state == C2D_QS_SENT && reconnect){
@@ -569,7 +650,7 @@ static int pump_pass(struct qdev *d, bool reconnect, bool *finished)
 		}
 		item_free(&it);
 	}
-	free(s.v);
+	free(s.picks.v);
 	return rc;
 }
 
@@ -591,8 +672,10 @@ static int pump(struct qdev *d, bool reconnect)
 
 /* ---- requests ---- */
 
-/* Reply 202 for a request already queued (same sender and correlation data).
- * Returns 1 if it was one (answered), 0 if not, or an error. */
+/* Reply 202 for a request already queued (same sender and correlation data),
+ * live or finished and still in history: with the existing id and its state
+ * (a final one with its status as finalStatus). Returns 1 if it was one
+ * (answered), 0 if not, or an error. */
 static int duplicate(struct c2d *c2d, struct c2d_req *req, const char *key, size_t keylen)
 {
 	char dev[C2D_DEV_MAX + 1], id[24];
@@ -605,17 +688,22 @@ static int duplicate(struct c2d *c2d, struct c2d_req *req, const char *key, size
 	rc = c2d_store_dedup_get(c2d->store, key, keylen, dev, &seq);
 	if(rc == C2D_ENOTFOUND) return 0;
 	if(rc) return rc;
-	rc = item_load(c2d, req->dev, seq, &it);
-	if(rc == C2D_ENOTFOUND || rc == C2D_EINVAL){
+	rc = item_load(c2d, req->dev, seq, false, &it);
+	if(rc == C2D_ENOTFOUND){
 		item_free(&it);
-		return 0; /* stale: the new item takes the key over */
+		rc = item_load(c2d, req->dev, seq, true, &it);
 	}
-	if(rc) return rc;
+	if(rc){
+		item_free(&it);
+		/* gone or damaged: stale, the new item takes the key over */
+		return rc == C2D_ENOTFOUND || rc == C2D_EINVAL ? 0 : rc;
+	}
 	body = cJSON_CreateObject();
 	if(body){
 		item_id(&it, id, sizeof(id));
 		cJSON_AddStringToObject(body, "id", id);
 		cJSON_AddStringToObject(body, "state", c2d_qrec_state_name(it.r.state));
+		if(it.history) cJSON_AddNumberToObject(body, "finalStatus", it.r.status);
 		cJSON_AddBoolToObject(body, "duplicate", true);
 	}
 	item_free(&it);
@@ -649,11 +737,11 @@ static int refuse_full(struct c2d *c2d, struct c2d_req *req, const char *kind)
  * is online. req: borrowed (copied into the record). */
 static int enqueue(struct c2d *c2d, struct c2d_req *req, const struct new_item *n)
 {
-	char key[DEDUP_KEY_MAX], id[24], when[32];
+	char key[DEDUP_KEY_MAX], id[24];
 	size_t keylen;
 	struct qdev d;
 	struct qitem it;
-	cJSON *data, *body;
+	cJSON *body;
 	int rc;
 
 	keylen = dedup_key(key, req->client_id, req->dev, req->corr, req->corr_len);
@@ -668,6 +756,8 @@ static int enqueue(struct c2d *c2d, struct c2d_req *req, const struct new_item *
 	it.r.kind = n->kind;
 	it.r.state = C2D_QS_QUEUED;
 	it.r.retries_left = n->retries;
+	it.r.retries = n->retries;
+	it.r.ttl_s = n->ttl_s;
 	it.r.timeout_ms = n->timeout_ms;
 	it.r.created_ms = c2d->wall_ms;
 	it.r.expires_ms = c2d->wall_ms + (uint64_t)n->ttl_s * 1000;
@@ -689,13 +779,7 @@ static int enqueue(struct c2d *c2d, struct c2d_req *req, const struct new_item *
 	if(!rc && keylen) rc = c2d_store_dedup_put(c2d->store, key, keylen, req->dev, it.seq);
 	if(rc) return rc;
 
-	data = item_data(&it, C2D_QS_QUEUED, 0);
-	if(data){
-		c2d_time_rfc3339(it.r.expires_ms, when, sizeof(when));
-		cJSON_AddStringToObject(data, "expires", when);
-		if(req->client_id) cJSON_AddStringToObject(data, "sender", req->client_id);
-	}
-	rc = item_event(&d, &it, "queued", data);
+	rc = item_event(&d, &it, "queued", queued_data(&it));
 	if(rc) return rc;
 	body = cJSON_CreateObject();
 	if(body){
@@ -708,28 +792,12 @@ static int enqueue(struct c2d *c2d, struct c2d_req *req, const struct new_item *
 	return rc;
 }
 
-/* A whole decimal number in [min, max]. */
-static bool parse_uint(const char *s, uint32_t min, uint32_t max, uint32_t *out)
-{
-	uint64_t v = 0;
-
-	if(*s == '\0') return false;
-	for(; *s; s++){
-		if(*s < '0' || *s > '9') return false;
-		v = v * 10 + (uint64_t)(*s - '0');
-		if(v > max) return false;
-	}
-	if(v < min) return false;
-	*out = (uint32_t)v;
-	return true;
-}
-
 int c2d_queue_on_msg(struct c2d *c2d, struct c2d_req *req)
 {
 	struct new_item n = {C2D_QK_MSG, c2d->conf.msg_ttl_s, c2d->conf.ack_timeout_s * 1000u, 0};
 	char v[32], why[96];
 
-	if(c2d_req_user_prop(req, "ttl", v, sizeof(v)) && !parse_uint(v, 1, c2d->conf.msg_ttl_max_s, &n.ttl_s)){
+	if(c2d_req_user_prop(req, "ttl", v, sizeof(v)) && !c2d_conf_parse_uint(v, 1, c2d->conf.msg_ttl_max_s, &n.ttl_s)){
 		snprintf(why, sizeof(why), "user property ttl must be whole seconds in 1..%u", c2d->conf.msg_ttl_max_s);
 		return c2d_reply_error(c2d, req, C2D_ST_BAD_REQUEST, why);
 	}
@@ -771,7 +839,7 @@ static int queue_on_response(struct c2d *c2d, const struct c2d_resp *resp)
 	struct qitem it;
 	int rc;
 
-	rc = item_load(c2d, resp->dev, resp->num, &it);
+	rc = item_load(c2d, resp->dev, resp->num, false, &it);
 	if(rc == C2D_ENOTFOUND || rc == C2D_EINVAL || (rc == 0 && it.r.deliveries == 0)){
 		/* EINVAL: damaged, logged; the sweep removes it */
 		if(rc != C2D_EINVAL){
@@ -802,25 +870,30 @@ static void queue_on_online(struct c2d *c2d, const char *dev)
 }
 
 /* A due entry whose item is gone or damaged: drop the entry (and a damaged
- * item, which can never be delivered) so that the sweep moves on. */
-static int sweep_stale(struct qdev *d, uint64_t at, uint64_t seq, bool damaged)
+ * item, which can never be delivered) so that the sweep moves on. it: the
+ * failed load (seq and history set). */
+static int sweep_stale(struct qdev *d, uint64_t at, const struct qitem *it, bool damaged)
 {
 	int rc;
 
-	rc = c2d_store_due_del(d->c2d->store, at, d->dev, seq);
+	rc = c2d_store_due_del(d->c2d->store, at, d->dev, item_key(it));
 	if(rc && rc != C2D_ENOTFOUND) return rc;
 	if(!damaged) return 0;
-	c2d_log(C2D_LOG_ERR, "removing damaged queue item q%" PRIu64 " of '%s'", seq, d->dev);
-	rc = c2d_store_q_del(d->c2d->store, d->dev, seq);
+	c2d_log(C2D_LOG_ERR, "removing damaged queue item q%" PRIu64 "%s of '%s'", it->seq,
+			it->history ? " (history)" : "", d->dev);
+	rc = c2d_store_q_del(d->c2d->store, d->dev, item_key(it));
 	if(rc && rc != C2D_ENOTFOUND) return rc;
+	if(it->history) return 0;
 	if(d->rec.queued > 0) d->rec.queued--;
 	d->dirty = true;
 	return dev_save(d);
 }
 
-/* One due entry (at, dev, seq), at <= now. */
-static int sweep_one(struct c2d *c2d, uint64_t at, const char *dev, uint64_t seq)
+/* One due entry (at, dev, key), at <= now: a live item's expiry or timeout,
+ * or the end of a history record. */
+static int sweep_one(struct c2d *c2d, uint64_t at, const char *dev, uint64_t key)
 {
+	bool history = (key & HISTORY_BIT) != 0;
 	struct qdev d;
 	struct qitem it;
 	int rc;
@@ -828,10 +901,17 @@ static int sweep_one(struct c2d *c2d, uint64_t at, const char *dev, uint64_t seq
 	rc = c2d_txn(c2d);
 	if(!rc) rc = dev_load(c2d, dev, &d, NULL);
 	if(rc) return rc;
-	rc = item_load(c2d, dev, seq, &it);
+	rc = item_load(c2d, dev, key & ~HISTORY_BIT, history, &it);
 	if(rc == C2D_ENOTFOUND || rc == C2D_EINVAL || (rc == 0 && it.r.due_ms != at)){
+		it.seq = key & ~HISTORY_BIT; /* item_load may have left them unset */
+		it.history = history;
 		item_free(&it);
-		return sweep_stale(&d, at, seq, rc == C2D_EINVAL);
+		return sweep_stale(&d, at, &it, rc == C2D_EINVAL);
+	}
+	if(rc == 0 && history){
+		rc = item_forget(&d, &it);
+		item_free(&it);
+		return rc;
 	}
 	if(rc == 0){
 		if(expired(c2d, &it)){
@@ -853,18 +933,331 @@ static int sweep_one(struct c2d *c2d, uint64_t at, const char *dev, uint64_t seq
 static void queue_on_tick(struct c2d *c2d)
 {
 	char dev[C2D_DEV_MAX + 1];
-	uint64_t at, seq;
+	uint64_t at, key;
 	int n, rc = 0;
 
 	for(n = 0; n < SWEEP_BUDGET; n++){
-		rc = c2d_store_due_first(c2d->store, &at, dev, &seq);
+		rc = c2d_store_due_first(c2d->store, &at, dev, &key);
 		if(rc || at > c2d->wall_ms) break;
-		rc = sweep_one(c2d, at, dev, seq);
+		rc = sweep_one(c2d, at, dev, key);
 		if(rc) break;
 	}
 	if(rc && rc != C2D_ENOTFOUND){
 		c2d_log(C2D_LOG_WARN, "queue sweep stopped (%d); it resumes at the next tick", rc);
 	}
+}
+
+/* ---- administration (admin.c) ---- */
+
+/* An operator's command id: "q<seq>" with seq a live key (history keys are
+ * never ids; the largest seq is refused so that seq | HISTORY_BIT + 1 fits). */
+static bool parse_qid(const char *id, uint64_t *seq)
+{
+	char letter;
+
+	return id && c2d_deliver_parse_id(id, &letter, seq) == 0 && letter == C2D_QUEUE_LETTER
+			&& *seq < HISTORY_BIT - 1;
+}
+
+/* Load the operator's command `id`, live or from history. it: filled, free
+ * with item_free. Returns 0, C2D_ENOTFOUND, C2D_EINVAL with *why (not an id,
+ * a damaged record) or a store error. */
+static int op_load(struct c2d *c2d, const char *dev, const char *id, bool history, struct qitem *it,
+		const char **why)
+{
+	uint64_t seq;
+	int rc;
+
+	memset(it, 0, sizeof(*it));
+	if(!parse_qid(id, &seq)){
+		*why = "invalid id";
+		return C2D_EINVAL;
+	}
+	rc = item_load(c2d, dev, seq, history, it);
+	if(rc == C2D_EINVAL) *why = "the command's record is damaged";
+	return rc;
+}
+
+/* The device's queue keys in order, with history or without. */
+struct collect {
+	bool history;
+	int rc;
+	struct picks picks;
+};
+
+/* q_scan callback. */
+static int collect_visit(void *ud, uint64_t key, const void *buf, size_t len)
+{
+	struct collect *c = ud;
+
+	(void)buf;
+	(void)len;
+	if((key & HISTORY_BIT) && !c->history) return 1;
+	c->rc = picks_push(&c->picks, key, 0);
+	return c->rc != 0;
+}
+
+/* c->picks: filled, the caller frees c->picks.v (also on failure). */
+static int collect(struct c2d *c2d, const char *dev, struct collect *c)
+{
+	int rc = c2d_store_q_scan(c2d->store, dev, 1, collect_visit, c);
+
+	return rc ? rc : c->rc;
+}
+
+struct list_cmds {
+	cJSON *arr;              /* borrowed, from data */
+	bool history;
+	size_t want, got;
+	uint64_t last;           /* key of the last one listed */
+	bool more;               /* there is more after it */
+};
+
+/* One listCommands entry; history ones with their outcome. */
+static cJSON *command_json(uint64_t key, const struct c2d_qrec *r)
+{
+	cJSON *o = cJSON_CreateObject();
+	char id[24];
+
+	if(o == NULL) return NULL;
+	c2d_deliver_id(C2D_QUEUE_LETTER, key & ~HISTORY_BIT, id, sizeof(id));
+	cJSON_AddStringToObject(o, "id", id);
+	cJSON_AddStringToObject(o, "kind", c2d_qrec_kind_name(r->kind));
+	if(r->method) cJSON_AddStringToObject(o, "method", r->method);
+	cJSON_AddStringToObject(o, "state", c2d_qrec_state_name(r->state));
+	cJSON_AddNumberToObject(o, "deliveries", r->deliveries);
+	if(r->kind == C2D_QK_RPC) cJSON_AddNumberToObject(o, "retriesLeft", r->retries_left);
+	cJSON_AddNumberToObject(o, "createdMs", (double)r->created_ms);
+	cJSON_AddNumberToObject(o, "expiresMs", (double)r->expires_ms);
+	cJSON_AddNumberToObject(o, "payloadBytes", r->payload_len);
+	if(key & HISTORY_BIT){
+		cJSON_AddStringToObject(o, "finalState", c2d_qrec_state_name(r->state));
+		cJSON_AddNumberToObject(o, "status", r->status);
+		cJSON_AddNumberToObject(o, "finishedMs", (double)r->finished_ms);
+	}
+	return o;
+}
+
+/* q_scan callback. buf: borrowed for the call. */
+static int list_visit(void *ud, uint64_t key, const void *buf, size_t len)
+{
+	struct list_cmds *lc = ud;
+	struct c2d_qrec r;
+	cJSON *o;
+
+	if((key & HISTORY_BIT) && !lc->history) return 1;
+	if(lc->got >= lc->want){
+		lc->more = true;
+		return 1;
+	}
+	if(c2d_qrec_decode(&r, buf, len)) return 0; /* damaged: the sweep removes it */
+	o = command_json(key, &r);
+	if(o == NULL) return 1;
+	cJSON_AddItemToArray(lc->arr, o);
+	lc->last = key;
+	lc->got++;
+	return 0;
+}
+
+int c2d_queue_list(struct c2d *c2d, const char *dev, const char *after, size_t count, bool history,
+		cJSON *data, const char **why)
+{
+	struct list_cmds lc = {.history = history, .want = count};
+	uint64_t seq, from = 1;
+	char id[24];
+	void *buf = NULL;
+	int rc;
+
+	if(after){
+		if(!parse_qid(after, &seq)){
+			*why = "invalid after";
+			return C2D_EINVAL;
+		}
+		/* resume where that command is listed now: live, else in history */
+		from = seq + 1;
+		rc = c2d_store_q_get(c2d->store, dev, seq, &buf, NULL);
+		free(buf);
+		buf = NULL;
+		if(rc == C2D_ENOTFOUND && history){
+			rc = c2d_store_q_get(c2d->store, dev, seq | HISTORY_BIT, &buf, NULL);
+			free(buf);
+			if(rc == 0) from = (seq | HISTORY_BIT) + 1;
+		}
+		if(rc && rc != C2D_ENOTFOUND) return rc;
+	}
+	lc.arr = cJSON_AddArrayToObject(data, "commands");
+	if(lc.arr == NULL) return C2D_ENOMEM;
+	rc = c2d_store_q_scan(c2d->store, dev, from, list_visit, &lc);
+	if(rc) return rc;
+	if(lc.more){
+		c2d_deliver_id(C2D_QUEUE_LETTER, lc.last & ~HISTORY_BIT, id, sizeof(id));
+		cJSON_AddStringToObject(data, "next", id);
+	}else{
+		cJSON_AddNullToObject(data, "next");
+	}
+	return 0;
+}
+
+int c2d_queue_cancel(struct c2d *c2d, const char *dev, const char *id, cJSON *data, const char **why)
+{
+	struct qdev d;
+	struct qitem it;
+	int rc;
+
+	rc = op_load(c2d, dev, id, false, &it, why);
+	if(rc == C2D_ENOTFOUND){
+		*why = "no such live command";
+		rc = C2D_EINVAL;
+	}
+	if(!rc) rc = dev_load(c2d, dev, &d, NULL);
+	if(!rc) rc = finish(&d, &it, C2D_QS_CANCELLED, NULL);
+	if(!rc) rc = pump(&d, false);
+	if(!rc) rc = dev_save(&d);
+	if(!rc){
+		cJSON_AddStringToObject(data, "id", id);
+		cJSON_AddStringToObject(data, "state", c2d_qrec_state_name(C2D_QS_CANCELLED));
+	}
+	item_free(&it);
+	return rc;
+}
+
+/* May an operator retry an item that ended in this state? */
+static bool retryable(int state)
+{
+	return state == C2D_QS_TIMEOUT || state == C2D_QS_FAILED || state == C2D_QS_EXPIRED || state == C2D_QS_DEAD;
+}
+
+/* The history item goes back into the queue at its own seq, as it was
+ * accepted: queued, no deliveries, its retries, its lifetime from now; its
+ * dedup entry (kept in history) names it again. */
+static int revive(struct qdev *d, struct qitem *it)
+{
+	struct c2d *c2d = d->c2d;
+	int rc;
+
+	rc = item_drop(d, it);
+	if(rc) return rc;
+	it->history = false;
+	it->r.state = C2D_QS_QUEUED;
+	it->r.deliveries = 0;
+	it->r.retries_left = it->r.retries;
+	it->r.status = 0;
+	it->r.finished_ms = 0;
+	it->r.expires_ms = c2d->wall_ms + (uint64_t)it->r.ttl_s * 1000;
+	it->r.due_ms = it->r.expires_ms;
+	it->state_stored = C2D_QS_QUEUED;
+	d->rec.queued++;
+	(*dev_counter(d, C2D_QDEV_ACCEPTED))++;
+	rc = item_save(d, it);
+	if(rc) return rc;
+	c2d_log(C2D_LOG_INFO, "%s q%" PRIu64 " to '%s' retried by an operator", kind_of(it)->name, it->seq, d->dev);
+	return item_event(d, it, "retried", queued_data(it));
+}
+
+int c2d_queue_retry(struct c2d *c2d, const char *dev, const char *id, cJSON *data, const char **why)
+{
+	struct qdev d;
+	struct qitem it;
+	int rc;
+
+	rc = op_load(c2d, dev, id, false, &it, why);
+	if(rc == 0){
+		*why = "command is still live";
+		rc = C2D_EINVAL;
+	}else if(rc == C2D_ENOTFOUND){
+		item_free(&it);
+		rc = op_load(c2d, dev, id, true, &it, why);
+		if(rc == C2D_ENOTFOUND){
+			*why = "no such finished command";
+			rc = C2D_EINVAL;
+		}
+	}
+	if(!rc && !retryable(it.r.state)){
+		*why = "only timeout, failed, expired or dead commands can be retried";
+		rc = C2D_EINVAL;
+	}
+	if(!rc) rc = dev_load(c2d, dev, &d, NULL);
+	if(!rc && d.rec.queued >= c2d->conf.msg_queue_max){
+		*why = "queue full";
+		rc = C2D_EINVAL;
+	}
+	if(!rc) rc = revive(&d, &it);
+	if(!rc) rc = pump(&d, false);
+	if(!rc) rc = dev_save(&d);
+	if(!rc){
+		cJSON_AddStringToObject(data, "id", id);
+		cJSON_AddStringToObject(data, "state", c2d_qrec_state_name(C2D_QS_QUEUED));
+		cJSON_AddNumberToObject(data, "expiresMs", (double)it.r.expires_ms);
+	}
+	item_free(&it);
+	return rc;
+}
+
+/* End every live item of the device as purged. *n: how many. */
+static int purge_all(struct qdev *d, uint64_t *n)
+{
+	struct collect c = {.history = false};
+	struct qitem it;
+	size_t i;
+	int rc;
+
+	*n = 0;
+	rc = collect(d->c2d, d->dev, &c);
+	for(i = 0; i < c.picks.n && !rc; i++){
+		rc = item_load(d->c2d, d->dev, c.picks.v[i].key, false, &it);
+		if(rc == 0){
+			rc = finish(d, &it, C2D_QS_PURGED, NULL);
+			if(!rc) (*n)++;
+		}else if(rc == C2D_ENOTFOUND || rc == C2D_EINVAL){
+			rc = 0; /* gone, or damaged (the sweep removes it) */
+		}
+		item_free(&it);
+	}
+	free(c.picks.v);
+	return rc;
+}
+
+int c2d_queue_purge(struct c2d *c2d, const char *dev, cJSON *data)
+{
+	struct qdev d;
+	uint64_t n = 0;
+	int rc;
+
+	rc = dev_load(c2d, dev, &d, NULL);
+	if(!rc) rc = purge_all(&d, &n);
+	if(!rc) rc = dev_save(&d);
+	if(!rc) cJSON_AddNumberToObject(data, "purged", (double)n);
+	return rc;
+}
+
+int c2d_queue_forget_device(struct c2d *c2d, const char *dev, uint64_t *purged, uint64_t *forgotten)
+{
+	struct collect c = {.history = true};
+	struct qdev d;
+	struct qitem it;
+	size_t i;
+	int rc;
+
+	*forgotten = 0;
+	rc = dev_load(c2d, dev, &d, NULL);
+	if(rc) return rc;
+	d.forget = true;
+	rc = purge_all(&d, purged);
+	if(!rc) rc = collect(c2d, dev, &c); /* what is left: history (and damaged items) */
+	for(i = 0; i < c.picks.n && !rc; i++){
+		if(!(c.picks.v[i].key & HISTORY_BIT)) continue; /* damaged: c2d_store_dev_del takes it */
+		rc = item_load(c2d, dev, c.picks.v[i].key & ~HISTORY_BIT, true, &it);
+		if(rc == 0){
+			rc = item_forget(&d, &it);
+			if(!rc) (*forgotten)++;
+		}else if(rc == C2D_ENOTFOUND || rc == C2D_EINVAL){
+			rc = 0; /* c2d_store_dev_del takes it; a due entry left is dropped by the sweep */
+		}
+		item_free(&it);
+	}
+	free(c.picks.v);
+	/* d is not saved: the caller deletes the device record */
+	return rc;
 }
 
 const struct c2d_plane c2d_queue_plane = {

@@ -97,6 +97,33 @@ int c2d_status_of(int rc)
 	}
 }
 
+bool c2d_room_low(struct c2d *c2d)
+{
+	uint64_t used, map, reserve;
+	bool was = c2d->room_low;
+
+	if(c2d->room_checked_ms && c2d->now_ms - c2d->room_checked_ms < 250) return c2d->room_low;
+	c2d->room_checked_ms = c2d->now_ms;
+	if(c2d_store_usage(c2d->store, &used, &map)) return c2d->room_low = false; /* the write itself will tell */
+	reserve = map / 10 < 512 * 1024 ? 512 * 1024 : map / 10;
+	c2d->room_low = used + reserve > map;
+	if(c2d->room_low && !was){
+		c2d_log(C2D_LOG_ERR, "LMDB map nearly full (%llu of %llu KiB used): new commands and twin changes get 503 "
+				"until space is freed; raise plugin_opt_map_size", (unsigned long long)used / 1024,
+				(unsigned long long)map / 1024);
+	}else if(was && !c2d->room_low){
+		c2d_log(C2D_LOG_NOTICE, "LMDB map has room again (%llu of %llu KiB used)", (unsigned long long)used / 1024,
+				(unsigned long long)map / 1024);
+	}
+	return c2d->room_low;
+}
+
+/* Kinds whose requests add data to the store (persistent RPC: rpc.c checks). */
+static bool adds_data(enum c2d_topic_kind kind)
+{
+	return kind == C2D_T_MSG || kind == C2D_T_TWIN_DESIRED || kind == C2D_T_OUT_REPORTED;
+}
+
 static const char *status_reason(int rc)
 {
 	switch(rc){
@@ -210,13 +237,14 @@ int c2d_route_message(struct c2d *c2d, struct mosquitto_evt_message *ed)
 	memset(&req, 0, sizeof(req));
 	if(c2d_topic_parse(ed->topic, &req.t) == C2D_T_OTHER) return MOSQ_ERR_SUCCESS;
 	c2d_clock_update(c2d);
+	req.client = ed->client;
+	req.client_id = mosquitto_client_id(ed->client);
 	/* Proof of life; what coming online sends commits on its own. */
 	mark = c2d_outbox_mark(c2d);
 	c2d_presence_touch(c2d, ed->client);
 	c2d_txn_end(c2d, mark);
+	if(req.client_id) c2d_presence_catch_up(c2d, req.client_id, 1);
 
-	req.client = ed->client;
-	req.client_id = mosquitto_client_id(ed->client);
 	req.protocol_version = mosquitto_client_protocol_version(ed->client);
 	req.topic = ed->topic;
 	req.payload = ed->payload;
@@ -247,7 +275,12 @@ int c2d_route_message(struct c2d *c2d, struct mosquitto_evt_message *ed)
 	if(handler == NULL) handler = not_implemented;
 
 	mark = c2d_outbox_mark(c2d);
-	rc = handler(c2d, &req);
+	if(adds_data(req.t.kind) && c2d_room_low(c2d)){
+		rc = 0;
+		c2d_reply_error(c2d, &req, C2D_ST_UNAVAILABLE, "store nearly full: nothing was changed (plugin_opt_map_size)");
+	}else{
+		rc = handler(c2d, &req);
+	}
 	if(rc){
 		c2d_store_abort(c2d->store);
 		c2d_outbox_rollback(c2d, mark);

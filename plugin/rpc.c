@@ -24,22 +24,6 @@ struct c2d_lrpc {
 	struct c2d_pending_table t;
 };
 
-/* A whole decimal number in [min, max]. */
-static bool parse_uint(const char *s, uint32_t min, uint32_t max, uint32_t *out)
-{
-	uint64_t v = 0;
-
-	if(*s == '\0') return false;
-	for(; *s; s++){
-		if(*s < '0' || *s > '9') return false;
-		v = v * 10 + (uint64_t)(*s - '0');
-		if(v > max) return false;
-	}
-	if(v < min) return false;
-	*out = (uint32_t)v;
-	return true;
-}
-
 int c2d_rpc_parse_opts(const struct c2d *c2d, const struct c2d_req *req, struct c2d_rpc_opts *o,
 		bool *persistent, char *why, size_t whylen)
 {
@@ -60,7 +44,7 @@ int c2d_rpc_parse_opts(const struct c2d *c2d, const struct c2d_req *req, struct 
 		}
 	}
 	if(c2d_req_user_prop(req, "timeout", v, sizeof(v))
-			&& !parse_uint(v, cf->rpc_timeout_min_ms, cf->rpc_timeout_max_ms, &o->timeout_ms)){
+			&& !c2d_conf_parse_uint(v, cf->rpc_timeout_min_ms, cf->rpc_timeout_max_ms, &o->timeout_ms)){
 		snprintf(why, whylen, "user property timeout must be whole ms in %u..%u",
 				cf->rpc_timeout_min_ms, cf->rpc_timeout_max_ms);
 		return -1;
@@ -70,7 +54,7 @@ int c2d_rpc_parse_opts(const struct c2d *c2d, const struct c2d_req *req, struct 
 			snprintf(why, whylen, "user property retries needs persistent=true");
 			return -1;
 		}
-		if(!parse_uint(v, 0, cf->rpc_retries_max, &o->retries)){
+		if(!c2d_conf_parse_uint(v, 0, cf->rpc_retries_max, &o->retries)){
 			snprintf(why, whylen, "user property retries must be a whole number in 0..%u", cf->rpc_retries_max);
 			return -1;
 		}
@@ -80,7 +64,7 @@ int c2d_rpc_parse_opts(const struct c2d *c2d, const struct c2d_req *req, struct 
 			snprintf(why, whylen, "user property ttl needs persistent=true");
 			return -1;
 		}
-		if(!parse_uint(v, 1, cf->msg_ttl_max_s, &o->ttl_s)){
+		if(!c2d_conf_parse_uint(v, 1, cf->msg_ttl_max_s, &o->ttl_s)){
 			snprintf(why, whylen, "user property ttl must be whole seconds in 1..%u", cf->msg_ttl_max_s);
 			return -1;
 		}
@@ -112,7 +96,12 @@ int c2d_rpc_on_request(struct c2d *c2d, struct c2d_req *req)
 	if(c2d_rpc_parse_opts(c2d, req, &o, &persistent, why, sizeof(why))){
 		return c2d_reply_error(c2d, req, C2D_ST_BAD_REQUEST, why);
 	}
-	if(persistent) return c2d_queue_push_rpc(c2d, req, &o);
+	if(persistent){
+		if(c2d_room_low(c2d)){
+			return c2d_reply_error(c2d, req, C2D_ST_UNAVAILABLE, "store nearly full: nothing was changed (plugin_opt_map_size)");
+		}
+		return c2d_queue_push_rpc(c2d, req, &o);
+	}
 
 	if(!c2d_presence_online(c2d, req->dev)){
 		rc = c2d_reply_error(c2d, req, C2D_ST_OFFLINE, "device is offline");

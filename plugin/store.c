@@ -590,11 +590,27 @@ int c2d_store_usage(struct c2d_store *st, uint64_t *used_bytes, uint64_t *map_by
 	MDB_stat stat;
 	int rc;
 
+	MDB_txn *txn = st ? st->txn : NULL;
+	MDB_cursor *cur = NULL;
+	MDB_val k, v;
+	uint64_t free_pages = 0, pages;
+
 	if(st == NULL || used_bytes == NULL || map_bytes == NULL) return C2D_EINVAL;
 	rc = mdb_env_info(st->env, &info);
 	if(rc == 0) rc = mdb_env_stat(st->env, &stat);
+	/* Pages on LMDB's free list (database 0) are reused before the file
+	 * grows: they are room, not use. Each record is a page list, count first. */
+	if(rc == 0 && txn == NULL) rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn);
+	if(rc == 0) rc = mdb_cursor_open(txn, 0, &cur);
+	while(rc == 0 && (rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) == 0){
+		if(v.mv_size >= sizeof(size_t)) free_pages += *(const size_t *)v.mv_data;
+	}
+	if(rc == MDB_NOTFOUND) rc = 0;
+	if(cur) mdb_cursor_close(cur);
+	if(txn && txn != st->txn) mdb_txn_abort(txn);
 	if(rc) return mdb_status(st, rc, "usage", NULL);
-	*used_bytes = ((uint64_t)info.me_last_pgno + 1) * stat.ms_psize;
+	pages = (uint64_t)info.me_last_pgno + 1;
+	*used_bytes = (pages > free_pages ? pages - free_pages : 0) * stat.ms_psize;
 	*map_bytes = (uint64_t)info.me_mapsize;
 	return C2D_OK;
 }

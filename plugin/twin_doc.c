@@ -116,14 +116,15 @@ char *c2d_twin_dump(const struct c2d_twin *tw)
 	return text;
 }
 
-/* '$' names are reserved; only a top-level "$version" is allowed. */
+/* '$' names are reserved; only a top-level "$version" is allowed, once (a
+ * second one would not be removed before the patch is applied). */
 static const char *reserved_member(const cJSON *j, bool top)
 {
 	const cJSON *c;
 	const char *bad;
 
 	cJSON_ArrayForEach(c, j){
-		if(c->string && c->string[0] == '$' && !(top && strcmp(c->string, "$version") == 0)){
+		if(c->string && c->string[0] == '$' && !(top && c == cJSON_GetObjectItemCaseSensitive(j, "$version"))){
 			return c->string;
 		}
 		if(cJSON_IsObject(c) && (bad = reserved_member(c, false)) != NULL) return bad;

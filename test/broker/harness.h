@@ -360,4 +360,42 @@ int c2d_proc_wait(struct c2d_proc *p, int timeout_ms, char **out);
 /* c2d_proc_start + c2d_proc_wait. */
 int c2d_sh(const char *cmd, int timeout_ms, char **out);
 
+/* ---- suite helpers (crash, resources, isolation; usable by any suite) ---- */
+
+/* Hashes a password file: plain_lines ("user:password" lines, borrowed) go
+ * through mosquitto_passwd -U in a temp dir. Returns the content for a
+ * password_file (caller owns, free()), NULL on failure (printed). */
+char *c2d_passwd_hash(const char *plain_lines);
+
+/* The queue depth of device dev from the admin API ($CONTROL/c2d/v1
+ * getDevice), asked by op (a v5 client allowed to write $CONTROL/c2d/v1).
+ * Both borrowed. Returns the depth (>= 0) or C2D_EFAIL (printed). */
+long c2d_admin_queue_depth(struct c2d_client *op, const char *dev);
+
+/* What a device received while draining its queue. All owned by the struct
+ * (c2d_drain_free). */
+struct c2d_drain {
+	char **msgs;        /* payloads of in/msg deliveries, in arrival order */
+	int *msg_lens;
+	size_t nmsgs;
+	size_t ntwin;       /* in/twin deliveries */
+	char *twin;         /* payload of the last in/twin delivery, NULL if none */
+	size_t nother;      /* other deliveries (in/rpc/...) */
+};
+
+/* Acts as the device the connected client dev is (its client id): answers
+ * every delivery on $c2d/{id}/in/# with 200 (v5 on the delivery's response
+ * topic, v3.1.1 on $c2d/{id}/out/res/{delivery id}) and appends it to out,
+ * until no delivery arrived for quiet_ms and (op not NULL) the admin API
+ * reports queue depth 0 for the device, or `limit` deliveries were answered
+ * (0 = no limit), or timeout_ms pass. dev, op: borrowed; out: zeroed by the
+ * caller before the first call (calls append), freed with c2d_drain_free
+ * (also after a failure). Returns 0 when drained or at the limit,
+ * C2D_ETIMEDOUT, or the failed answer's C2D_E* / reason code (printed). */
+int c2d_device_drain(struct c2d_client *dev, struct c2d_client *op, int quiet_ms, int timeout_ms,
+		size_t limit, struct c2d_drain *out);
+
+/* Frees what d holds (not d itself); d may be NULL. */
+void c2d_drain_free(struct c2d_drain *d);
+
 #endif

@@ -449,7 +449,8 @@ START_TEST(queue_full_is_429)
 }
 END_TEST
 
-/* The same sender and correlation data is queued once while it is live. */
+/* The same sender and correlation data is queued once, also after its final
+ * state while it is kept in history. */
 START_TEST(duplicate_queued_once)
 {
 	struct c2d_broker *b = start(NULL);
@@ -475,8 +476,16 @@ START_TEST(duplicate_queued_once)
 	ck_assert(c2d_client_expect_none(dev, "$c2d/d1/in/#", 300));
 	answer(dev, "d1", "q1", 200);
 	expect_final(app, "same", "q1", "completed", 200);
-	/* after the final state the correlation data may be used again */
-	accept_msg(app, "d1", "next", "same", "q3");
+	/* after the final state (while it is in history): the id and its outcome */
+	m = send_msg(app, "d1", "once", "same", NULL, "202");
+	j = json(m);
+	ck_assert_str_eq(cJSON_GetObjectItem(j, "id")->valuestring, "q1");
+	ck_assert_str_eq(cJSON_GetObjectItem(j, "state")->valuestring, "completed");
+	ck_assert_int_eq(cJSON_GetObjectItem(j, "finalStatus")->valueint, 200);
+	ck_assert(cJSON_IsTrue(cJSON_GetObjectItem(j, "duplicate")));
+	cJSON_Delete(j);
+	c2d_msg_free(m);
+	accept_msg(app, "d1", "next", "other", "q3");
 	expect_delivery(dev, "d1", "q3", "next");
 
 	c2d_client_destroy(dev);

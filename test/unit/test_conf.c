@@ -80,6 +80,7 @@ START_TEST(test_defaults)
 	ck_assert_uint_eq(conf.rpc_retries_max, 5);
 	ck_assert_uint_eq(conf.rpc_inflight, 16);
 	ck_assert_uint_eq(conf.stats_interval_s, 10);
+	ck_assert_uint_eq(conf.history_ttl_s, 86400);
 	c2d_conf_free(&conf);
 	c2d_conf_free(&conf);
 	ck_assert_ptr_null(conf.db_path);
@@ -115,7 +116,7 @@ struct nrow {
 	int is64;
 	uint64_t min, max;
 	const char *suffix; /* the bound note in range errors */
-	const char *extra[5];
+	const char *extra[7];
 };
 
 #define F(field) offsetof(struct c2d_conf, field)
@@ -125,7 +126,7 @@ static const struct nrow nrows[] = {
 	{"sync_interval", F(sync_interval_ms), 0, 1, 60000, "", {NULL}},
 	{"twin_max_bytes", F(twin_max_bytes), 0, 64, 16777216, "", {NULL}},
 	{"twin_max_depth", F(twin_max_depth), 0, 1, 64, "", {NULL}},
-	{"msg_ttl_max", F(msg_ttl_max_s), 0, 1, 31536000, "", {"msg_ttl", "1", "rpc_ttl", "1", NULL}},
+	{"msg_ttl_max", F(msg_ttl_max_s), 0, 1, 31536000, "", {"msg_ttl", "1", "rpc_ttl", "1", "history_ttl", "0", NULL}},
 	{"msg_ttl", F(msg_ttl_s), 0, 1, 604800, " (the upper bound is plugin_opt_msg_ttl_max)", {NULL}},
 	{"msg_queue_max", F(msg_queue_max), 0, 1, 10000000, "", {NULL}},
 	{"msg_inflight", F(msg_inflight), 0, 1, 65535, "", {NULL}},
@@ -141,6 +142,7 @@ static const struct nrow nrows[] = {
 	{"rpc_retries_max", F(rpc_retries_max), 0, 0, 100, "", {NULL}},
 	{"rpc_inflight", F(rpc_inflight), 0, 1, 65535, "", {NULL}},
 	{"stats_interval", F(stats_interval_s), 0, 0, 86400, "", {NULL}},
+	{"history_ttl", F(history_ttl_s), 0, 0, 604800, " (the upper bound is plugin_opt_msg_ttl_max)", {NULL}},
 };
 
 #define NROW_COUNT ((int)(sizeof(nrows) / sizeof(nrows[0])))
@@ -156,7 +158,7 @@ static uint64_t field(const struct nrow *r)
 /* name=value after the row's extra options; value borrowed. */
 static int parse_row(const struct nrow *r, const char *value)
 {
-	const char *kv[8];
+	const char *kv[10];
 	int n = 0, i;
 
 	for(i = 0; r->extra[i]; i++){
@@ -335,7 +337,7 @@ END_TEST
 
 START_TEST(test_cross_ok)
 {
-	const char *ttl_eq[] = {"msg_ttl_max", "60", "msg_ttl", "60", "rpc_ttl", "60", NULL};
+	const char *ttl_eq[] = {"msg_ttl_max", "60", "msg_ttl", "60", "rpc_ttl", "60", "history_ttl", "60", NULL};
 	const char *ttl_order[] = {"msg_ttl", "700000", "rpc_ttl", "800000", "msg_ttl_max", "800000", NULL};
 	const char *rpc_eq[] = {"rpc_timeout", "5000", "rpc_timeout_min", "5000", "rpc_timeout_max", "5000", NULL};
 	const char *rpc_wide[] = {"rpc_timeout_max", "86400000", "rpc_timeout", "86400000", "rpc_timeout_min", "1", NULL};
@@ -344,6 +346,7 @@ START_TEST(test_cross_ok)
 	ck_assert_uint_eq(conf.msg_ttl_s, 60);
 	ck_assert_uint_eq(conf.msg_ttl_max_s, 60);
 	ck_assert_uint_eq(conf.rpc_ttl_s, 60);
+	ck_assert_uint_eq(conf.history_ttl_s, 60);
 	c2d_conf_free(&conf);
 	expect_ok(ttl_order);
 	ck_assert_uint_eq(conf.msg_ttl_s, 700000);
@@ -377,6 +380,10 @@ START_TEST(test_cross_fail)
 				"plugin_opt_msg_ttl: the default 3600 is not in 1..60 (the upper bound is plugin_opt_msg_ttl_max); set plugin_opt_msg_ttl"},
 		{{"msg_ttl_max", "60", "msg_ttl", "60", NULL},
 				"plugin_opt_rpc_ttl: the default 3600 is not in 1..60 (the upper bound is plugin_opt_msg_ttl_max); set plugin_opt_rpc_ttl"},
+		{{"msg_ttl_max", "60", "msg_ttl", "60", "rpc_ttl", "60", NULL},
+				"plugin_opt_history_ttl: the default 86400 is not in 0..60 (the upper bound is plugin_opt_msg_ttl_max); set plugin_opt_history_ttl"},
+		{{"history_ttl", "604801", NULL},
+				"plugin_opt_history_ttl: '604801' is not a whole number in 0..604800 (the upper bound is plugin_opt_msg_ttl_max)"},
 		{{"rpc_timeout", "99", NULL},
 				"plugin_opt_rpc_timeout: '99' is not a whole number in 100..300000 (the bounds are plugin_opt_rpc_timeout_min and plugin_opt_rpc_timeout_max)"},
 		{{"rpc_timeout", "300001", NULL},
@@ -482,7 +489,7 @@ START_TEST(test_all_options)
 		"msg_queue_max", "50", "msg_inflight", "1", "msg_max_deliveries", "3", "ack_timeout", "60",
 		"rpc_timeout", "2000", "rpc_timeout_min", "1000", "rpc_timeout_max", "60000", "rpc_ttl", "600",
 		NULL};
-	const char *kv2[] = {"rpc_retries_max", "0", "rpc_inflight", "4", "stats_interval", "0", NULL};
+	const char *kv2[] = {"rpc_retries_max", "0", "rpc_inflight", "4", "stats_interval", "0", "history_ttl", "0", NULL};
 
 	expect_ok(kv);
 	ck_assert_uint_eq(conf.map_size_mib, 4096);
@@ -505,6 +512,31 @@ START_TEST(test_all_options)
 	ck_assert_uint_eq(conf.rpc_retries_max, 0);
 	ck_assert_uint_eq(conf.rpc_inflight, 4);
 	ck_assert_uint_eq(conf.stats_interval_s, 0);
+	ck_assert_uint_eq(conf.history_ttl_s, 0);
+}
+END_TEST
+
+/* The shared number parser (options, user properties). */
+START_TEST(test_parse_uint)
+{
+	static const char *const bad[] = {"", " 1", "1 ", "+1", "-1", "1.0", "0x1", "1e2", "abc"};
+	uint32_t v = 7;
+	size_t i;
+
+	ck_assert(c2d_conf_parse_uint("0", 0, 10, &v) && v == 0);
+	ck_assert(c2d_conf_parse_uint("10", 0, 10, &v) && v == 10);
+	ck_assert(c2d_conf_parse_uint("007", 1, 10, &v) && v == 7);
+	ck_assert(c2d_conf_parse_uint("4294967295", 0, UINT32_MAX, &v) && v == UINT32_MAX);
+	v = 3;
+	ck_assert(!c2d_conf_parse_uint("11", 0, 10, &v));
+	ck_assert(!c2d_conf_parse_uint("0", 1, 10, &v));
+	ck_assert(!c2d_conf_parse_uint("4294967296", 0, UINT32_MAX, &v));
+	ck_assert(!c2d_conf_parse_uint("99999999999999999999999999", 0, UINT32_MAX, &v));
+	ck_assert(!c2d_conf_parse_uint(NULL, 0, 10, &v));
+	for(i = 0; i < sizeof(bad) / sizeof(bad[0]); i++){
+		ck_assert_msg(!c2d_conf_parse_uint(bad[i], 0, 100, &v), "'%s' accepted", bad[i]);
+	}
+	ck_assert_uint_eq(v, 3); /* untouched on failure */
 }
 END_TEST
 
@@ -530,6 +562,7 @@ static Suite *conf_suite(void)
 	tcase_add_test(tc, test_fail_frees);
 	tcase_add_test(tc, test_small_err);
 	tcase_add_test(tc, test_all_options);
+	tcase_add_test(tc, test_parse_uint);
 	suite_add_tcase(s, tc);
 	return s;
 }
