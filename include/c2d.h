@@ -114,7 +114,7 @@ int c2d_reply_to(struct c2d *c2d, const char *resp_topic, const void *corr, size
 		int status, const void *payload, size_t len, const char *content_type);
 
 /* ---- events (event.c): CloudEvents 1.0 on $c2d/{dev}/events/{kind} ----
- * kind: "presence" | "twin" | "msg" | "rpc"; type: e.g. "c2d.msg.expired";
+ * kind: "presence" | "twin" | "msg" | "rpc" | "device"; type: e.g. "c2d.msg.expired";
  * data: consumed (NULL = no data). */
 int c2d_event(struct c2d *c2d, const char *dev, const char *kind, const char *type, cJSON *data);
 /* RFC 3339 UTC with milliseconds into buf (>= 32 bytes). */
@@ -251,6 +251,7 @@ struct c2d {
 	uint64_t boot_ms;            /* wall clock at init, event id prefix */
 	uint64_t event_seq;
 	uint64_t room_checked_ms;    /* c2d_room_low's cache */
+	uint64_t queue_next_due_ms;  /* queue.c: no deadline before this (wall clock) */
 	bool room_low;
 	uint64_t counters[C2D_C__COUNT];
 };
