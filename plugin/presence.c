@@ -211,23 +211,33 @@ void c2d_presence_confirm(struct c2d *c2d)
  * full map, say) neither spoils the others' work nor is forgotten: it stays
  * due and is tried again at the next tick. At most `budget` devices per call;
  * only: just that device (NULL: any). */
+static void catch_up_one(struct c2d *c2d, struct c2d_devp *d)
+{
+	size_t mark = c2d_outbox_mark(c2d);
+
+	c2d_deliver_online(c2d, d->dev);
+	if(c2d_txn_end(c2d, mark)){
+		c2d_log(C2D_LOG_WARN, "delivery to '%s' after its connect failed; tried again at the next tick", d->dev);
+		return;
+	}
+	d->catchup = false;
+	c2d->presence.catchups--;
+}
+
 void c2d_presence_catch_up(struct c2d *c2d, const char *only, unsigned budget)
 {
-	struct c2d_devp *d, *tmp;
-	size_t mark;
+	struct c2d_devp *d = NULL, *tmp;
 
-	if(c2d->presence.catchups == 0) return;
+	if(c2d->presence.catchups == 0 || budget == 0) return;
+	if(only){
+		HASH_FIND_STR(c2d->presence.devs, only, d);
+		if(d && d->catchup && d->online) catch_up_one(c2d, d);
+		return;
+	}
 	HASH_ITER(hh, c2d->presence.devs, d, tmp){
-		if(!d->catchup || !d->online || (only && strcmp(only, d->dev) != 0)) continue;
-		if(budget-- == 0) break;
-		mark = c2d_outbox_mark(c2d);
-		c2d_deliver_online(c2d, d->dev);
-		if(c2d_txn_end(c2d, mark)){
-			c2d_log(C2D_LOG_WARN, "delivery to '%s' after its connect failed; tried again at the next tick", d->dev);
-			continue;
-		}
-		d->catchup = false;
-		c2d->presence.catchups--;
+		if(!d->catchup || !d->online) continue;
+		catch_up_one(c2d, d);
+		if(--budget == 0) break;
 	}
 }
 
