@@ -56,13 +56,13 @@ $(B)/libc2d.a: $(LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(B)/test/unit/%: test/unit/%.c test/unit/log_stderr.c $(B)/libc2d.a $(wildcard test/unit/*.h)
+$(B)/test/unit/%: test/unit/%.c test/unit/log_stderr.c $(B)/libc2d.a $(wildcard test/unit/*.h) test/check_main.h
 	@mkdir -p $(dir $@)
 	$(CC) $(TEST_CFLAGS) -o $@ $< test/unit/log_stderr.c $(B)/libc2d.a $(LDFLAGS) $(CHECK_LIBS) $(PKG_LIBS)
 
-$(B)/test/broker/%: test/broker/%.c test/broker/harness.c test/broker/harness.h $(B)/mosquitto_c2d.so
+$(B)/test/broker/%: test/broker/%.c test/broker/harness.c test/broker/harness.h test/broker/fixture.c test/broker/fixture.h test/check_main.h $(B)/mosquitto_c2d.so
 	@mkdir -p $(dir $@)
-	$(CC) $(TEST_CFLAGS) -o $@ $< test/broker/harness.c $(LDFLAGS) $(CHECK_LIBS) -lmosquitto $(PKG_LIBS)
+	$(CC) $(TEST_CFLAGS) -o $@ $< test/broker/harness.c test/broker/fixture.c $(LDFLAGS) $(CHECK_LIBS) -lmosquitto $(PKG_LIBS)
 
 $(B)/bench/%: bench/%.c $(wildcard bench/*.h) $(B)/mosquitto_c2d.so
 	@mkdir -p $(dir $@)
@@ -95,3 +95,6 @@ format:
 
 clean:
 	rm -rf $(B)
+
+# Hostile input and memory safety: fuzz, sanitize, valgrind (scripts/check-hostile.sh).
+include mk/fuzz.mk

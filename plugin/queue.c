@@ -42,7 +42,7 @@
  * index, at the earliest of its expiry and its current ack/RPC timeout, in
  * wall-clock ms so that it survives restarts (a history record has one too,
  * at its end). The sweep (each TICK) takes the earliest entries that are
- * due, at most SWEEP_BUDGET per tick, and resumes at the next tick where it
+ * due, at most SWEEP_BUDGET entries and SWEEP_MS per tick, and resumes at the next tick where it
  * stopped (the index is ordered, there is no cursor to keep). A live item's
  * due entry is either the expiry (final expired, online or not) or a timeout:
  * offline, only the lifetime runs, so the entry moves to the expiry and the
@@ -66,6 +66,7 @@
 #include "c2d_queue.h"
 
 #define SWEEP_BUDGET 256    /* due entries handled per tick */
+#define SWEEP_MS 2          /* and at most this long per tick, so requests keep flowing */
 #define DEDUP_KEY_MAX 480   /* c2d_store_dedup_*: longest key */
 #define HISTORY_BIT (1ull << 63) /* queue key of a finished item: seq | HISTORY_BIT */
 
@@ -940,12 +941,16 @@ static void queue_on_tick(struct c2d *c2d)
 	uint64_t at = UINT64_MAX, key;
 	int n, rc = 0;
 
+	uint64_t start;
+
 	if(c2d->wall_ms < c2d->queue_next_due_ms) return;
+	start = c2d_mono_ms();
 	for(n = 0; n < SWEEP_BUDGET; n++){
 		rc = c2d_store_due_first(c2d->store, &at, dev, &key);
 		if(rc || at > c2d->wall_ms) break;
 		rc = sweep_one(c2d, at, dev, key);
 		if(rc) break;
+		if((n & 15) == 15 && c2d_mono_ms() - start >= SWEEP_MS) n = SWEEP_BUDGET - 1; /* time is up */
 	}
 	if(rc == C2D_ENOTFOUND) at = UINT64_MAX;
 	if(rc && rc != C2D_ENOTFOUND) at = 0; /* look again at the next tick */

@@ -9,9 +9,12 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
+# what the regular suite needs, plus the fuzzer and valgrind (no-op when present)
+scripts/deps.sh clang-14 libclang-rt-14-dev valgrind || exit 1
+
 FUZZ_SECONDS=${FUZZ_SECONDS:-60}
 export FUZZ_SECONDS
-mk=(make --no-print-directory -f Makefile -f mk/fuzz.mk)
+mk=(make --no-print-directory)
 [ -n "${SAN_BROKER:-}" ] && mk+=("SAN_BROKER=$SAN_BROKER")
 summary=()
 failed=0

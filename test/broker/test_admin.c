@@ -11,20 +11,13 @@
 #include <cjson/cJSON.h>
 #include <mqtt_protocol.h>
 
+#include "fixture.h"
 #include "harness.h"
+#include "../check_main.h"
 
 #define V5 MQTT_PROTOCOL_V5
 #define V311 MQTT_PROTOCOL_V311
-#define REPLIES "replies/app"
-#define WAIT 3000
-
-static struct c2d_broker *start(void)
-{
-	struct c2d_broker *b = c2d_broker_start(NULL);
-
-	ck_assert_ptr_nonnull(b);
-	return b;
-}
+#define ALL_EVENTS "$c2d/+/events/#" /* the monitor's filter */
 
 /* Send one admin payload, return the parsed {"responses":[...]} (caller frees). */
 static cJSON *admin(struct c2d_client *op, const char *payload)
@@ -64,17 +57,14 @@ static const char *error_of(const cJSON *root, int i)
 static void set_desired(struct c2d_client *app, const char *dev, const char *patch)
 {
 	char *topic = c2d_strf("$c2d/%s/twin/desired", dev);
-	struct c2d_request rq = {.topic = topic, .payload = patch, .len = -1, .qos = 1};
-	struct c2d_msg *m = c2d_client_request(app, &rq);
 
-	ck_assert_ptr_nonnull(m);
-	c2d_msg_free(m);
+	c2d_msg_free(fx_request(app, topic, patch, NULL));
 	free(topic);
 }
 
 START_TEST(get_device_and_stats)
 {
-	struct c2d_broker *b = start();
+	struct c2d_broker *b = fx_start(NULL);
 	struct c2d_client *op = c2d_client_new_connected(b, "op", V5, true);
 	struct c2d_client *dev = c2d_client_new_connected(b, "lamp-1", V5, true);
 	const cJSON *d;
@@ -103,7 +93,7 @@ END_TEST
 
 START_TEST(list_devices_paged)
 {
-	struct c2d_broker *b = start();
+	struct c2d_broker *b = fx_start(NULL);
 	struct c2d_client *op = c2d_client_new_connected(b, "op", V5, true);
 	struct c2d_client *dev = c2d_client_new_connected(b, "d2", V5, true);
 	const cJSON *d, *arr;
@@ -137,7 +127,7 @@ END_TEST
 
 START_TEST(bad_input)
 {
-	struct c2d_broker *b = start();
+	struct c2d_broker *b = fx_start(NULL);
 	struct c2d_client *op = c2d_client_new_connected(b, "op", V5, true);
 	cJSON *j;
 
@@ -167,27 +157,15 @@ END_TEST
 /* Replies also go to $CONTROL/c2d/v1/response; an ACL without the grant gets none. */
 START_TEST(response_topic_and_acl)
 {
-	struct c2d_broker_file files[] = {{"passwd", NULL}, {NULL, NULL}};
-	struct c2d_broker_opts o = {.files = files, .conf = "password_file @DIR@/passwd\n",
-		.acl = "user op\ntopic write $CONTROL/c2d/v1\ntopic read $CONTROL/c2d/v1/response\n"
-		"user intruder\ntopic read $CONTROL/c2d/v1/response\n"};
-	struct c2d_broker *b;
+	struct c2d_broker *b = fx_start_login("op:o\nintruder:i\n",
+			"user op\ntopic write $CONTROL/c2d/v1\ntopic read $CONTROL/c2d/v1/response\n"
+			"user intruder\ntopic read $CONTROL/c2d/v1/response\n", NULL);
 	struct c2d_client *op, *intruder;
 	struct c2d_msg *m;
-	char *hashed = NULL;
 	const char *cmd = "{\"commands\":[{\"command\":\"getStats\"}]}";
 
-	ck_assert_int_eq(c2d_sh("d=$(mktemp -d) && printf 'op:o\\nintruder:i\\n' > $d/p"
-			" && mosquitto_passwd -U $d/p && cat $d/p && rm -r $d", 5000, &hashed), 0);
-	files[0].content = hashed;
-	b = c2d_broker_start(&o);
-	ck_assert_ptr_nonnull(b);
-	op = c2d_client_new("op", V5, true);
-	ck_assert_int_eq(c2d_client_set_login(op, "op", "o"), 0);
-	ck_assert_int_eq(c2d_client_connect(op, b), 0);
-	intruder = c2d_client_new("intruder", V5, true);
-	ck_assert_int_eq(c2d_client_set_login(intruder, "intruder", "i"), 0);
-	ck_assert_int_eq(c2d_client_connect(intruder, b), 0);
+	op = fx_login(b, "op", "o", V5);
+	intruder = fx_login(b, "intruder", "i", V5);
 	ck_assert_int_eq(c2d_client_subscribe(op, "$CONTROL/c2d/v1/response", 1), 1);
 	ck_assert_int_eq(c2d_client_subscribe(intruder, "$CONTROL/c2d/v1/response", 1), 1);
 
@@ -201,13 +179,12 @@ START_TEST(response_topic_and_acl)
 	c2d_client_destroy(intruder);
 	c2d_client_destroy(op);
 	c2d_broker_cleanup(b);
-	free(hashed);
 }
 END_TEST
 
 START_TEST(cli_helper)
 {
-	struct c2d_broker *b = start();
+	struct c2d_broker *b = fx_start(NULL);
 	char *cmd, *out = NULL;
 
 	cmd = c2d_strf("%s/scripts/c2d -p %d twin set lamp-9 '{\"on\":true}' && %s/scripts/c2d -p %d admin getDevice device=lamp-9",
@@ -226,57 +203,16 @@ END_TEST
 
 /* ---- the queue commands ---- */
 
-static struct c2d_broker *start_opts(const char *plugin_opts)
-{
-	struct c2d_broker_opts o = {.plugin_opts = plugin_opts};
-	struct c2d_broker *b = c2d_broker_start(&o);
-
-	ck_assert_ptr_nonnull(b);
-	return b;
-}
-
-/* An application (also the operator): v5, subscribed to its replies. */
-static struct c2d_client *app_new(struct c2d_broker *b)
-{
-	struct c2d_client *app = c2d_client_new_connected(b, "app", V5, true);
-
-	ck_assert_ptr_nonnull(app);
-	ck_assert_int_eq(c2d_client_subscribe(app, REPLIES, 1), 1);
-	return app;
-}
-
-/* A monitor of every event of every device. */
-static struct c2d_client *mon_new(struct c2d_broker *b)
-{
-	struct c2d_client *mon = c2d_client_new_connected(b, "mon", V5, true);
-
-	ck_assert_ptr_nonnull(mon);
-	ck_assert_int_eq(c2d_client_subscribe(mon, "$c2d/+/events/#", 1), 1);
-	return mon;
-}
-
-static struct c2d_client *device(struct c2d_broker *b, const char *id)
-{
-	struct c2d_client *dev = c2d_client_new_connected(b, id, V311, true);
-
-	ck_assert_ptr_nonnull(dev);
-	return dev;
-}
-
 /* The reply for corr: user property status, and (if id) a JSON body with
  * that id and state. */
 static void expect_reply(struct c2d_client *app, const char *corr, const char *status, const char *id,
 		const char *state)
 {
-	struct c2d_msg *m = c2d_client_wait_corr(app, REPLIES, corr, (int)strlen(corr), WAIT);
+	struct c2d_msg *m = fx_reply(app, corr, status);
 	cJSON *j;
 
-	ck_assert_msg(m != NULL, "no reply for %s (want %s)", corr, status);
-	ck_assert_msg(strcmp(c2d_msg_user_prop(m, "status"), status) == 0, "%s: status %s, want %s: %s", corr,
-			c2d_msg_user_prop(m, "status"), status, m->payload);
 	if(id){
-		j = cJSON_Parse(m->payload);
-		ck_assert_msg(j != NULL, "not JSON: %s", m->payload);
+		j = fx_json(m);
 		ck_assert_str_eq(cJSON_GetObjectItem(j, "id")->valuestring, id);
 		if(state) ck_assert_str_eq(cJSON_GetObjectItem(j, "state")->valuestring, state);
 		cJSON_Delete(j);
@@ -290,13 +226,13 @@ static void expect_reply(struct c2d_client *app, const char *corr, const char *s
 static void command(struct c2d_client *app, const char *dev, const char *what, const char *payload,
 		const char *corr, const char *const *user, const char *want_id)
 {
-	struct c2d_props p = {.response_topic = REPLIES, .corr = corr, .user = user};
-	mosquitto_property *props = c2d_props_build(&p);
 	char *topic = c2d_strf("$c2d/%s/%s", dev, what);
+	struct c2d_msg *m = fx_send(app, topic, payload, corr, user, "202");
+	cJSON *j = fx_json(m);
 
-	ck_assert_int_lt(c2d_client_publish(app, topic, payload, -1, 1, false, props), 0x80);
-	expect_reply(app, corr, "202", want_id, NULL);
-	mosquitto_property_free_all(&props);
+	ck_assert_str_eq(cJSON_GetObjectItem(j, "id")->valuestring, want_id);
+	cJSON_Delete(j);
+	c2d_msg_free(m);
 	free(topic);
 }
 
@@ -304,7 +240,7 @@ static void command(struct c2d_client *app, const char *dev, const char *what, c
 static void expect_delivery(struct c2d_client *dev, const char *devid, const char *id)
 {
 	char *filter = c2d_strf("$c2d/%s/in/#", devid);
-	struct c2d_msg *m = c2d_client_wait_msg(dev, filter, WAIT);
+	struct c2d_msg *m = c2d_client_wait_msg(dev, filter, FX_WAIT_MS);
 	const char *last;
 
 	ck_assert_msg(m != NULL, "no delivery to %s (want %s)", devid, id);
@@ -314,42 +250,15 @@ static void expect_delivery(struct c2d_client *dev, const char *devid, const cha
 	free(filter);
 }
 
-/* The device answers delivery id with status. */
-static void answer(struct c2d_client *dev, const char *devid, const char *id, int status)
-{
-	char *topic = c2d_strf("$c2d/%s/out/res/%s/%d", devid, id, status);
-
-	ck_assert_int_lt(c2d_client_publish(dev, topic, NULL, 0, 1, false, NULL), 0x80);
-	free(topic);
-}
-
 /* Skip events until one of `type` for item id (NULL: any). Returns the
  * event's topic (caller frees). */
 static char *expect_event(struct c2d_client *mon, const char *type, const char *id)
 {
-	uint64_t end = c2d_now_ms() + WAIT;
-	struct c2d_msg *m;
-	const cJSON *data;
-	cJSON *ev;
-	char *topic;
-	bool hit;
+	struct c2d_msg *m = fx_skip_to_event(mon, type, id);
+	char *topic = strdup(m->topic);
 
-	while(c2d_now_ms() < end){
-		m = c2d_client_wait_msg(mon, NULL, (int)(end - c2d_now_ms()) + 1);
-		if(m == NULL) break;
-		ev = cJSON_Parse(m->payload);
-		ck_assert_ptr_nonnull(ev);
-		data = cJSON_GetObjectItem(ev, "data");
-		hit = strcmp(cJSON_GetObjectItem(ev, "type")->valuestring, type) == 0
-				&& (id == NULL || strcmp(cJSON_GetObjectItem(data, "id")->valuestring, id) == 0);
-		cJSON_Delete(ev);
-		topic = strdup(m->topic);
-		c2d_msg_free(m);
-		if(hit) return topic;
-		free(topic);
-	}
-	ck_abort_msg("no event %s %s", type, id ? id : "");
-	return NULL;
+	c2d_msg_free(m);
+	return topic;
 }
 
 /* One admin command (a JSON object text), the parsed reply. Caller frees. */
@@ -401,8 +310,8 @@ static const cJSON *listed(const cJSON *root, const char *id)
 START_TEST(list_commands)
 {
 	static const char *const rpc[] = {"persistent", "true", "retries", "2", NULL};
-	struct c2d_broker *b = start();
-	struct c2d_client *app = app_new(b), *dev;
+	struct c2d_broker *b = fx_start(NULL);
+	struct c2d_client *app = fx_app(b, FX_REPLIES), *dev;
 	char ids[128], next[16];
 	const cJSON *c;
 	cJSON *j;
@@ -436,11 +345,11 @@ START_TEST(list_commands)
 	ck_assert_str_eq(next, "-");
 
 	/* q1 completes: it leaves the queue for the history */
-	dev = device(b, "lc1");
+	dev = fx_device(b, NULL, "lc1", V311);
 	expect_delivery(dev, "lc1", "q1");
 	expect_delivery(dev, "lc1", "q2");
 	expect_delivery(dev, "lc1", "q3");
-	answer(dev, "lc1", "q1", 200);
+	fx_answer(dev, "lc1", "q1", 200);
 	expect_reply(app, "c1", "200", "q1", "completed");
 	list_ids(app, "{\"command\":\"listCommands\",\"device\":\"lc1\"}", ids, sizeof(ids), next, sizeof(next));
 	ck_assert_str_eq(ids, "q2 q3");
@@ -487,8 +396,8 @@ END_TEST
 START_TEST(cancel_command)
 {
 	static const char *const rpc[] = {"persistent", "true", NULL};
-	struct c2d_broker *b = start();
-	struct c2d_client *app = app_new(b), *mon = mon_new(b), *dev;
+	struct c2d_broker *b = fx_start(NULL);
+	struct c2d_client *app = fx_app(b, FX_REPLIES), *mon = fx_monitor(b, ALL_EVENTS), *dev;
 	const cJSON *d;
 	cJSON *j;
 
@@ -510,7 +419,7 @@ START_TEST(cancel_command)
 	admin_error(app, "{\"command\":\"cancelCommand\",\"device\":\"$x\",\"id\":\"q1\"}", "invalid device id");
 
 	/* a delivered RPC: cancelled, the device's late answer is dropped */
-	dev = device(b, "cc1");
+	dev = fx_device(b, NULL, "cc1", V311);
 	ck_assert(c2d_client_expect_none(dev, "$c2d/cc1/in/#", 300)); /* q1 is gone */
 	command(app, "cc1", "rpc/reboot", "{}", "c2", rpc, "q2");
 	expect_delivery(dev, "cc1", "q2");
@@ -519,8 +428,8 @@ START_TEST(cancel_command)
 	cJSON_Delete(j);
 	expect_reply(app, "c2", "410", "q2", "cancelled");
 	free(expect_event(mon, "c2d.rpc.cancelled", "q2"));
-	answer(dev, "cc1", "q2", 200);
-	ck_assert(c2d_client_expect_none(app, REPLIES, 300));
+	fx_answer(dev, "cc1", "q2", 200);
+	ck_assert(c2d_client_expect_none(app, FX_REPLIES, 300));
 
 	c2d_client_destroy(dev);
 	c2d_client_destroy(mon);
@@ -532,15 +441,15 @@ END_TEST
 START_TEST(retry_command)
 {
 	static const char *const rpc[] = {"persistent", "true", "retries", "1", NULL};
-	struct c2d_broker *b = start_opts("plugin_opt_msg_max_deliveries 1\nplugin_opt_msg_queue_max 2\n");
-	struct c2d_client *app = app_new(b), *mon = mon_new(b), *dev = device(b, "rc1");
+	struct c2d_broker *b = fx_start("plugin_opt_msg_max_deliveries 1\nplugin_opt_msg_queue_max 2\n");
+	struct c2d_client *app = fx_app(b, FX_REPLIES), *mon = fx_monitor(b, ALL_EVENTS), *dev = fx_device(b, NULL, "rc1", V311);
 	const cJSON *d, *c;
 	cJSON *j;
 
 	/* a dead message (one delivery allowed, answered 500) */
 	command(app, "rc1", "msg", "m", "c1", NULL, "q1");
 	expect_delivery(dev, "rc1", "q1");
-	answer(dev, "rc1", "q1", 500);
+	fx_answer(dev, "rc1", "q1", 500);
 	expect_reply(app, "c1", "504", "q1", "dead");
 	j = admin_cmd(app, "{\"command\":\"retryCommand\",\"device\":\"rc1\",\"id\":\"q1\"}");
 	d = ok_response(j, 0, "retryCommand");
@@ -550,7 +459,7 @@ START_TEST(retry_command)
 	cJSON_Delete(j);
 	free(expect_event(mon, "c2d.msg.retried", "q1"));
 	expect_delivery(dev, "rc1", "q1"); /* online: delivered at once */
-	answer(dev, "rc1", "q1", 200);
+	fx_answer(dev, "rc1", "q1", 200);
 	expect_reply(app, "c1", "200", "q1", "completed");
 	admin_error(app, "{\"command\":\"retryCommand\",\"device\":\"rc1\",\"id\":\"q1\"}",
 			"only timeout, failed, expired or dead commands can be retried");
@@ -558,7 +467,7 @@ START_TEST(retry_command)
 	/* a failed RPC gets its retries back */
 	command(app, "rc1", "rpc/reset", "{}", "c2", rpc, "q2");
 	expect_delivery(dev, "rc1", "q2");
-	answer(dev, "rc1", "q2", 400);
+	fx_answer(dev, "rc1", "q2", 400);
 	expect_reply(app, "c2", "400", NULL, NULL);
 	j = admin_cmd(app, "{\"command\":\"retryCommand\",\"device\":\"rc1\",\"id\":\"q2\"}");
 	ok_response(j, 0, "retryCommand");
@@ -576,7 +485,7 @@ START_TEST(retry_command)
 	admin_error(app, "{\"command\":\"retryCommand\",\"device\":\"rc1\",\"id\":\"zz\"}", "invalid id");
 	admin_error(app, "{\"command\":\"retryCommand\",\"device\":\"rc1\"}", "missing id");
 	admin_error(app, "{\"command\":\"retryCommand\",\"id\":\"q2\"}", "missing device");
-	answer(dev, "rc1", "q2", 404);
+	fx_answer(dev, "rc1", "q2", 404);
 	expect_reply(app, "c2", "404", NULL, NULL);
 
 	/* the queue bound still holds */
@@ -596,8 +505,8 @@ END_TEST
 START_TEST(purge_queue)
 {
 	static const char *const rpc[] = {"persistent", "true", NULL};
-	struct c2d_broker *b = start();
-	struct c2d_client *app = app_new(b), *mon = mon_new(b), *dev;
+	struct c2d_broker *b = fx_start(NULL);
+	struct c2d_client *app = fx_app(b, FX_REPLIES), *mon = fx_monitor(b, ALL_EVENTS), *dev;
 	char ids[128], next[16];
 	cJSON *j;
 
@@ -624,7 +533,7 @@ START_TEST(purge_queue)
 	cJSON_Delete(j);
 	admin_error(app, "{\"command\":\"purgeQueue\"}", "missing device");
 	admin_error(app, "{\"command\":\"purgeQueue\",\"device\":\"\"}", "invalid device id");
-	dev = device(b, "pq1");
+	dev = fx_device(b, NULL, "pq1", V311);
 	ck_assert(c2d_client_expect_none(dev, "$c2d/pq1/in/#", 300));
 
 	c2d_client_destroy(dev);
@@ -636,8 +545,8 @@ END_TEST
 
 START_TEST(delete_device)
 {
-	struct c2d_broker *b = start();
-	struct c2d_client *app = app_new(b), *mon = mon_new(b);
+	struct c2d_broker *b = fx_start(NULL);
+	struct c2d_client *app = fx_app(b, FX_REPLIES), *mon = fx_monitor(b, ALL_EVENTS);
 	char ids[128], next[16];
 	const cJSON *d;
 	char *topic;
@@ -686,13 +595,13 @@ END_TEST
 /* History ends after history_ttl: listing, duplicates, retry; 0 keeps none. */
 static void history_ends(const char *plugin_opts, int wait_ms)
 {
-	struct c2d_broker *b = start_opts(plugin_opts);
-	struct c2d_client *app = app_new(b), *dev = device(b, "he1");
+	struct c2d_broker *b = fx_start(plugin_opts);
+	struct c2d_client *app = fx_app(b, FX_REPLIES), *dev = fx_device(b, NULL, "he1", V311);
 	char ids[128], next[16];
 
 	command(app, "he1", "msg", "m", "c1", NULL, "q1");
 	expect_delivery(dev, "he1", "q1");
-	answer(dev, "he1", "q1", 200);
+	fx_answer(dev, "he1", "q1", 200);
 	expect_reply(app, "c1", "200", "q1", "completed");
 	c2d_sleep_ms(wait_ms);
 	list_ids(app, "{\"command\":\"listCommands\",\"device\":\"he1\",\"history\":true}", ids, sizeof(ids), next, sizeof(next));
@@ -721,8 +630,8 @@ END_TEST
 /* The documented mosquitto_rr line works as shown (docs/protocol.md). */
 START_TEST(cli_rr_list_commands)
 {
-	struct c2d_broker *b = start();
-	struct c2d_client *app = app_new(b);
+	struct c2d_broker *b = fx_start(NULL);
+	struct c2d_client *app = fx_app(b, FX_REPLIES);
 	char *cmd, *out = NULL;
 
 	command(app, "lamp-1", "msg", "hello", "c1", NULL, "q1");
@@ -744,8 +653,6 @@ int main(void)
 {
 	Suite *s = suite_create("admin");
 	TCase *tc = tcase_create("broker");
-	SRunner *sr;
-	int failed;
 
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, get_device_and_stats);
@@ -762,9 +669,5 @@ int main(void)
 	tcase_add_test(tc, history_off);
 	tcase_add_test(tc, cli_rr_list_commands);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return c2d_check_run(s);
 }

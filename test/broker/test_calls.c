@@ -12,32 +12,16 @@
 #include <cjson/cJSON.h>
 #include <mqtt_protocol.h>
 
+#include "fixture.h"
 #include "harness.h"
+#include "../check_main.h"
 
 #define V5 MQTT_PROTOCOL_V5
 #define V311 MQTT_PROTOCOL_V311
 
 #define WAIT_MS 3000
+#define CALLS "$c2d/+/call/#" /* what the application serves */
 #define QUIET_MS 500
-
-static struct c2d_broker *start(const char *plugin_opts)
-{
-	struct c2d_broker_opts o = {.plugin_opts = plugin_opts};
-	struct c2d_broker *b = c2d_broker_start(&o);
-
-	ck_assert_ptr_nonnull(b);
-	return b;
-}
-
-/* An application serving forwarded calls of every device. */
-static struct c2d_client *call_server(struct c2d_broker *b)
-{
-	struct c2d_client *app = c2d_client_new_connected(b, "app", V5, true);
-
-	ck_assert_ptr_nonnull(app);
-	ck_assert_int_eq(c2d_client_subscribe(app, "$c2d/+/call/#", 1), 1);
-	return app;
-}
 
 static uint64_t wall_ms(void)
 {
@@ -116,7 +100,7 @@ static int serve(struct c2d_client *app, const struct c2d_msg *fwd, const char *
 
 static void check_time(int protocol)
 {
-	struct c2d_broker *b = start(NULL);
+	struct c2d_broker *b = fx_start(NULL);
 	struct c2d_client *d = c2d_client_new_connected(b, "dev-clock", protocol, true);
 	const char *corr = protocol == V5 ? "clock-corr" : NULL;
 	struct c2d_msg *m;
@@ -156,19 +140,13 @@ END_TEST
 
 START_TEST(twin_full)
 {
-	struct c2d_broker *b = start(NULL);
-	struct c2d_client *app = c2d_client_new_connected(b, "app", V5, true);
-	struct c2d_client *d = c2d_client_new_connected(b, "dev-tw", V5, true);
-	struct c2d_request rq = {.topic = "$c2d/dev-tw/twin/desired", .payload = "{\"a\":1,\"b\":2}", .len = -1,
-		.qos = 1};
+	struct c2d_broker *b = fx_start(NULL);
+	struct c2d_client *app = fx_client(b, "app", V5);
+	struct c2d_client *d = fx_client(b, "dev-tw", V5);
 	struct c2d_msg *m;
 	cJSON *j, *want;
 
-	ck_assert(app && d);
-	m = c2d_client_request(app, &rq);
-	ck_assert_ptr_nonnull(m);
-	ck_assert_pstr_eq(c2d_msg_user_prop(m, "status"), "200");
-	c2d_msg_free(m);
+	c2d_msg_free(fx_request(app, "$c2d/dev-tw/twin/desired", "{\"a\":1,\"b\":2}", "200"));
 	ck_assert_int_lt(c2d_client_publish(d, "$c2d/dev-tw/out/reported", "{\"a\":1}", -1, 1, false, NULL), 0x80);
 
 	ck_assert_int_lt(call(d, "dev-tw", "twin", "r2", "", "twin-corr"), 0x80);
@@ -195,8 +173,8 @@ END_TEST
  * (bytes, status 201) reaches the device; a second answer is dropped. */
 static void check_forward(int protocol)
 {
-	struct c2d_broker *b = start(NULL);
-	struct c2d_client *app = call_server(b);
+	struct c2d_broker *b = fx_start(NULL);
+	struct c2d_client *app = fx_subscriber(b, "app", CALLS);
 	struct c2d_client *d = c2d_client_new_connected(b, "dev-f", protocol, true);
 	const char *corr = protocol == V5 ? "dev-corr-3" : NULL;
 	struct c2d_msg *fwd, *m;
@@ -243,8 +221,8 @@ END_TEST
 /* Nobody answers: 504 after rpc_timeout; an answer after that is dropped. */
 START_TEST(no_answer_504)
 {
-	struct c2d_broker *b = start("plugin_opt_rpc_timeout 500\n");
-	struct c2d_client *app = call_server(b);
+	struct c2d_broker *b = fx_start("plugin_opt_rpc_timeout 500\n");
+	struct c2d_client *app = fx_subscriber(b, "app", CALLS);
 	struct c2d_client *d = c2d_client_new_connected(b, "dev-w", V5, true);
 	struct c2d_msg *fwd, *m;
 	uint64_t t0, ms;
@@ -281,8 +259,8 @@ START_TEST(unknown_callres_dropped)
 		"$c2d/dev-u/callres/c999", "$c2d/dev-u/callres/q1", "$c2d/dev-u/callres/zz", "$c2d/dev-u/callres/c0",
 		"$c2d/dev-u/callres/c18446744073709551616", "$c2d/other/callres/@CID@",
 	};
-	struct c2d_broker *b = start(NULL);
-	struct c2d_client *app = call_server(b);
+	struct c2d_broker *b = fx_start(NULL);
+	struct c2d_client *app = fx_subscriber(b, "app", CALLS);
 	struct c2d_client *d = c2d_client_new_connected(b, "dev-u", V5, true);
 	struct c2d_msg *fwd, *m;
 	size_t i;
@@ -322,8 +300,8 @@ END_TEST
 /* The broker stops cleanly with a forwarded call waiting. */
 START_TEST(stop_with_call_in_flight)
 {
-	struct c2d_broker *b = start(NULL);
-	struct c2d_client *app = call_server(b);
+	struct c2d_broker *b = fx_start(NULL);
+	struct c2d_client *app = fx_subscriber(b, "app", CALLS);
 	struct c2d_client *d = c2d_client_new_connected(b, "dev-s", V5, true);
 
 	ck_assert_ptr_nonnull(d);
@@ -341,8 +319,8 @@ END_TEST
 
 START_TEST(other_client_cannot_call)
 {
-	struct c2d_broker *b = start(NULL);
-	struct c2d_client *app = call_server(b);
+	struct c2d_broker *b = fx_start(NULL);
+	struct c2d_client *app = fx_subscriber(b, "app", CALLS);
 	struct c2d_client *victim = c2d_client_new_connected(b, "victim", V5, true);
 	struct c2d_client *evil = c2d_client_new_connected(b, "evil", V5, true);
 
@@ -380,11 +358,5 @@ static Suite *calls_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(calls_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return c2d_check_run(calls_suite());
 }

@@ -19,6 +19,7 @@
 #include <mqtt_protocol.h>
 
 #include "harness.h"
+#include "../check_main.h"
 
 #define V5 MQTT_PROTOCOL_V5
 #define V311 MQTT_PROTOCOL_V311
@@ -324,8 +325,6 @@ int main(void)
 {
 	Suite *s = suite_create("crash");
 	TCase *tc = tcase_create("broker");
-	SRunner *sr;
-	int failed;
 
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, sync_full_v5);
@@ -333,9 +332,5 @@ int main(void)
 	tcase_add_test(tc, sync_periodic_v5);
 	tcase_add_test(tc, sync_periodic_v311);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return c2d_check_run(s);
 }

@@ -14,12 +14,12 @@
 #include <cjson/cJSON.h>
 #include <mqtt_protocol.h>
 
+#include "fixture.h"
 #include "harness.h"
+#include "../check_main.h"
 
 #define V5 MQTT_PROTOCOL_V5
 #define V311 MQTT_PROTOCOL_V311
-#define REPLIES "replies/app"
-#define WAIT 3000
 #define CATALOGUE C2D_SRCDIR "/docs/events.md"
 #define MAX_TYPES 128
 #define TYPE_MAX 64
@@ -85,36 +85,23 @@ struct world {
 static void request(struct world *w, const char *dev, const char *what, const char *payload, const char *corr,
 		const char *const *user, const char *status)
 {
-	struct c2d_props p = {.response_topic = REPLIES, .corr = corr, .user = user};
-	mosquitto_property *props = c2d_props_build(&p);
 	char *topic = c2d_strf("$c2d/%s/%s", dev, what);
-	struct c2d_msg *m;
 
-	ck_assert_int_lt(c2d_client_publish(w->app, topic, payload, -1, 1, false, props), 0x80);
-	m = c2d_client_wait_corr(w->app, REPLIES, corr, (int)strlen(corr), WAIT);
-	ck_assert_msg(m != NULL, "no reply to %s (%s)", topic, corr);
-	ck_assert_msg(strcmp(c2d_msg_user_prop(m, "status"), status) == 0, "%s: status %s, want %s: %s", topic,
-			c2d_msg_user_prop(m, "status"), status, m->payload);
-	c2d_msg_free(m);
-	mosquitto_property_free_all(&props);
+	c2d_msg_free(fx_send(w->app, topic, payload, corr, user, status));
 	free(topic);
 }
 
 /* Wait for a later reply (final feedback, RPC result) for corr. */
 static void later_reply(struct world *w, const char *corr, const char *status)
 {
-	struct c2d_msg *m = c2d_client_wait_corr(w->app, REPLIES, corr, (int)strlen(corr), WAIT);
-
-	ck_assert_msg(m != NULL, "no later reply for %s (want %s)", corr, status);
-	ck_assert_str_eq(c2d_msg_user_prop(m, "status"), status);
-	c2d_msg_free(m);
+	c2d_msg_free(fx_reply(w->app, corr, status));
 }
 
 /* The device ev1 gets a delivery on $c2d/ev1/in/{path}/{id}. */
 static void delivered(struct world *w, const char *path, const char *id)
 {
 	char *topic = c2d_strf("$c2d/ev1/in/%s/%s", path, id);
-	struct c2d_msg *m = c2d_client_wait_msg(w->dev, topic, WAIT);
+	struct c2d_msg *m = c2d_client_wait_msg(w->dev, topic, FX_WAIT_MS);
 
 	ck_assert_msg(m != NULL, "no delivery %s", topic);
 	c2d_msg_free(m);
@@ -124,20 +111,15 @@ static void delivered(struct world *w, const char *path, const char *id)
 /* The device ev1 answers delivery id with status. */
 static void answer(struct world *w, const char *id, int status)
 {
-	char *topic = c2d_strf("$c2d/ev1/out/res/%s/%d", id, status);
-
-	ck_assert_int_lt(c2d_client_publish(w->dev, topic, NULL, 0, 1, false, NULL), 0x80);
-	free(topic);
+	fx_answer(w->dev, "ev1", id, status);
 }
 
 /* One admin command (JSON object text); it must succeed. */
 static void admin(struct world *w, const char *cmd)
 {
 	char *payload = c2d_strf("{\"commands\":[%s]}", cmd);
-	struct c2d_request rq = {.topic = "$CONTROL/c2d/v1", .payload = payload, .len = -1, .qos = 1};
-	struct c2d_msg *m = c2d_client_request(w->app, &rq);
+	struct c2d_msg *m = fx_request(w->app, "$CONTROL/c2d/v1", payload, NULL);
 
-	ck_assert_msg(m != NULL, "no admin reply to %s", cmd);
 	ck_assert_msg(strstr(m->payload, "\"error\"") == NULL, "%s failed: %s", cmd, m->payload);
 	c2d_msg_free(m);
 	free(payload);
@@ -291,23 +273,16 @@ static void collect_seen(struct world *w, struct types *seen)
 
 START_TEST(catalogue_matches_the_broker)
 {
-	struct c2d_broker_opts o = {.plugin_opts = "plugin_opt_msg_max_deliveries 2\nplugin_opt_msg_queue_max 2\n"};
 	static struct types doc, seen;
 	struct world w;
 	char *missing, *extra, *tmp;
 	size_t i;
 
 	read_catalogue(&doc);
-	w.b = c2d_broker_start(&o);
-	ck_assert_ptr_nonnull(w.b);
-	w.mon = c2d_client_new_connected(w.b, "mon", V5, true);
-	ck_assert_ptr_nonnull(w.mon);
-	ck_assert_int_eq(c2d_client_subscribe(w.mon, "$c2d/+/events/#", 1), 1);
-	w.app = c2d_client_new_connected(w.b, "app", V5, true);
-	ck_assert_ptr_nonnull(w.app);
-	ck_assert_int_eq(c2d_client_subscribe(w.app, REPLIES, 1), 1);
-	w.dev = c2d_client_new_connected(w.b, "ev1", V311, true);
-	ck_assert_ptr_nonnull(w.dev);
+	w.b = fx_start("plugin_opt_msg_max_deliveries 2\nplugin_opt_msg_queue_max 2\n");
+	w.mon = fx_monitor(w.b, "$c2d/+/events/#");
+	w.app = fx_app(w.b, FX_REPLIES);
+	w.dev = fx_device(w.b, NULL, "ev1", V311);
 
 	offline_devices(&w); /* first: ev3's lifetimes run out while the rest goes on */
 	presence(&w);
@@ -348,15 +323,9 @@ int main(void)
 {
 	Suite *s = suite_create("events");
 	TCase *tc = tcase_create("broker");
-	SRunner *sr;
-	int failed;
 
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, catalogue_matches_the_broker);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return c2d_check_run(s);
 }

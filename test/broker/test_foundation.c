@@ -8,37 +8,12 @@
 #include <cjson/cJSON.h>
 #include <mqtt_protocol.h>
 
+#include "fixture.h"
 #include "harness.h"
+#include "../check_main.h"
 
 #define V5 MQTT_PROTOCOL_V5
 #define V311 MQTT_PROTOCOL_V311
-
-/* Wait for an event on topic and check its CloudEvents type and subject. */
-static void expect_event(struct c2d_client *mon, const char *topic, const char *type, const char *subject)
-{
-	struct c2d_msg *m = c2d_client_wait_msg(mon, topic, 3000);
-	cJSON *ev;
-
-	ck_assert_msg(m != NULL, "no event on %s (want %s)", topic, type);
-	ev = cJSON_Parse(m->payload);
-	ck_assert_msg(ev != NULL, "event is not JSON: %s", m->payload);
-	ck_assert_str_eq(cJSON_GetObjectItem(ev, "specversion")->valuestring, "1.0");
-	ck_assert_str_eq(cJSON_GetObjectItem(ev, "type")->valuestring, type);
-	ck_assert_str_eq(cJSON_GetObjectItem(ev, "subject")->valuestring, subject);
-	ck_assert_ptr_nonnull(cJSON_GetObjectItem(ev, "id"));
-	ck_assert_ptr_nonnull(cJSON_GetObjectItem(ev, "time"));
-	cJSON_Delete(ev);
-	c2d_msg_free(m);
-}
-
-static struct c2d_client *monitor(struct c2d_broker *b, const char *filter)
-{
-	struct c2d_client *mon = c2d_client_new_connected(b, "monitor", V5, true);
-
-	ck_assert_ptr_nonnull(mon);
-	ck_assert_int_eq(c2d_client_subscribe(mon, filter, 1), 1);
-	return mon;
-}
 
 START_TEST(loads_and_logs)
 {
@@ -104,28 +79,22 @@ static void presence_for(int protocol)
 {
 	struct c2d_broker *b = c2d_broker_start(NULL);
 	struct c2d_client *mon, *dev;
-	struct c2d_msg *m;
 	cJSON *ev;
 
 	ck_assert_ptr_nonnull(b);
-	mon = monitor(b, "$c2d/+/events/presence");
-	dev = c2d_client_new_connected(b, "dev-p", protocol, true);
-	ck_assert_ptr_nonnull(dev);
-	m = c2d_client_wait_msg(mon, "$c2d/dev-p/events/presence", 3000);
-	ck_assert_ptr_nonnull(m);
-	ev = cJSON_Parse(m->payload);
-	ck_assert_str_eq(cJSON_GetObjectItem(ev, "type")->valuestring, "c2d.presence.connected");
+	mon = fx_subscriber(b, "monitor", "$c2d/+/events/presence");
+	dev = fx_client(b, "dev-p", protocol);
+	ev = fx_expect_event(mon, "dev-p", "presence", "c2d.presence.connected");
 	ck_assert_int_eq(cJSON_GetObjectItem(cJSON_GetObjectItem(ev, "data"), "protocolVersion")->valueint,
 			protocol == V5 ? 5 : 4);
 	cJSON_Delete(ev);
-	c2d_msg_free(m);
 	ck_assert_int_eq(c2d_client_disconnect(dev), 0);
-	expect_event(mon, "$c2d/dev-p/events/presence", "c2d.presence.disconnected", "dev-p");
+	cJSON_Delete(fx_expect_event(mon, "dev-p", "presence", "c2d.presence.disconnected"));
 	/* a dropped connection (no DISCONNECT) counts too */
 	ck_assert_int_eq(c2d_client_connect(dev, b), 0);
-	expect_event(mon, "$c2d/dev-p/events/presence", "c2d.presence.connected", "dev-p");
+	cJSON_Delete(fx_expect_event(mon, "dev-p", "presence", "c2d.presence.connected"));
 	ck_assert_int_eq(c2d_client_drop(dev), 0);
-	expect_event(mon, "$c2d/dev-p/events/presence", "c2d.presence.disconnected", "dev-p");
+	cJSON_Delete(fx_expect_event(mon, "dev-p", "presence", "c2d.presence.disconnected"));
 	ck_assert(c2d_client_expect_none(mon, NULL, 300));
 	c2d_client_destroy(dev);
 	c2d_client_destroy(mon);
@@ -151,17 +120,17 @@ START_TEST(presence_takeover)
 	struct c2d_client *mon, *a, *a2;
 
 	ck_assert_ptr_nonnull(b);
-	mon = monitor(b, "$c2d/+/events/presence");
+	mon = fx_subscriber(b, "monitor", "$c2d/+/events/presence");
 	a = c2d_client_new_connected(b, "dev-t", V5, true);
 	ck_assert_ptr_nonnull(a);
-	expect_event(mon, "$c2d/dev-t/events/presence", "c2d.presence.connected", "dev-t");
+	cJSON_Delete(fx_expect_event(mon, "dev-t", "presence", "c2d.presence.connected"));
 	a2 = c2d_client_new_connected(b, "dev-t", V311, true);
 	ck_assert_ptr_nonnull(a2);
-	expect_event(mon, "$c2d/dev-t/events/presence", "c2d.presence.connected", "dev-t");
+	cJSON_Delete(fx_expect_event(mon, "dev-t", "presence", "c2d.presence.connected"));
 	ck_assert(c2d_client_expect_none(mon, NULL, 500));
 	ck_assert_int_eq(c2d_client_wait_disconnect(a, 3000) >= 0, 1);
 	ck_assert_int_eq(c2d_client_disconnect(a2), 0);
-	expect_event(mon, "$c2d/dev-t/events/presence", "c2d.presence.disconnected", "dev-t");
+	cJSON_Delete(fx_expect_event(mon, "dev-t", "presence", "c2d.presence.disconnected"));
 	c2d_client_destroy(a);
 	c2d_client_destroy(a2);
 	c2d_client_destroy(mon);
@@ -172,20 +141,10 @@ END_TEST
 /* A CONNECT refused by the password file after our BASIC_AUTH is no presence. */
 START_TEST(presence_refused_connect)
 {
-	struct c2d_broker_file files[] = {{"passwd", NULL}, {NULL, NULL}};
-	struct c2d_broker_opts o = {.conf = "password_file @DIR@/passwd\nallow_anonymous false\n", .files = files};
-	struct c2d_broker *b;
+	struct c2d_broker *b = fx_start_login("dev-r:right\nmonitor:m\n", NULL, "allow_anonymous false\n");
 	struct c2d_client *mon, *dev;
-	char *hashed = NULL;
 
-	ck_assert_int_eq(c2d_sh("d=$(mktemp -d) && printf 'dev-r:right\\nmonitor:m\\n' > $d/p"
-			" && mosquitto_passwd -U $d/p && cat $d/p && rm -r $d", 5000, &hashed), 0);
-	files[0].content = hashed;
-	b = c2d_broker_start(&o);
-	ck_assert_ptr_nonnull(b);
-	mon = c2d_client_new("monitor", V5, true);
-	ck_assert_int_eq(c2d_client_set_login(mon, "monitor", "m"), 0);
-	ck_assert_int_eq(c2d_client_connect(mon, b), 0);
+	mon = fx_login(b, "monitor", "m", V5);
 	ck_assert_int_eq(c2d_client_subscribe(mon, "$c2d/+/events/presence", 1), 1);
 	dev = c2d_client_new("dev-r", V5, true);
 	ck_assert_int_eq(c2d_client_set_login(dev, "dev-r", "wrong"), 0);
@@ -193,11 +152,10 @@ START_TEST(presence_refused_connect)
 	ck_assert(c2d_client_expect_none(mon, NULL, 600));
 	ck_assert_int_eq(c2d_client_set_login(dev, "dev-r", "right"), 0);
 	ck_assert_int_eq(c2d_client_connect(dev, b), 0);
-	expect_event(mon, "$c2d/dev-r/events/presence", "c2d.presence.connected", "dev-r");
+	cJSON_Delete(fx_expect_event(mon, "dev-r", "presence", "c2d.presence.connected"));
 	c2d_client_destroy(dev);
 	c2d_client_destroy(mon);
 	c2d_broker_cleanup(b);
-	free(hashed);
 }
 END_TEST
 
@@ -211,13 +169,13 @@ START_TEST(sighup_keeps_offline_sessions_offline)
 	struct c2d_msg *m;
 
 	ck_assert_ptr_nonnull(b);
-	mon = monitor(b, "$c2d/+/events/presence");
+	mon = fx_subscriber(b, "monitor", "$c2d/+/events/presence");
 	dev = c2d_client_new("dev-s", V5, false);
 	c2d_client_set_session_expiry(dev, 3600);
 	ck_assert_int_eq(c2d_client_connect(dev, b), 0);
-	expect_event(mon, "$c2d/dev-s/events/presence", "c2d.presence.connected", "dev-s");
+	cJSON_Delete(fx_expect_event(mon, "dev-s", "presence", "c2d.presence.connected"));
 	ck_assert_int_eq(c2d_client_disconnect(dev), 0);
-	expect_event(mon, "$c2d/dev-s/events/presence", "c2d.presence.disconnected", "dev-s");
+	cJSON_Delete(fx_expect_event(mon, "dev-s", "presence", "c2d.presence.disconnected"));
 
 	ck_assert_int_eq(c2d_broker_sighup(b), 0);
 	ck_assert(c2d_client_expect_none(mon, NULL, 800));
@@ -383,8 +341,6 @@ int main(void)
 {
 	Suite *s = suite_create("foundation");
 	TCase *tc = tcase_create("broker");
-	SRunner *sr;
-	int failed;
 
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, loads_and_logs);
@@ -401,9 +357,5 @@ int main(void)
 	tcase_add_test(tc, restart_keeps_store);
 	tcase_add_test(tc, response_topic_injection_refused);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return c2d_check_run(s);
 }

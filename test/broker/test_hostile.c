@@ -1,4 +1,5 @@
-/* Hostile input against the real broker: invalid UTF-8, a 1 MB patch, JSON
+/* Hostile input against the real broker: invalid UTF-8, a smuggled second
+ * "$version", a 1 MB patch, JSON
  * nested 10000 levels deep, wildcard and invalid response topics, maximal
  * correlation data, empty and over-long device ids, a QoS 2 patch sent twice
  * (DUP) and a flood of 2000 publishes from one client. After each case the
@@ -117,6 +118,35 @@ START_TEST(invalid_utf8_patch)
 	twin_versions(app, "dev-u", &dv, &rv);
 	ck_assert(dv == 1 && rv == 0);
 	c2d_client_destroy(dev);
+	c2d_client_destroy(app);
+	c2d_broker_cleanup(b);
+}
+END_TEST
+
+/* Reserved '$' names cannot be smuggled into a document: a second
+ * "$version" (only the first one is the precondition) is refused like any
+ * other '$' member (found by fuzz_twin). */
+START_TEST(duplicate_version_member)
+{
+	static const char *const bad[] = {
+		"{\"$version\":0,\"$version\":0,\"a\":1}",
+		"{\"$version\":0,\"$version\":\"x\",\"a\":1}",
+		"{\"a\":1,\"$version\":0,\"$version\":0}",
+	};
+	struct c2d_broker *b = start(NULL);
+	struct c2d_client *app = c2d_client_new_connected(b, "app", V5, true);
+	struct c2d_msg *m;
+	size_t i;
+
+	ck_assert_ptr_nonnull(app);
+	for(i = 0; i < sizeof(bad) / sizeof(bad[0]); i++){
+		request_ok(app, "$c2d/dev-v/twin/desired", bad[i], "400");
+		assert_alive(b, app);
+	}
+	request_ok(app, "$c2d/dev-v/twin/desired", "{\"$version\":0,\"a\":1}", "200");
+	m = request_len(app, "$c2d/dev-v/twin/get", "", 0, "200");
+	ck_assert_msg(strstr(m->payload, "\"desired\":{\"a\":1}") != NULL, "%s", m->payload);
+	c2d_msg_free(m);
 	c2d_client_destroy(app);
 	c2d_broker_cleanup(b);
 }
@@ -589,6 +619,7 @@ int main(void)
 
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, invalid_utf8_patch);
+	tcase_add_test(tc, duplicate_version_member);
 	tcase_add_test(tc, huge_payload);
 	tcase_add_test(tc, deep_nesting);
 	tcase_add_test(tc, bad_response_topic);

@@ -15,7 +15,9 @@
 
 #include <mqtt_protocol.h>
 
+#include "fixture.h"
 #include "harness.h"
+#include "../check_main.h"
 
 #define V5 MQTT_PROTOCOL_V5
 #define WAIT 3000
@@ -40,12 +42,9 @@ struct world {
 
 static struct c2d_client *login(struct c2d_broker *b, const char *id)
 {
-	struct c2d_client *c = c2d_client_new(id, V5, true);
 	char *pass = c2d_strf("pw-%s", id);
+	struct c2d_client *c = fx_login(b, id, pass, V5);
 
-	ck_assert_ptr_nonnull(c);
-	ck_assert_int_eq(c2d_client_set_login(c, id, pass), 0);
-	ck_assert_msg(c2d_client_connect(c, b) == 0, "%s could not log in", id);
 	free(pass);
 	return c;
 }
@@ -240,10 +239,10 @@ static void check_all(struct world *w)
 	check_per_method(w);
 }
 
-/* The password file for every user (caller frees). */
-static char *passwd_file(void)
+/* The password lines ("user:pw-user") for every user (caller frees). */
+static char *passwd_lines(void)
 {
-	char *plain = c2d_strf("%s", ""), *next, *hashed;
+	char *plain = c2d_strf("%s", ""), *next;
 	int i;
 
 	for(i = 0; users[i]; i++){
@@ -251,10 +250,7 @@ static char *passwd_file(void)
 		free(plain);
 		plain = next;
 	}
-	hashed = c2d_passwd_hash(plain);
-	free(plain);
-	ck_assert_ptr_nonnull(hashed);
-	return hashed;
+	return plain;
 }
 
 /* conf/acl.example plus the two applications this suite adds. Caller frees. */
@@ -275,19 +271,14 @@ static char *acl_file(void)
 
 START_TEST(acl_file_isolates)
 {
-	struct c2d_broker_file files[] = {{"passwd", NULL}, {NULL, NULL}};
-	struct c2d_broker_opts o = {.files = files, .conf = "password_file @DIR@/passwd\n"};
 	struct world w = {.dynsec = false};
-	char *hashed = passwd_file(), *acl = acl_file();
+	char *plain = passwd_lines(), *acl = acl_file();
 
-	files[0].content = hashed;
-	o.acl = acl;
-	w.b = c2d_broker_start(&o);
-	ck_assert_ptr_nonnull(w.b);
+	w.b = fx_start_login(plain, acl, NULL);
 	check_all(&w);
 	world_free(&w);
 	free(acl);
-	free(hashed);
+	free(plain);
 }
 END_TEST
 
@@ -385,16 +376,10 @@ int main(void)
 {
 	Suite *s = suite_create("isolation");
 	TCase *tc = tcase_create("broker");
-	SRunner *sr;
-	int failed;
 
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, acl_file_isolates);
 	tcase_add_test(tc, dynsec_isolates);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return c2d_check_run(s);
 }

@@ -10,54 +10,18 @@
 #include <cjson/cJSON.h>
 #include <mqtt_protocol.h>
 
+#include "fixture.h"
 #include "harness.h"
+#include "../check_main.h"
 
 #define V5 MQTT_PROTOCOL_V5
 #define V311 MQTT_PROTOCOL_V311
-#define REPLIES "replies/app"
-#define WAIT 3000
-
-static struct c2d_broker *start(const char *plugin_opts)
-{
-	struct c2d_broker_opts o = {.plugin_opts = plugin_opts};
-	struct c2d_broker *b = c2d_broker_start(&o);
-
-	ck_assert_ptr_nonnull(b);
-	return b;
-}
-
-/* The application: v5, subscribed to its replies. */
-static struct c2d_client *app_new(struct c2d_broker *b)
-{
-	struct c2d_client *app = c2d_client_new_connected(b, "app", V5, true);
-
-	ck_assert_ptr_nonnull(app);
-	ck_assert_int_eq(c2d_client_subscribe(app, REPLIES, 1), 1);
-	return app;
-}
-
-/* A monitor of every message event of every device. */
-static struct c2d_client *mon_new(struct c2d_broker *b)
-{
-	struct c2d_client *mon = c2d_client_new_connected(b, "mon", V5, true);
-
-	ck_assert_ptr_nonnull(mon);
-	ck_assert_int_eq(c2d_client_subscribe(mon, "$c2d/+/events/msg", 1), 1);
-	return mon;
-}
-
-static cJSON *json(const struct c2d_msg *m)
-{
-	cJSON *j = cJSON_Parse(m->payload);
-
-	ck_assert_msg(j != NULL, "not JSON: %s", m->payload);
-	return j;
-}
+#define MSG_EVENTS "$c2d/+/events/msg" /* the monitor's filter */
 
 /* String member of a JSON payload, copied (caller frees). */
 static char *member(const struct c2d_msg *m, const char *name)
 {
-	cJSON *j = json(m), *v = cJSON_GetObjectItem(j, name);
+	cJSON *j = fx_json(m), *v = cJSON_GetObjectItem(j, name);
 	char *s;
 
 	ck_assert_msg(cJSON_IsString(v), "no \"%s\" in %s", name, m->payload);
@@ -72,17 +36,9 @@ static char *member(const struct c2d_msg *m, const char *name)
 static struct c2d_msg *send_msg(struct c2d_client *app, const char *dev, const char *payload,
 		const char *corr, const char *const *user, const char *status)
 {
-	struct c2d_props p = {.response_topic = REPLIES, .corr = corr, .user = user};
-	mosquitto_property *props = c2d_props_build(&p);
 	char *topic = c2d_strf("$c2d/%s/msg", dev);
-	struct c2d_msg *m;
+	struct c2d_msg *m = fx_send(app, topic, payload, corr, user, status);
 
-	ck_assert_int_lt(c2d_client_publish(app, topic, payload, -1, 1, false, props), 0x80);
-	m = c2d_client_wait_corr(app, REPLIES, corr, (int)strlen(corr), WAIT);
-	ck_assert_msg(m != NULL, "no reply to %s (%s)", topic, corr);
-	ck_assert_msg(strcmp(c2d_msg_user_prop(m, "status"), status) == 0, "%s: status %s, want %s: %s", topic,
-			c2d_msg_user_prop(m, "status"), status, m->payload);
-	mosquitto_property_free_all(&props);
 	free(topic);
 	return m;
 }
@@ -102,63 +58,30 @@ static void accept_msg(struct c2d_client *app, const char *dev, const char *payl
 /* The final feedback for corr: {"id","state","status"} with that status. */
 static void expect_final(struct c2d_client *app, const char *corr, const char *id, const char *state, int status)
 {
-	struct c2d_msg *m = c2d_client_wait_corr(app, REPLIES, corr, (int)strlen(corr), WAIT);
-	cJSON *j;
 	char st[8];
+	struct c2d_msg *m;
+	cJSON *j;
 
-	ck_assert_msg(m != NULL, "no feedback for %s (want %s)", corr, state);
-	j = json(m);
+	snprintf(st, sizeof(st), "%d", status);
+	m = fx_reply(app, corr, st);
+	j = fx_json(m);
 	ck_assert_str_eq(cJSON_GetObjectItem(j, "id")->valuestring, id);
 	ck_assert_str_eq(cJSON_GetObjectItem(j, "state")->valuestring, state);
 	ck_assert_int_eq(cJSON_GetObjectItem(j, "status")->valueint, status);
-	snprintf(st, sizeof(st), "%d", status);
-	ck_assert_str_eq(c2d_msg_user_prop(m, "status"), st);
 	cJSON_Delete(j);
 	c2d_msg_free(m);
 }
 
-/* Skip events until one of `type` (for item id, if given); returns its data
- * object's payload message (caller frees). */
-static struct c2d_msg *wait_event(struct c2d_client *mon, const char *type, const char *id)
-{
-	uint64_t end = c2d_now_ms() + WAIT;
-	struct c2d_msg *m;
-	cJSON *ev, *data;
-	bool hit;
-
-	while(c2d_now_ms() < end){
-		m = c2d_client_wait_msg(mon, NULL, (int)(end - c2d_now_ms()) + 1);
-		if(m == NULL) break;
-		ev = json(m);
-		data = cJSON_GetObjectItem(ev, "data");
-		hit = strcmp(cJSON_GetObjectItem(ev, "type")->valuestring, type) == 0
-				&& (id == NULL || strcmp(cJSON_GetObjectItem(data, "id")->valuestring, id) == 0);
-		cJSON_Delete(ev);
-		if(hit) return m;
-		c2d_msg_free(m);
-	}
-	ck_abort_msg("no event %s %s", type, id ? id : "");
-	return NULL;
-}
-
 static void expect_event(struct c2d_client *mon, const char *type, const char *id)
 {
-	c2d_msg_free(wait_event(mon, type, id));
-}
-
-static struct c2d_client *device(struct c2d_broker *b, const char *id, int protocol)
-{
-	struct c2d_client *dev = c2d_client_new_connected(b, id, protocol, true);
-
-	ck_assert_ptr_nonnull(dev);
-	return dev;
+	c2d_msg_free(fx_skip_to_event(mon, type, id));
 }
 
 /* The next delivery to the device must be message `id` with `payload`. */
 static void expect_delivery(struct c2d_client *dev, const char *devid, const char *id, const char *payload)
 {
 	char *filter = c2d_strf("$c2d/%s/in/#", devid), *topic = c2d_strf("$c2d/%s/in/msg/%s", devid, id);
-	struct c2d_msg *m = c2d_client_wait_msg(dev, filter, WAIT);
+	struct c2d_msg *m = c2d_client_wait_msg(dev, filter, FX_WAIT_MS);
 
 	ck_assert_msg(m != NULL, "no delivery to %s (want %s)", devid, id);
 	ck_assert_str_eq(m->topic, topic);
@@ -169,26 +92,11 @@ static void expect_delivery(struct c2d_client *dev, const char *devid, const cha
 	free(topic);
 }
 
-/* Answer delivery id with a status in the topic, as any device can. */
-static void answer(struct c2d_client *dev, const char *devid, const char *id, int status)
-{
-	char *topic = c2d_strf("$c2d/%s/out/res/%s/%d", devid, id, status);
-
-	ck_assert_int_lt(c2d_client_publish(dev, topic, NULL, 0, 1, false, NULL), 0x80);
-	free(topic);
-}
-
-static void go_offline(struct c2d_client *dev)
-{
-	ck_assert_int_eq(c2d_client_disconnect(dev), 0);
-	c2d_sleep_ms(150); /* the broker sees the disconnect */
-}
-
 START_TEST(accepted_delivered_completed_v5)
 {
 	static const char *const user[] = {"ttl", "60", NULL};
-	struct c2d_broker *b = start(NULL);
-	struct c2d_client *app = app_new(b), *mon = mon_new(b), *dev = device(b, "d1", V5);
+	struct c2d_broker *b = fx_start(NULL);
+	struct c2d_client *app = fx_app(b, FX_REPLIES), *mon = fx_monitor(b, MSG_EVENTS), *dev = fx_device(b, NULL, "d1", V5);
 	struct c2d_props p = {.content_type = "text/plain"};
 	mosquitto_property *props = c2d_props_build(&p);
 	struct c2d_msg *m;
@@ -199,7 +107,7 @@ START_TEST(accepted_delivered_completed_v5)
 	ck_assert(c2d_msg_corr_eq(m, "c1", 2));
 	c2d_msg_free(m);
 
-	m = c2d_client_wait_msg(dev, "$c2d/d1/in/#", WAIT);
+	m = c2d_client_wait_msg(dev, "$c2d/d1/in/#", FX_WAIT_MS);
 	ck_assert_ptr_nonnull(m);
 	ck_assert_str_eq(m->topic, "$c2d/d1/in/msg/q1");
 	ck_assert_str_eq(m->payload, "hello");
@@ -213,9 +121,9 @@ START_TEST(accepted_delivered_completed_v5)
 	c2d_msg_free(m);
 	expect_final(app, "c1", "q1", "completed", 200);
 
-	m = wait_event(mon, "c2d.msg.queued", "q1");
+	m = fx_skip_to_event(mon, "c2d.msg.queued", "q1");
 	ck_assert_str_eq(m->topic, "$c2d/d1/events/msg");
-	ev = json(m);
+	ev = fx_json(m);
 	ck_assert_str_eq(cJSON_GetObjectItem(ev, "subject")->valuestring, "d1");
 	ck_assert_str_eq(cJSON_GetObjectItem(cJSON_GetObjectItem(ev, "data"), "sender")->valuestring, "app");
 	cJSON_Delete(ev);
@@ -235,17 +143,17 @@ END_TEST
 /* v3.1.1 device: ids in topics, answers by topic id and status. */
 START_TEST(v311_device_answers_by_topic)
 {
-	struct c2d_broker *b = start(NULL);
-	struct c2d_client *app = app_new(b), *dev = device(b, "d3", V311);
+	struct c2d_broker *b = fx_start(NULL);
+	struct c2d_client *app = fx_app(b, FX_REPLIES), *dev = fx_device(b, NULL, "d3", V311);
 
 	accept_msg(app, "d3", "m1", "c1", "q1");
 	expect_delivery(dev, "d3", "q1", "m1");
-	answer(dev, "d3", "q1", 200);
+	fx_answer(dev, "d3", "q1", 200);
 	expect_final(app, "c1", "q1", "completed", 200);
 	/* an answer to something that is not pending is dropped */
-	answer(dev, "d3", "q1", 200);
-	answer(dev, "d3", "q99", 200);
-	ck_assert(c2d_client_expect_none(app, REPLIES, 300));
+	fx_answer(dev, "d3", "q1", 200);
+	fx_answer(dev, "d3", "q99", 200);
+	ck_assert(c2d_client_expect_none(app, FX_REPLIES, 300));
 
 	c2d_client_destroy(dev);
 	c2d_client_destroy(app);
@@ -257,10 +165,10 @@ END_TEST
  * redelivered, still in order, on reconnect. */
 START_TEST(fifo_across_reconnect)
 {
-	struct c2d_broker *b = start(NULL);
-	struct c2d_client *app = app_new(b), *dev = device(b, "d2", V311);
+	struct c2d_broker *b = fx_start(NULL);
+	struct c2d_client *app = fx_app(b, FX_REPLIES), *dev = fx_device(b, NULL, "d2", V311);
 
-	go_offline(dev);
+	fx_offline(dev);
 	accept_msg(app, "d2", "one", "c1", "q1");
 	accept_msg(app, "d2", "two", "c2", "q2");
 	accept_msg(app, "d2", "three", "c3", "q3");
@@ -268,18 +176,18 @@ START_TEST(fifo_across_reconnect)
 	expect_delivery(dev, "d2", "q1", "one");
 	expect_delivery(dev, "d2", "q2", "two");
 	expect_delivery(dev, "d2", "q3", "three");
-	answer(dev, "d2", "q1", 200);
+	fx_answer(dev, "d2", "q1", 200);
 	expect_final(app, "c1", "q1", "completed", 200);
 
-	go_offline(dev);
+	fx_offline(dev);
 	accept_msg(app, "d2", "four", "c4", "q4");
 	ck_assert_int_eq(c2d_client_connect(dev, b), 0);
 	expect_delivery(dev, "d2", "q2", "two");
 	expect_delivery(dev, "d2", "q3", "three");
 	expect_delivery(dev, "d2", "q4", "four");
-	answer(dev, "d2", "q2", 200);
-	answer(dev, "d2", "q3", 200);
-	answer(dev, "d2", "q4", 200);
+	fx_answer(dev, "d2", "q2", 200);
+	fx_answer(dev, "d2", "q3", 200);
+	fx_answer(dev, "d2", "q4", 200);
 	expect_final(app, "c2", "q2", "completed", 200);
 	expect_final(app, "c3", "q3", "completed", 200);
 	expect_final(app, "c4", "q4", "completed", 200);
@@ -293,20 +201,20 @@ END_TEST
 
 START_TEST(inflight_one_is_strict_sequence)
 {
-	struct c2d_broker *b = start("plugin_opt_msg_inflight 1\n");
-	struct c2d_client *app = app_new(b), *dev = device(b, "d1", V5);
+	struct c2d_broker *b = fx_start("plugin_opt_msg_inflight 1\n");
+	struct c2d_client *app = fx_app(b, FX_REPLIES), *dev = fx_device(b, NULL, "d1", V5);
 
 	accept_msg(app, "d1", "a", "c1", "q1");
 	accept_msg(app, "d1", "b", "c2", "q2");
 	accept_msg(app, "d1", "c", "c3", "q3");
 	expect_delivery(dev, "d1", "q1", "a");
 	ck_assert(c2d_client_expect_none(dev, "$c2d/d1/in/#", 300));
-	answer(dev, "d1", "q1", 200);
+	fx_answer(dev, "d1", "q1", 200);
 	expect_delivery(dev, "d1", "q2", "b");
 	ck_assert(c2d_client_expect_none(dev, "$c2d/d1/in/#", 300));
-	answer(dev, "d1", "q2", 204);
+	fx_answer(dev, "d1", "q2", 204);
 	expect_delivery(dev, "d1", "q3", "c");
-	answer(dev, "d1", "q3", 200);
+	fx_answer(dev, "d1", "q3", 200);
 	expect_final(app, "c1", "q1", "completed", 200);
 	expect_final(app, "c2", "q2", "completed", 200);
 	expect_final(app, "c3", "q3", "completed", 200);
@@ -322,17 +230,17 @@ END_TEST
 START_TEST(ttl_expiry_while_offline)
 {
 	static const char *const ttl1[] = {"ttl", "1", NULL};
-	struct c2d_broker *b = start(NULL);
-	struct c2d_client *app = app_new(b), *mon = mon_new(b), *dev = device(b, "d1", V5);
+	struct c2d_broker *b = fx_start(NULL);
+	struct c2d_client *app = fx_app(b, FX_REPLIES), *mon = fx_monitor(b, MSG_EVENTS), *dev = fx_device(b, NULL, "d1", V5);
 	struct c2d_msg *m;
 	uint64_t t0;
 
-	go_offline(dev);
+	fx_offline(dev);
 	t0 = c2d_now_ms();
 	c2d_msg_free(send_msg(app, "d1", "stale", "c1", ttl1, "202"));
 	expect_final(app, "c1", "q1", "expired", 410);
 	ck_assert_uint_ge(c2d_now_ms() - t0, 900);
-	m = wait_event(mon, "c2d.msg.expired", "q1");
+	m = fx_skip_to_event(mon, "c2d.msg.expired", "q1");
 	ck_assert_ptr_nonnull(strstr(m->payload, "\"status\":410"));
 	c2d_msg_free(m);
 	ck_assert_int_eq(c2d_client_connect(dev, b), 0);
@@ -348,20 +256,20 @@ END_TEST
 /* No answer within ack_timeout: the message is delivered again. */
 START_TEST(redelivery_after_missed_ack)
 {
-	struct c2d_broker *b = start("plugin_opt_ack_timeout 1\n");
-	struct c2d_client *app = app_new(b), *mon = mon_new(b), *dev = device(b, "d1", V5);
+	struct c2d_broker *b = fx_start("plugin_opt_ack_timeout 1\n");
+	struct c2d_client *app = fx_app(b, FX_REPLIES), *mon = fx_monitor(b, MSG_EVENTS), *dev = fx_device(b, NULL, "d1", V5);
 	struct c2d_msg *m;
 
 	accept_msg(app, "d1", "again", "c1", "q1");
 	expect_delivery(dev, "d1", "q1", "again");
 	expect_delivery(dev, "d1", "q1", "again"); /* ~1 s later */
-	m = wait_event(mon, "c2d.msg.retrying", "q1");
+	m = fx_skip_to_event(mon, "c2d.msg.retrying", "q1");
 	ck_assert_ptr_nonnull(strstr(m->payload, "\"reason\":\"timeout\""));
 	c2d_msg_free(m);
-	m = wait_event(mon, "c2d.msg.sent", "q1");
+	m = fx_skip_to_event(mon, "c2d.msg.sent", "q1");
 	ck_assert_ptr_nonnull(strstr(m->payload, "\"deliveries\":2"));
 	c2d_msg_free(m);
-	answer(dev, "d1", "q1", 200);
+	fx_answer(dev, "d1", "q1", 200);
 	expect_final(app, "c1", "q1", "completed", 200);
 
 	c2d_client_destroy(dev);
@@ -374,14 +282,14 @@ END_TEST
 /* 5xx answers retry; more than msg_max_deliveries deliveries: dead (504). */
 START_TEST(dead_after_max_deliveries)
 {
-	struct c2d_broker *b = start("plugin_opt_msg_max_deliveries 2\nplugin_opt_ack_timeout 1\n");
-	struct c2d_client *app = app_new(b), *mon = mon_new(b), *dev = device(b, "d1", V5);
+	struct c2d_broker *b = fx_start("plugin_opt_msg_max_deliveries 2\nplugin_opt_ack_timeout 1\n");
+	struct c2d_client *app = fx_app(b, FX_REPLIES), *mon = fx_monitor(b, MSG_EVENTS), *dev = fx_device(b, NULL, "d1", V5);
 
 	accept_msg(app, "d1", "x", "c1", "q1");
 	expect_delivery(dev, "d1", "q1", "x");
-	answer(dev, "d1", "q1", 503);
+	fx_answer(dev, "d1", "q1", 503);
 	expect_delivery(dev, "d1", "q1", "x");
-	answer(dev, "d1", "q1", 500);
+	fx_answer(dev, "d1", "q1", 500);
 	expect_final(app, "c1", "q1", "dead", 504);
 	expect_event(mon, "c2d.msg.dead", "q1");
 	ck_assert(c2d_client_expect_none(dev, "$c2d/d1/in/#", 200));
@@ -401,15 +309,15 @@ END_TEST
 
 START_TEST(rejected_with_device_status)
 {
-	struct c2d_broker *b = start(NULL);
-	struct c2d_client *app = app_new(b), *mon = mon_new(b), *dev = device(b, "d1", V311);
+	struct c2d_broker *b = fx_start(NULL);
+	struct c2d_client *app = fx_app(b, FX_REPLIES), *mon = fx_monitor(b, MSG_EVENTS), *dev = fx_device(b, NULL, "d1", V311);
 	struct c2d_msg *m;
 
 	accept_msg(app, "d1", "bad", "c1", "q1");
 	expect_delivery(dev, "d1", "q1", "bad");
-	answer(dev, "d1", "q1", 422);
+	fx_answer(dev, "d1", "q1", 422);
 	expect_final(app, "c1", "q1", "rejected", 422);
-	m = wait_event(mon, "c2d.msg.rejected", "q1");
+	m = fx_skip_to_event(mon, "c2d.msg.rejected", "q1");
 	ck_assert_ptr_nonnull(strstr(m->payload, "\"status\":422"));
 	c2d_msg_free(m);
 	ck_assert(c2d_client_expect_none(dev, "$c2d/d1/in/#", 300)); /* not retried */
@@ -423,8 +331,8 @@ END_TEST
 
 START_TEST(queue_full_is_429)
 {
-	struct c2d_broker *b = start("plugin_opt_msg_queue_max 2\n");
-	struct c2d_client *app = app_new(b), *mon = mon_new(b), *dev;
+	struct c2d_broker *b = fx_start("plugin_opt_msg_queue_max 2\n");
+	struct c2d_client *app = fx_app(b, FX_REPLIES), *mon = fx_monitor(b, MSG_EVENTS), *dev;
 	struct c2d_msg *m;
 
 	accept_msg(app, "d1", "1", "c1", "q1");
@@ -434,10 +342,10 @@ START_TEST(queue_full_is_429)
 	c2d_msg_free(m);
 	expect_event(mon, "c2d.msg.refused", NULL);
 	/* room again after one completes; the refused one was never stored */
-	dev = device(b, "d1", V311);
+	dev = fx_device(b, NULL, "d1", V311);
 	expect_delivery(dev, "d1", "q1", "1");
 	expect_delivery(dev, "d1", "q2", "2");
-	answer(dev, "d1", "q1", 200);
+	fx_answer(dev, "d1", "q1", 200);
 	expect_final(app, "c1", "q1", "completed", 200);
 	accept_msg(app, "d1", "4", "c4", "q3");
 	expect_delivery(dev, "d1", "q3", "4");
@@ -453,14 +361,14 @@ END_TEST
  * state while it is kept in history. */
 START_TEST(duplicate_queued_once)
 {
-	struct c2d_broker *b = start(NULL);
-	struct c2d_client *app = app_new(b), *dev;
+	struct c2d_broker *b = fx_start(NULL);
+	struct c2d_client *app = fx_app(b, FX_REPLIES), *dev;
 	struct c2d_msg *m;
 	cJSON *j;
 
 	accept_msg(app, "d1", "once", "same", "q1");
 	m = send_msg(app, "d1", "once", "same", NULL, "202");
-	j = json(m);
+	j = fx_json(m);
 	ck_assert_str_eq(cJSON_GetObjectItem(j, "id")->valuestring, "q1");
 	ck_assert_str_eq(cJSON_GetObjectItem(j, "state")->valuestring, "queued");
 	ck_assert(cJSON_IsTrue(cJSON_GetObjectItem(j, "duplicate")));
@@ -470,15 +378,15 @@ START_TEST(duplicate_queued_once)
 	accept_msg(app, "d1", "other", "diff", "q2");
 	accept_msg(app, "d9", "once", "same", "q1");
 
-	dev = device(b, "d1", V311);
+	dev = fx_device(b, NULL, "d1", V311);
 	expect_delivery(dev, "d1", "q1", "once");
 	expect_delivery(dev, "d1", "q2", "other");
 	ck_assert(c2d_client_expect_none(dev, "$c2d/d1/in/#", 300));
-	answer(dev, "d1", "q1", 200);
+	fx_answer(dev, "d1", "q1", 200);
 	expect_final(app, "same", "q1", "completed", 200);
 	/* after the final state (while it is in history): the id and its outcome */
 	m = send_msg(app, "d1", "once", "same", NULL, "202");
-	j = json(m);
+	j = fx_json(m);
 	ck_assert_str_eq(cJSON_GetObjectItem(j, "id")->valuestring, "q1");
 	ck_assert_str_eq(cJSON_GetObjectItem(j, "state")->valuestring, "completed");
 	ck_assert_int_eq(cJSON_GetObjectItem(j, "finalStatus")->valueint, 200);
@@ -497,8 +405,8 @@ END_TEST
 /* What was acknowledged (PUBACK) survives a restart or a kill -9. */
 static void survives(bool kill9)
 {
-	struct c2d_broker *b = start(NULL);
-	struct c2d_client *app = app_new(b), *dev;
+	struct c2d_broker *b = fx_start(NULL);
+	struct c2d_client *app = fx_app(b, FX_REPLIES), *dev;
 	char corr[8], id[8], payload[8];
 	int i;
 
@@ -511,14 +419,14 @@ static void survives(bool kill9)
 	c2d_client_destroy(app);
 	if(kill9) ck_assert_int_eq(c2d_broker_kill9(b), 0);
 	ck_assert_int_eq(c2d_broker_restart(b), 0);
-	app = app_new(b);
-	dev = device(b, "dk", V5);
+	app = fx_app(b, FX_REPLIES);
+	dev = fx_device(b, NULL, "dk", V5);
 	for(i = 1; i <= 5; i++){
 		snprintf(id, sizeof(id), "q%d", i);
 		snprintf(payload, sizeof(payload), "p%d", i);
 		expect_delivery(dev, "dk", id, payload);
 	}
-	answer(dev, "dk", "q3", 200);
+	fx_answer(dev, "dk", "q3", 200);
 	expect_final(app, "c3", "q3", "completed", 200);
 	/* numbering goes on after the restart */
 	accept_msg(app, "dk", "p6", "c6", "q6");
@@ -544,8 +452,8 @@ END_TEST
 START_TEST(invalid_ttl_is_400)
 {
 	static const char *const bad[] = {"0", "-1", "1.5", "abc", "", "604801", "99999999999"};
-	struct c2d_broker *b = start(NULL);
-	struct c2d_client *app = app_new(b), *dev;
+	struct c2d_broker *b = fx_start(NULL);
+	struct c2d_client *app = fx_app(b, FX_REPLIES), *dev;
 	const char *user[] = {"ttl", NULL, NULL};
 	struct c2d_msg *m;
 	size_t i;
@@ -560,7 +468,7 @@ START_TEST(invalid_ttl_is_400)
 	accept_msg(app, "d1", "ok", "c2", "q1"); /* nothing was stored before */
 	m = send_msg(app, "d1", "x", "c3", user, "202");
 	c2d_msg_free(m);
-	dev = device(b, "d1", V311);
+	dev = fx_device(b, NULL, "d1", V311);
 	expect_delivery(dev, "d1", "q1", "ok");
 	expect_delivery(dev, "d1", "q2", "x");
 
@@ -573,8 +481,8 @@ END_TEST
 /* The documented command-line example. */
 START_TEST(cli_example)
 {
-	struct c2d_broker *b = start(NULL);
-	struct c2d_client *dev = device(b, "lamp-1", V311);
+	struct c2d_broker *b = fx_start(NULL);
+	struct c2d_client *dev = fx_device(b, NULL, "lamp-1", V311);
 	char *cmd, *out = NULL;
 
 	cmd = c2d_strf("mosquitto_rr -V 5 -p %d -t '$c2d/lamp-1/msg' -e 'replies/app' -m 'hello' -D publish user-property ttl 600 -W 5",
@@ -593,8 +501,6 @@ int main(void)
 {
 	Suite *s = suite_create("messages");
 	TCase *tc = tcase_create("broker");
-	SRunner *sr;
-	int failed;
 
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, accepted_delivered_completed_v5);
@@ -612,9 +518,5 @@ int main(void)
 	tcase_add_test(tc, invalid_ttl_is_400);
 	tcase_add_test(tc, cli_example);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return c2d_check_run(s);
 }

@@ -13,6 +13,7 @@
 #include <mqtt_protocol.h>
 
 #include "harness.h"
+#include "../check_main.h"
 
 #define WAIT_MS 3000
 #define QUIET_MS 500
@@ -751,11 +752,5 @@ static Suite *passthrough_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(passthrough_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return c2d_check_run(passthrough_suite());
 }

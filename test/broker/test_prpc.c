@@ -10,57 +10,13 @@
 #include <cjson/cJSON.h>
 #include <mqtt_protocol.h>
 
+#include "fixture.h"
 #include "harness.h"
+#include "../check_main.h"
 
 #define V5 MQTT_PROTOCOL_V5
 #define V311 MQTT_PROTOCOL_V311
-#define REPLIES "replies/app"
-#define WAIT 3000
-
-static struct c2d_broker *start(const char *plugin_opts)
-{
-	struct c2d_broker_opts o = {.plugin_opts = plugin_opts};
-	struct c2d_broker *b = c2d_broker_start(&o);
-
-	ck_assert_ptr_nonnull(b);
-	return b;
-}
-
-static struct c2d_client *client(struct c2d_broker *b, const char *id, int protocol)
-{
-	struct c2d_client *c = c2d_client_new_connected(b, id, protocol, true);
-
-	ck_assert_ptr_nonnull(c);
-	return c;
-}
-
-/* The application: v5, subscribed to its replies. */
-static struct c2d_client *app_new(struct c2d_broker *b)
-{
-	struct c2d_client *app = client(b, "app", V5);
-
-	ck_assert_int_eq(c2d_client_subscribe(app, REPLIES, 1), 1);
-	return app;
-}
-
-static struct c2d_client *mon_new(struct c2d_broker *b)
-{
-	struct c2d_client *mon = client(b, "mon", V5);
-
-	ck_assert_int_eq(c2d_client_subscribe(mon, "$c2d/+/events/rpc", 1), 1);
-	return mon;
-}
-
-/* The next reply for corr; its status property must be `status`. Caller frees. */
-static struct c2d_msg *reply(struct c2d_client *app, const char *corr, const char *status)
-{
-	struct c2d_msg *m = c2d_client_wait_corr(app, REPLIES, corr, (int)strlen(corr), WAIT);
-
-	ck_assert_msg(m != NULL, "no reply for %s (want status %s)", corr, status);
-	ck_assert_msg(strcmp(c2d_msg_user_prop(m, "status"), status) == 0, "%s: status %s, want %s: %s", corr,
-			c2d_msg_user_prop(m, "status"), status, m->payload);
-	return m;
-}
+#define RPC_EVENTS "$c2d/+/events/rpc" /* the monitor's filter */
 
 /* Publish a persistent RPC `method` to dev with params, correlation data
  * corr and extra user properties (key, value, ..., NULL; may be NULL). */
@@ -68,7 +24,7 @@ static void publish_rpc(struct c2d_client *app, const char *dev, const char *met
 		const char *corr, const char *const *extra)
 {
 	const char *user[16] = {"persistent", "true"};
-	struct c2d_props p = {.response_topic = REPLIES, .corr = corr, .user = user};
+	struct c2d_props p = {.response_topic = FX_REPLIES, .corr = corr, .user = user};
 	mosquitto_property *props;
 	char *topic = c2d_strf("$c2d/%s/rpc/%s", dev, method);
 	size_t n = 2;
@@ -88,7 +44,7 @@ static void call(struct c2d_client *app, const char *dev, const char *method, co
 	struct c2d_msg *m;
 
 	publish_rpc(app, dev, method, params, corr, extra);
-	m = reply(app, corr, "202");
+	m = fx_reply(app, corr, "202");
 	ck_assert_str_eq(m->payload, want);
 	c2d_msg_free(m);
 	free(want);
@@ -103,9 +59,8 @@ static void expect_final_json(struct c2d_client *app, const char *corr, const ch
 	cJSON *j;
 
 	snprintf(st, sizeof(st), "%d", status);
-	m = reply(app, corr, st);
-	j = cJSON_Parse(m->payload);
-	ck_assert_msg(j != NULL, "not JSON: %s", m->payload);
+	m = fx_reply(app, corr, st);
+	j = fx_json(m);
 	ck_assert_str_eq(cJSON_GetObjectItem(j, "id")->valuestring, id);
 	ck_assert_str_eq(cJSON_GetObjectItem(j, "state")->valuestring, state);
 	ck_assert_int_eq(cJSON_GetObjectItem(j, "status")->valueint, status);
@@ -119,7 +74,7 @@ static struct c2d_msg *expect_call(struct c2d_client *dev, const char *devid, co
 		const char *params)
 {
 	char *filter = c2d_strf("$c2d/%s/in/#", devid), *topic = c2d_strf("$c2d/%s/in/rpc/%s/%s", devid, method, id);
-	struct c2d_msg *m = c2d_client_wait_msg(dev, filter, WAIT);
+	struct c2d_msg *m = c2d_client_wait_msg(dev, filter, FX_WAIT_MS);
 
 	ck_assert_msg(m != NULL, "no delivery to %s (want %s)", devid, topic);
 	ck_assert_str_eq(m->topic, topic);
@@ -150,7 +105,7 @@ static void expect_events(struct c2d_client *mon, const char *id, const char *co
 	bool mine;
 
 	while(*types){
-		m = c2d_client_wait_msg(mon, NULL, WAIT);
+		m = c2d_client_wait_msg(mon, NULL, FX_WAIT_MS);
 		ck_assert_msg(m != NULL, "no event %s for %s", *types, id);
 		ev = cJSON_Parse(m->payload);
 		ck_assert_ptr_nonnull(ev);
@@ -164,29 +119,23 @@ static void expect_events(struct c2d_client *mon, const char *id, const char *co
 	}
 }
 
-static void go_offline(struct c2d_client *dev)
-{
-	ck_assert_int_eq(c2d_client_disconnect(dev), 0);
-	c2d_sleep_ms(150);
-}
-
 /* Offline device: 202 at once, delivered on connect, the device's answer
  * (bytes, status, content type) is the result. */
 START_TEST(offline_then_delivered_and_answered)
 {
 	static const char *const ev[] = {"c2d.rpc.queued", "c2d.rpc.sent", "c2d.rpc.successful", NULL};
-	struct c2d_broker *b = start(NULL);
-	struct c2d_client *app = app_new(b), *mon = mon_new(b), *dev;
+	struct c2d_broker *b = fx_start(NULL);
+	struct c2d_client *app = fx_app(b, FX_REPLIES), *mon = fx_monitor(b, RPC_EVENTS), *dev;
 	struct c2d_msg *m;
 
 	call(app, "r1", "reboot", "{\"delay\":5}", "c1", NULL, "q1");
-	dev = client(b, "r1", V5);
+	dev = fx_client(b, "r1", V5);
 	m = expect_call(dev, "r1", "reboot", "q1", "{\"delay\":5}");
 	ck_assert(c2d_msg_corr_eq(m, "q1", 2));
 	ck_assert_str_eq(m->response_topic, "$c2d/r1/out/res/q1");
 	c2d_msg_free(m);
 	answer(dev, "r1", "q1", 200, "{\"rebooting\":true}", "application/json");
-	m = reply(app, "c1", "200");
+	m = fx_reply(app, "c1", "200");
 	ck_assert_str_eq(m->payload, "{\"rebooting\":true}");
 	ck_assert_str_eq(m->content_type, "application/json");
 	c2d_msg_free(m);
@@ -204,16 +153,16 @@ END_TEST
 START_TEST(accepted_then_result)
 {
 	static const char *const ev[] = {"c2d.rpc.queued", "c2d.rpc.sent", "c2d.rpc.delivered", "c2d.rpc.successful", NULL};
-	struct c2d_broker *b = start(NULL);
-	struct c2d_client *app = app_new(b), *mon = mon_new(b), *dev = client(b, "r2", V311);
+	struct c2d_broker *b = fx_start(NULL);
+	struct c2d_client *app = fx_app(b, FX_REPLIES), *mon = fx_monitor(b, RPC_EVENTS), *dev = fx_client(b, "r2", V311);
 	struct c2d_msg *m;
 
 	call(app, "r2", "update", "fw-2.1", "c1", NULL, "q1");
 	c2d_msg_free(expect_call(dev, "r2", "update", "q1", "fw-2.1"));
 	answer(dev, "r2", "q1", 202, NULL, NULL);
-	ck_assert(c2d_client_expect_none(app, REPLIES, 300)); /* no result yet */
+	ck_assert(c2d_client_expect_none(app, FX_REPLIES, 300)); /* no result yet */
 	answer(dev, "r2", "q1", 200, "done", NULL);
-	m = reply(app, "c1", "200");
+	m = fx_reply(app, "c1", "200");
 	ck_assert_str_eq(m->payload, "done");
 	c2d_msg_free(m);
 	expect_events(mon, "q1", ev);
@@ -231,8 +180,8 @@ START_TEST(timeout_with_retry)
 	static const char *const opts[] = {"timeout", "300", "retries", "1", NULL};
 	static const char *const ev[] = {"c2d.rpc.queued", "c2d.rpc.sent", "c2d.rpc.retrying", "c2d.rpc.sent",
 		"c2d.rpc.timeout", NULL};
-	struct c2d_broker *b = start(NULL);
-	struct c2d_client *app = app_new(b), *mon = mon_new(b), *dev = client(b, "r3", V5);
+	struct c2d_broker *b = fx_start(NULL);
+	struct c2d_client *app = fx_app(b, FX_REPLIES), *mon = fx_monitor(b, RPC_EVENTS), *dev = fx_client(b, "r3", V5);
 	uint64_t t0 = c2d_now_ms();
 
 	call(app, "r3", "ping", "1", "c1", opts, "q1");
@@ -244,7 +193,7 @@ START_TEST(timeout_with_retry)
 	ck_assert(c2d_client_expect_none(dev, "$c2d/r3/in/#", 400));
 	/* a late answer changes nothing */
 	answer(dev, "r3", "q1", 200, "late", NULL);
-	ck_assert(c2d_client_expect_none(app, REPLIES, 300));
+	ck_assert(c2d_client_expect_none(app, FX_REPLIES, 300));
 
 	c2d_client_destroy(dev);
 	c2d_client_destroy(mon);
@@ -258,14 +207,14 @@ END_TEST
 START_TEST(failed_with_device_answer)
 {
 	static const char *const retry1[] = {"retries", "1", NULL};
-	struct c2d_broker *b = start(NULL);
-	struct c2d_client *app = app_new(b), *mon = mon_new(b), *dev = client(b, "r4", V311);
+	struct c2d_broker *b = fx_start(NULL);
+	struct c2d_client *app = fx_app(b, FX_REPLIES), *mon = fx_monitor(b, RPC_EVENTS), *dev = fx_client(b, "r4", V311);
 	struct c2d_msg *m;
 
 	call(app, "r4", "set", "x", "c1", NULL, "q1");
 	c2d_msg_free(expect_call(dev, "r4", "set", "q1", "x"));
 	answer(dev, "r4", "q1", 400, "bad params", NULL);
-	m = reply(app, "c1", "400");
+	m = fx_reply(app, "c1", "400");
 	ck_assert_str_eq(m->payload, "bad params");
 	c2d_msg_free(m);
 
@@ -274,10 +223,10 @@ START_TEST(failed_with_device_answer)
 	answer(dev, "r4", "q2", 503, "busy", NULL);
 	c2d_msg_free(expect_call(dev, "r4", "set", "q2", "y"));
 	answer(dev, "r4", "q2", 500, "broken", NULL);
-	m = reply(app, "c2", "500");
+	m = fx_reply(app, "c2", "500");
 	ck_assert_str_eq(m->payload, "broken");
 	c2d_msg_free(m);
-	c2d_msg_free(c2d_client_wait_msg(mon, NULL, WAIT)); /* q1 queued */
+	c2d_msg_free(c2d_client_wait_msg(mon, NULL, FX_WAIT_MS)); /* q1 queued */
 	ck_assert(c2d_client_expect_none(dev, "$c2d/r4/in/#", 300));
 
 	c2d_client_destroy(dev);
@@ -292,10 +241,10 @@ START_TEST(expired_while_offline)
 {
 	static const char *const ttl1[] = {"ttl", "1", NULL};
 	static const char *const ev[] = {"c2d.rpc.queued", "c2d.rpc.expired", NULL};
-	struct c2d_broker *b = start(NULL);
-	struct c2d_client *app = app_new(b), *mon = mon_new(b), *dev = client(b, "r5", V5);
+	struct c2d_broker *b = fx_start(NULL);
+	struct c2d_client *app = fx_app(b, FX_REPLIES), *mon = fx_monitor(b, RPC_EVENTS), *dev = fx_client(b, "r5", V5);
 
-	go_offline(dev);
+	fx_offline(dev);
 	call(app, "r5", "reboot", "", "c1", ttl1, "q1");
 	expect_final_json(app, "c1", "q1", "expired", 410);
 	expect_events(mon, "q1", ev);
@@ -313,27 +262,27 @@ END_TEST
  * unanswered (SENT): delivered again after the restart, answered then. */
 START_TEST(survives_restart)
 {
-	struct c2d_broker *b = start(NULL);
-	struct c2d_client *app = app_new(b), *dev = client(b, "r6", V5);
+	struct c2d_broker *b = fx_start(NULL);
+	struct c2d_client *app = fx_app(b, FX_REPLIES), *dev = fx_client(b, "r6", V5);
 	struct c2d_msg *m;
 
 	call(app, "r6", "a", "1", "c1", NULL, "q1");
 	c2d_msg_free(expect_call(dev, "r6", "a", "q1", "1"));
-	go_offline(dev);
+	fx_offline(dev);
 	call(app, "r6", "b", "2", "c2", NULL, "q2");
 	c2d_client_destroy(app);
 	ck_assert_int_eq(c2d_broker_restart(b), 0);
 
-	app = app_new(b);
+	app = fx_app(b, FX_REPLIES);
 	ck_assert_int_eq(c2d_client_connect(dev, b), 0);
 	c2d_msg_free(expect_call(dev, "r6", "a", "q1", "1"));
 	c2d_msg_free(expect_call(dev, "r6", "b", "q2", "2"));
 	answer(dev, "r6", "q1", 200, "A", NULL);
 	answer(dev, "r6", "q2", 201, "B", NULL);
-	m = reply(app, "c1", "200");
+	m = fx_reply(app, "c1", "200");
 	ck_assert_str_eq(m->payload, "A");
 	c2d_msg_free(m);
-	m = reply(app, "c2", "201");
+	m = fx_reply(app, "c2", "201");
 	ck_assert_str_eq(m->payload, "B");
 	c2d_msg_free(m);
 
@@ -348,20 +297,20 @@ END_TEST
 START_TEST(delivered_timeout_restarts_on_reconnect)
 {
 	static const char *const opts[] = {"timeout", "500", NULL};
-	struct c2d_broker *b = start(NULL);
-	struct c2d_client *app = app_new(b), *dev = client(b, "r7", V311);
+	struct c2d_broker *b = fx_start(NULL);
+	struct c2d_client *app = fx_app(b, FX_REPLIES), *dev = fx_client(b, "r7", V311);
 	struct c2d_msg *m;
 
 	call(app, "r7", "job", "j", "c1", opts, "q1");
 	c2d_msg_free(expect_call(dev, "r7", "job", "q1", "j"));
 	answer(dev, "r7", "q1", 202, NULL, NULL);
-	go_offline(dev);
+	fx_offline(dev);
 	c2d_sleep_ms(700);
-	ck_assert(c2d_client_expect_none(app, REPLIES, 0));
+	ck_assert(c2d_client_expect_none(app, FX_REPLIES, 0));
 	ck_assert_int_eq(c2d_client_connect(dev, b), 0);
 	ck_assert(c2d_client_expect_none(dev, "$c2d/r7/in/#", 200)); /* not delivered again */
 	answer(dev, "r7", "q1", 200, "ok", NULL);
-	m = reply(app, "c1", "200");
+	m = fx_reply(app, "c1", "200");
 	ck_assert_str_eq(m->payload, "ok");
 	c2d_msg_free(m);
 
@@ -380,21 +329,21 @@ END_TEST
 START_TEST(duplicate_and_bad_options)
 {
 	static const char *const too_many[] = {"retries", "99", NULL};
-	struct c2d_broker *b = start(NULL);
-	struct c2d_client *app = app_new(b), *dev;
+	struct c2d_broker *b = fx_start(NULL);
+	struct c2d_client *app = fx_app(b, FX_REPLIES), *dev;
 	struct c2d_msg *m;
 
 	call(app, "r8", "once", "p", "c1", NULL, "q1");
 	publish_rpc(app, "r8", "once", "p", "c1", NULL); /* re-sent: not queued again */
-	m = reply(app, "c1", "202");
+	m = fx_reply(app, "c1", "202");
 	ck_assert_ptr_nonnull(strstr(m->payload, "\"duplicate\":true"));
 	ck_assert_ptr_nonnull(strstr(m->payload, "\"id\":\"q1\""));
 	c2d_msg_free(m);
 	call(app, "r8", "once", "p", "c2", NULL, "q2");
 	publish_rpc(app, "r8", "once", "p", "c3", too_many); /* over rpc_retries_max */
-	c2d_msg_free(reply(app, "c3", "400"));
+	c2d_msg_free(fx_reply(app, "c3", "400"));
 
-	dev = client(b, "r8", V311);
+	dev = fx_client(b, "r8", V311);
 	c2d_msg_free(expect_call(dev, "r8", "once", "q1", "p"));
 	c2d_msg_free(expect_call(dev, "r8", "once", "q2", "p"));
 	ck_assert(c2d_client_expect_none(dev, "$c2d/r8/in/#", 300));
@@ -409,8 +358,6 @@ int main(void)
 {
 	Suite *s = suite_create("prpc");
 	TCase *tc = tcase_create("broker");
-	SRunner *sr;
-	int failed;
 
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, offline_then_delivered_and_answered);
@@ -422,9 +369,5 @@ int main(void)
 	tcase_add_test(tc, delivered_timeout_restarts_on_reconnect);
 	tcase_add_test(tc, duplicate_and_bad_options);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return c2d_check_run(s);
 }

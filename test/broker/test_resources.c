@@ -17,6 +17,7 @@
 #include <mqtt_protocol.h>
 
 #include "harness.h"
+#include "../check_main.h"
 
 #define V5 MQTT_PROTOCOL_V5
 #define V311 MQTT_PROTOCOL_V311
@@ -347,17 +348,11 @@ int main(void)
 {
 	Suite *s = suite_create("resources");
 	TCase *tc = tcase_create("broker");
-	SRunner *sr;
-	int failed;
 
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, map_full_is_503);
 	tcase_add_test(tc, map_full_queue_drains);
 	tcase_add_test(tc, disk_full_is_503_then_recovers);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return c2d_check_run(s);
 }

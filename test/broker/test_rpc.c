@@ -12,7 +12,9 @@
 #include <cjson/cJSON.h>
 #include <mqtt_protocol.h>
 
+#include "fixture.h"
 #include "harness.h"
+#include "../check_main.h"
 
 #define V5 MQTT_PROTOCOL_V5
 #define V311 MQTT_PROTOCOL_V311
@@ -33,15 +35,9 @@ struct world {
 
 static void world_start(struct world *w, const char *plugin_opts)
 {
-	struct c2d_broker_opts o = {.plugin_opts = plugin_opts};
-
-	w->b = c2d_broker_start(&o);
-	ck_assert_ptr_nonnull(w->b);
-	w->app = c2d_client_new_connected(w->b, "app", V5, true);
-	w->mon = c2d_client_new_connected(w->b, "monitor", V5, true);
-	ck_assert(w->app && w->mon);
-	ck_assert_int_eq(c2d_client_subscribe(w->app, REPLY_TOPIC, 1), 1);
-	ck_assert_int_eq(c2d_client_subscribe(w->mon, "$c2d/+/events/#", 1), 1);
+	w->b = fx_start(plugin_opts);
+	w->app = fx_app(w->b, REPLY_TOPIC);
+	w->mon = fx_subscriber(w->b, "monitor", "$c2d/+/events/#");
 }
 
 static void world_end(struct world *w)
@@ -51,54 +47,13 @@ static void world_end(struct world *w)
 	c2d_broker_cleanup(w->b);
 }
 
-/* Parse a JSON payload; fails the test if it is not JSON. Caller frees. */
-static cJSON *json_of(const struct c2d_msg *m)
-{
-	cJSON *j = cJSON_Parse(m->payload);
-
-	ck_assert_msg(j != NULL, "not JSON on %s: %s", m->topic, m->payload);
-	return j;
-}
-
-/* Wait for the next event of a device on kind and check its type. Returns
- * its data member (caller frees the returned root through *root). */
-static cJSON *expect_event(struct c2d_client *mon, const char *dev, const char *kind, const char *type,
-		cJSON **root)
-{
-	char *topic = c2d_strf("$c2d/%s/events/%s", dev, kind);
-	struct c2d_msg *m = c2d_client_wait_msg(mon, topic, WAIT_MS);
-	cJSON *ev;
-
-	ck_assert_msg(m != NULL, "no event on %s (want %s)", topic, type);
-	ev = json_of(m);
-	ck_assert_str_eq(cJSON_GetObjectItem(ev, "type")->valuestring, type);
-	ck_assert_str_eq(cJSON_GetObjectItem(ev, "subject")->valuestring, dev);
-	c2d_msg_free(m);
-	free(topic);
-	*root = ev;
-	return cJSON_GetObjectItem(ev, "data");
-}
-
-/* Connect d and wait until the plugin confirmed it online (presence event).
- * Events seen so far are discarded. */
+/* Connect d again and wait until the plugin confirmed it online (presence
+ * event). Events seen so far are discarded. (New devices: fx_device.) */
 static void go_online(struct world *w, struct c2d_client *d)
 {
-	cJSON *ev;
-
 	c2d_client_inbox_clear(w->mon);
 	ck_assert_int_eq(c2d_client_connect(d, w->b), 0);
-	expect_event(w->mon, c2d_client_id(d), "presence", "c2d.presence.connected", &ev);
-	cJSON_Delete(ev);
-}
-
-/* A new device, connected and confirmed online. */
-static struct c2d_client *device(struct world *w, const char *id, int protocol)
-{
-	struct c2d_client *d = c2d_client_new(id, protocol, true);
-
-	ck_assert_ptr_nonnull(d);
-	go_online(w, d);
-	return d;
+	cJSON_Delete(fx_expect_event(w->mon, c2d_client_id(d), "presence", "c2d.presence.connected"));
 }
 
 /* Publish an RPC request from the application. corr NULL: one-way (no
@@ -129,7 +84,7 @@ static struct c2d_msg *wait_reply(struct world *w, const char *corr, const char 
 	ck_assert_msg(m != NULL, "no reply for %s within %d ms", corr, timeout_ms);
 	ck_assert_pstr_eq(c2d_msg_user_prop(m, "status"), status);
 	if(error){
-		j = json_of(m);
+		j = fx_json(m);
 		e = cJSON_GetObjectItem(j, "error");
 		ck_assert_int_eq(cJSON_GetObjectItem(j, "status")->valueint, atoi(status));
 		ck_assert_msg(cJSON_IsString(e) && (error[0] == '\0' || strcmp(e->valuestring, error) == 0),
@@ -184,7 +139,7 @@ static int answer(struct c2d_client *d, const char *dev, const struct c2d_msg *m
 /* Check the data of an rpc event. */
 static void expect_rpc_event(struct world *w, const char *dev, const char *type, const char *method, int status)
 {
-	cJSON *ev, *data = expect_event(w->mon, dev, "rpc", type, &ev);
+	cJSON *ev = fx_expect_event(w->mon, dev, "rpc", type), *data = cJSON_GetObjectItem(ev, "data");
 
 	ck_assert_ptr_nonnull(data);
 	ck_assert_str_eq(cJSON_GetObjectItem(data, "method")->valuestring, method);
@@ -222,7 +177,7 @@ START_TEST(roundtrip_v5_status_property)
 	struct c2d_msg *dm, *m;
 
 	world_start(&w, NULL);
-	d = device(&w, "dev-1", V5);
+	d = fx_device(w.b, w.mon, "dev-1", V5);
 	send_rpc(&w, "dev-1", "reboot", "{\"delay\":5}", "app-corr-1", NULL);
 	dm = wait_delivery(d, "dev-1", "reboot", V5);
 	ck_assert_str_eq(dm->payload, "{\"delay\":5}");
@@ -251,7 +206,7 @@ START_TEST(status_from_topic_level)
 	struct c2d_msg *m;
 
 	world_start(&w, NULL);
-	d = device(&w, "dev-t", V5);
+	d = fx_device(w.b, w.mon, "dev-t", V5);
 	send_rpc(&w, "dev-t", "brew", "", "corr-tea", NULL);
 	m = wait_delivery(d, "dev-t", "brew", V5);
 	/* 202 = delivered, the result follows: nothing is forwarded yet */
@@ -277,7 +232,7 @@ START_TEST(roundtrip_v311)
 	struct c2d_msg *m;
 
 	world_start(&w, NULL);
-	d = device(&w, "dev-3", V311);
+	d = fx_device(w.b, w.mon, "dev-3", V311);
 	send_rpc(&w, "dev-3", "read", "sensor=1", "corr-v3", NULL);
 	m = wait_delivery(d, "dev-3", "read", V311);
 	ck_assert_str_eq(m->payload, "sensor=1");
@@ -310,7 +265,7 @@ START_TEST(timeout_504_and_late_answer_dropped)
 	uint64_t t0, ms;
 
 	world_start(&w, NULL);
-	d = device(&w, "dev-slow", V5);
+	d = fx_device(w.b, w.mon, "dev-slow", V5);
 	t0 = c2d_now_ms();
 	send_rpc(&w, "dev-slow", "scan", "", "corr-slow", (const char *const[]){"timeout", "300", NULL});
 	late = wait_delivery(d, "dev-slow", "scan", V5);
@@ -346,7 +301,7 @@ START_TEST(disconnect_in_flight_404)
 	uint64_t t0, ms;
 
 	world_start(&w, NULL);
-	d = device(&w, "dev-gone", V5);
+	d = fx_device(w.b, w.mon, "dev-gone", V5);
 	send_rpc(&w, "dev-gone", "update", "", "corr-gone", NULL);
 	c2d_msg_free(wait_delivery(d, "dev-gone", "update", V5));
 	t0 = c2d_now_ms();
@@ -377,7 +332,7 @@ START_TEST(inflight_cap_429)
 	struct c2d_msg *first, *m;
 
 	world_start(&w, "plugin_opt_rpc_inflight 1\n");
-	d = device(&w, "dev-cap", V5);
+	d = fx_device(w.b, w.mon, "dev-cap", V5);
 	send_rpc(&w, "dev-cap", "a", "1", "corr-a", NULL);
 	first = wait_delivery(d, "dev-cap", "a", V5);
 	send_rpc(&w, "dev-cap", "b", "2", "corr-b", NULL);
@@ -408,7 +363,7 @@ START_TEST(one_way)
 	struct c2d_msg *m;
 
 	world_start(&w, NULL);
-	d = device(&w, "dev-ow", V5);
+	d = fx_device(w.b, w.mon, "dev-ow", V5);
 	send_rpc(&w, "dev-ow", "blink", "3", NULL, (const char *const[]){"timeout", "200", NULL});
 	m = wait_delivery(d, "dev-ow", "blink", V5);
 	ck_assert_str_eq(m->payload, "3");
@@ -447,7 +402,7 @@ START_TEST(bad_options_400)
 	char corr[32];
 
 	world_start(&w, NULL);
-	d = device(&w, "dev-bad", V5);
+	d = fx_device(w.b, w.mon, "dev-bad", V5);
 	for(i = 0; i < sizeof(cases) / sizeof(cases[0]); i++){
 		snprintf(corr, sizeof(corr), "corr-bad-%zu", i);
 		send_rpc(&w, "dev-bad", "x", "", corr, cases[i]);
@@ -470,8 +425,8 @@ START_TEST(other_client_cannot_answer)
 	struct c2d_msg *m;
 
 	world_start(&w, NULL);
-	victim = device(&w, "victim", V5);
-	evil = device(&w, "evil", V5);
+	victim = fx_device(w.b, w.mon, "victim", V5);
+	evil = fx_device(w.b, w.mon, "evil", V5);
 	send_rpc(&w, "victim", "unlock", "", "corr-victim", NULL);
 	m = wait_delivery(victim, "victim", "unlock", V5);
 	{
@@ -504,7 +459,7 @@ START_TEST(stop_with_rpc_in_flight)
 	struct c2d_client *d;
 
 	world_start(&w, NULL);
-	d = device(&w, "dev-stop", V5);
+	d = fx_device(w.b, w.mon, "dev-stop", V5);
 	send_rpc(&w, "dev-stop", "wait", "", "corr-stop", NULL);
 	c2d_msg_free(wait_delivery(d, "dev-stop", "wait", V5));
 	c2d_broker_log_mark(w.b);
@@ -546,7 +501,7 @@ START_TEST(ids_unique_across_restart)
 	const char *const slow[] = {"timeout", "60000", NULL};
 
 	world_start(&w, NULL);
-	d = device(&w, "dev-i", V5);
+	d = fx_device(w.b, w.mon, "dev-i", V5);
 	send_rpc(&w, "dev-i", "slow", "A", "call-A", slow);
 	m1 = wait_delivery(d, "dev-i", "slow", V5);
 	c2d_client_destroy(w.app);
@@ -600,11 +555,5 @@ static Suite *rpc_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(rpc_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return c2d_check_run(rpc_suite());
 }

@@ -9,35 +9,16 @@
 #include <cjson/cJSON.h>
 #include <mqtt_protocol.h>
 
+#include "fixture.h"
 #include "harness.h"
+#include "../check_main.h"
 
 #define V5 MQTT_PROTOCOL_V5
 #define V311 MQTT_PROTOCOL_V311
 
-static struct c2d_broker *start(const char *plugin_opts)
-{
-	struct c2d_broker_opts o = {.plugin_opts = plugin_opts};
-	struct c2d_broker *b = c2d_broker_start(&o);
-
-	ck_assert_ptr_nonnull(b);
-	return b;
-}
-
-/* A request; returns the reply (caller frees) and checks its status. */
-static struct c2d_msg *request(struct c2d_client *app, const char *topic, const char *payload, const char *status)
-{
-	struct c2d_request rq = {.topic = topic, .payload = payload, .len = -1, .qos = 1};
-	struct c2d_msg *m = c2d_client_request(app, &rq);
-
-	ck_assert_msg(m != NULL, "no reply on %s", topic);
-	ck_assert_msg(strcmp(c2d_msg_user_prop(m, "status"), status) == 0, "%s %s: status %s, want %s (%s)",
-			topic, payload, c2d_msg_user_prop(m, "status"), status, m->payload);
-	return m;
-}
-
 static void request_ok(struct c2d_client *app, const char *topic, const char *payload, const char *status)
 {
-	c2d_msg_free(request(app, topic, payload, status));
+	c2d_msg_free(fx_request(app, topic, payload, status));
 }
 
 /* Parse m's payload and compare with want (JSON text), ignoring member order. */
@@ -73,7 +54,7 @@ static void ack(struct c2d_client *dev, const char *devid, const struct c2d_msg 
 
 static void catch_up(int protocol, bool restart)
 {
-	struct c2d_broker *b = start(NULL);
+	struct c2d_broker *b = fx_start(NULL);
 	struct c2d_client *app, *dev, *mon;
 	struct c2d_msg *m;
 
@@ -154,7 +135,7 @@ END_TEST
 /* A device that never connected gets the whole document once, at connect. */
 START_TEST(first_connect_gets_full)
 {
-	struct c2d_broker *b = start(NULL);
+	struct c2d_broker *b = fx_start(NULL);
 	struct c2d_client *app = c2d_client_new_connected(b, "app", V5, true), *dev;
 	struct c2d_msg *m;
 
@@ -173,17 +154,17 @@ END_TEST
 
 START_TEST(version_conflict)
 {
-	struct c2d_broker *b = start(NULL);
+	struct c2d_broker *b = fx_start(NULL);
 	struct c2d_client *app = c2d_client_new_connected(b, "app", V5, true);
 	struct c2d_msg *m;
 
-	m = request(app, "$c2d/d1/twin/desired", "{\"$version\":0,\"a\":1}", "200");
+	m = fx_request(app, "$c2d/d1/twin/desired", "{\"$version\":0,\"a\":1}", "200");
 	assert_json_eq(m->payload, "{\"version\":1,\"status\":200}");
 	c2d_msg_free(m);
-	m = request(app, "$c2d/d1/twin/desired", "{\"$version\":0,\"a\":2}", "409");
+	m = fx_request(app, "$c2d/d1/twin/desired", "{\"$version\":0,\"a\":2}", "409");
 	ck_assert_ptr_nonnull(strstr(m->payload, "version conflict"));
 	c2d_msg_free(m);
-	m = request(app, "$c2d/d1/twin/get", "", "200");
+	m = fx_request(app, "$c2d/d1/twin/get", "", "200");
 	ck_assert_ptr_nonnull(strstr(m->payload, "\"desired\":{\"a\":1}"));
 	c2d_msg_free(m);
 	c2d_client_destroy(app);
@@ -208,19 +189,19 @@ START_TEST(limits_and_invalid_input)
 		{"{\"$version\":\"x\"}", "400"},
 		{"{\"a\":\"\xff\xfe\"}", "400"},
 	};
-	struct c2d_broker *b = start("plugin_opt_twin_max_bytes 64\nplugin_opt_twin_max_depth 3\n");
+	struct c2d_broker *b = fx_start("plugin_opt_twin_max_bytes 64\nplugin_opt_twin_max_depth 3\n");
 	struct c2d_client *app = c2d_client_new_connected(b, "app", V5, true);
 	struct c2d_msg *m;
 	size_t i;
 
 	request_ok(app, "$c2d/d1/twin/desired", "{\"ok\":1}", "200");
 	for(i = 0; i < sizeof(cases) / sizeof(cases[0]); i++){
-		m = request(app, "$c2d/d1/twin/desired", cases[i].payload, cases[i].status);
+		m = fx_request(app, "$c2d/d1/twin/desired", cases[i].payload, cases[i].status);
 		ck_assert_msg(strstr(m->payload, "\"error\"") != NULL, "no reason: %s", m->payload);
 		c2d_msg_free(m);
 	}
 	/* nothing changed, and the same limits hold for reported */
-	m = request(app, "$c2d/d1/twin/get", "", "200");
+	m = fx_request(app, "$c2d/d1/twin/get", "", "200");
 	ck_assert_ptr_nonnull(strstr(m->payload, "\"version\":{\"desired\":1,\"reported\":0}"));
 	c2d_msg_free(m);
 	ck_assert(c2d_client_is_connected(app));
@@ -231,7 +212,7 @@ END_TEST
 
 START_TEST(reported_get_and_delta)
 {
-	struct c2d_broker *b = start(NULL);
+	struct c2d_broker *b = fx_start(NULL);
 	struct c2d_client *app = c2d_client_new_connected(b, "app", V5, true);
 	struct c2d_client *dev = c2d_client_new_connected(b, "dev-r", V5, true);
 	struct c2d_client *dev3 = c2d_client_new_connected(b, "dev-r3", V311, true);
@@ -244,7 +225,7 @@ START_TEST(reported_get_and_delta)
 	ck_assert_ptr_nonnull(m);
 	assert_json_eq(m->payload, "{\"version\":1,\"status\":200}");
 	c2d_msg_free(m);
-	m = request(app, "$c2d/dev-r/twin/get", "", "200");
+	m = fx_request(app, "$c2d/dev-r/twin/get", "", "200");
 	twin = cJSON_Parse(m->payload);
 	ck_assert_ptr_nonnull(twin);
 	ck_assert(cJSON_Compare(cJSON_GetObjectItem(twin, "delta"), cJSON_Parse("{\"level\":7}"), true));
@@ -255,7 +236,7 @@ START_TEST(reported_get_and_delta)
 
 	/* a v3.1.1 device reports without a reply */
 	ck_assert_int_eq(c2d_client_publish(dev3, "$c2d/dev-r3/out/reported", "{\"t\":1}", -1, 1, false, NULL), 0);
-	m = request(app, "$c2d/dev-r3/twin/get", "", "200");
+	m = fx_request(app, "$c2d/dev-r3/twin/get", "", "200");
 	ck_assert_ptr_nonnull(strstr(m->payload, "\"reported\":{\"t\":1}"));
 	c2d_msg_free(m);
 
@@ -267,10 +248,10 @@ START_TEST(reported_get_and_delta)
 	c2d_msg_free(m);
 
 	/* delete */
-	m = request(app, "$c2d/dev-r3/twin/delete", "", "200");
+	m = fx_request(app, "$c2d/dev-r3/twin/delete", "", "200");
 	assert_json_eq(m->payload, "{\"deleted\":true,\"status\":200}");
 	c2d_msg_free(m);
-	m = request(app, "$c2d/dev-r3/twin/get", "", "200");
+	m = fx_request(app, "$c2d/dev-r3/twin/get", "", "200");
 	ck_assert_ptr_nonnull(strstr(m->payload, "\"version\":{\"desired\":0,\"reported\":0}"));
 	c2d_msg_free(m);
 	c2d_client_destroy(dev3);
@@ -285,46 +266,33 @@ END_TEST
  * (Clients with usernames need a password_file: see docs/configuration.md.) */
 START_TEST(device_write_rules_with_acl)
 {
-	struct c2d_broker_file files[] = {{"passwd", NULL}, {NULL, NULL}};
-	struct c2d_broker_opts o = {.files = files, .conf = "password_file @DIR@/passwd\n",
-		.acl = "pattern read $c2d/%c/in/#\npattern write $c2d/%c/out/#\n"
-		"user app\ntopic readwrite replies/#\ntopic readwrite c2d-test/#\ntopic write $c2d/+/twin/#\n"};
-	struct c2d_broker *b;
+	struct c2d_broker *b = fx_start_login("dev-a:d\napp:a\n",
+			"pattern read $c2d/%c/in/#\npattern write $c2d/%c/out/#\n"
+			"user app\ntopic readwrite replies/#\ntopic readwrite c2d-test/#\ntopic write $c2d/+/twin/#\n", NULL);
 	struct c2d_client *dev, *app;
 	struct c2d_msg *m;
-	char *hashed = NULL;
 
-	ck_assert_int_eq(c2d_sh("d=$(mktemp -d) && printf 'dev-a:d\\napp:a\\n' > $d/p"
-			" && mosquitto_passwd -U $d/p && cat $d/p && rm -r $d", 5000, &hashed), 0);
-	files[0].content = hashed;
-	b = c2d_broker_start(&o);
-	ck_assert_ptr_nonnull(b);
-	dev = c2d_client_new("dev-a", V5, true);
-	ck_assert_int_eq(c2d_client_set_login(dev, "dev-a", "d"), 0);
-	ck_assert_int_eq(c2d_client_connect(dev, b), 0);
-	app = c2d_client_new("app", V5, true);
-	ck_assert_int_eq(c2d_client_set_login(app, "app", "a"), 0);
-	ck_assert_int_eq(c2d_client_connect(app, b), 0);
+	dev = fx_login(b, "dev-a", "d", V5);
+	app = fx_login(b, "app", "a", V5);
 	ck_assert_int_eq(c2d_client_publish(dev, "$c2d/dev-a/twin/desired", "{\"a\":1}", -1, 1, false, NULL), 0x87);
 	ck_assert_int_eq(c2d_client_publish(dev, "$c2d/dev-b/out/reported", "{\"a\":1}", -1, 1, false, NULL), 0x87);
 	ck_assert_int_lt(c2d_client_publish(dev, "$c2d/dev-a/out/reported", "{\"a\":1}", -1, 1, false, NULL), 0x80);
-	m = request(app, "$c2d/dev-a/twin/get", "", "200");
+	m = fx_request(app, "$c2d/dev-a/twin/get", "", "200");
 	ck_assert_ptr_nonnull(strstr(m->payload, "\"version\":{\"desired\":0,\"reported\":1}"));
 	c2d_msg_free(m);
-	m = request(app, "$c2d/dev-b/twin/get", "", "200");
+	m = fx_request(app, "$c2d/dev-b/twin/get", "", "200");
 	ck_assert_ptr_nonnull(strstr(m->payload, "\"version\":{\"desired\":0,\"reported\":0}"));
 	c2d_msg_free(m);
 	c2d_client_destroy(app);
 	c2d_client_destroy(dev);
 	c2d_broker_cleanup(b);
-	free(hashed);
 }
 END_TEST
 
 /* CLI: the documented mosquitto_rr examples work as written. */
 START_TEST(cli_examples)
 {
-	struct c2d_broker *b = start(NULL);
+	struct c2d_broker *b = fx_start(NULL);
 	char *cmd, *out = NULL;
 
 	cmd = c2d_strf("mosquitto_rr -V 5 -p %d -t '$c2d/lamp-1/twin/desired' -e 'replies/app' -m '{\"power\":\"on\"}' -W 5", b->port);
@@ -345,8 +313,6 @@ int main(void)
 {
 	Suite *s = suite_create("twins");
 	TCase *tc = tcase_create("broker");
-	SRunner *sr;
-	int failed;
 
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, catch_up_v5);
@@ -359,9 +325,5 @@ int main(void)
 	tcase_add_test(tc, device_write_rules_with_acl);
 	tcase_add_test(tc, cli_examples);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return c2d_check_run(s);
 }

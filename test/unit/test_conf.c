@@ -7,6 +7,7 @@
 
 #include "c2d_conf.h"
 #include "c2d_err.h"
+#include "../check_main.h"
 
 #define MAXOPTS 16
 
@@ -569,11 +570,5 @@ static Suite *conf_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(conf_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return c2d_check_run(conf_suite());
 }

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "c2d_mpatch.h"
+#include "../check_main.h"
 
 #ifdef C2D_SRCDIR
 #define RFC_VECTORS C2D_SRCDIR "/test/data/rfc7396-appendix-a.json"
@@ -560,11 +561,5 @@ static Suite *mpatch_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(mpatch_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return c2d_check_run(mpatch_suite());
 }

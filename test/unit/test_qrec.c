@@ -7,6 +7,7 @@
 
 #include "c2d_err.h"
 #include "c2d_qrec.h"
+#include "../check_main.h"
 
 static const unsigned char corr_bin[] = {0x00, 0xff, 0x10, 0x00, 0x7f};
 static const unsigned char payload_bin[] = {0x01, 0x00, 0x02, 0xfe, 0x00};
@@ -334,8 +335,6 @@ int main(void)
 {
 	Suite *s = suite_create("qrec");
 	TCase *tc = tcase_create("record");
-	SRunner *sr;
-	int failed;
 
 	tcase_set_timeout(tc, 60); /* valgrind */
 	tcase_add_test(tc, round_trip_every_field);
@@ -348,9 +347,5 @@ int main(void)
 	tcase_add_test(tc, garbage_is_an_error);
 	tcase_add_test(tc, state_names);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return c2d_check_run(s);
 }

@@ -17,6 +17,7 @@
 #include "c2d_err.h"
 #include "c2d_store.h"
 #include "log_stderr.h"
+#include "../check_main.h"
 
 static char tmpdir[64];
 static char dbpath[256];
@@ -1037,11 +1038,5 @@ static Suite *store_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(store_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return c2d_check_run(store_suite());
 }

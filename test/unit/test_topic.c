@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "c2d_topic.h"
+#include "../check_main.h"
 
 /* One topic and what c2d_topic_parse must make of it. NULL dev/name/rid:
  * the view must be NULL with length 0. */
@@ -672,11 +673,5 @@ static Suite *topic_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(topic_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return c2d_check_run(topic_suite());
 }

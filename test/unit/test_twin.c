@@ -6,6 +6,7 @@
 #include "c2d_err.h"
 #include "c2d_mpatch.h"
 #include "c2d_twin.h"
+#include "../check_main.h"
 
 static const struct c2d_twin_limits limits = {32768, 10};
 static const char *const T1 = "2026-11-23T10:00:00.000Z";
@@ -256,8 +257,6 @@ int main(void)
 {
 	Suite *s = suite_create("twin");
 	TCase *tc = tcase_create("doc");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, versions_and_apply);
 	tcase_add_test(tc, version_precondition);
@@ -269,9 +268,5 @@ int main(void)
 	tcase_add_test(tc, dump_and_load);
 	tcase_add_test(tc, load_damaged);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return c2d_check_run(s);
 }
