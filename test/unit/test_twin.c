@@ -77,6 +77,8 @@ START_TEST(version_precondition)
 	ck_assert_int_eq(patch(&tw, C2D_TWIN_DESIRED, "{\"$version\":-1}", T1), 400);
 	ck_assert_int_eq(patch(&tw, C2D_TWIN_DESIRED, "{\"$version\":1.5}", T1), 400);
 	ck_assert_int_eq(patch(&tw, C2D_TWIN_DESIRED, "{\"$version\":\"2\"}", T1), 400);
+	/* a second "$version" would survive into the document (found by fuzzing) */
+	ck_assert_int_eq(patch(&tw, C2D_TWIN_DESIRED, "{\"$version\":2,\"$version\":2,\"a\":3}", T1), 400);
 	assert_json(tw.doc[C2D_TWIN_DESIRED], "{\"a\":2}");
 	ck_assert_uint_eq(tw.version[C2D_TWIN_DESIRED], 2);
 	c2d_twin_free(&tw);
