@@ -44,6 +44,8 @@
 #include <mosquitto.h>
 #include <mqtt_protocol.h>
 
+#include "bench_broker.h"
+
 #ifndef C2D_PLUGIN_PATH
 #define C2D_PLUGIN_PATH "build/mosquitto_c2d.so"
 #endif
@@ -63,13 +65,6 @@ struct opts {
 	unsigned timeout_s;          /* per scenario */
 	const char *mosquitto;
 	const char *plugin;
-};
-
-struct broker {
-	bool plugin;
-	pid_t pid;
-	int port;
-	char dir[64];
 };
 
 /* One scenario's run: the application's bookkeeping, shared between the
@@ -111,14 +106,6 @@ struct result {
 	uint32_t errors;
 };
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 static void deadline_in_ms(struct timespec *ts, int ms)
 {
 	clock_gettime(CLOCK_REALTIME, ts);
@@ -131,24 +118,6 @@ static void deadline_in_ms(struct timespec *ts, int ms)
 }
 
 /* ---- brokers ---- */
-
-static int free_port(void)
-{
-	struct sockaddr_in a;
-	socklen_t alen = sizeof(a);
-	int s, port = -1;
-
-	s = socket(AF_INET, SOCK_STREAM, 0);
-	if(s < 0) return -1;
-	memset(&a, 0, sizeof(a));
-	a.sin_family = AF_INET;
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if(bind(s, (struct sockaddr *)&a, sizeof(a)) == 0 && getsockname(s, (struct sockaddr *)&a, &alen) == 0){
-		port = ntohs(a.sin_port);
-	}
-	close(s);
-	return port;
-}
 
 static int write_conf(const struct broker *b, const struct opts *o)
 {
@@ -176,101 +145,13 @@ static int write_conf(const struct broker *b, const struct opts *o)
 	return fclose(f) == 0 ? 0 : -1;
 }
 
-static bool log_says_running(const struct broker *b)
-{
-	char path[128], line[512];
-	bool running = false;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/broker.log", b->dir);
-	f = fopen(path, "r");
-	if(f == NULL) return false;
-	while(!running && fgets(line, sizeof(line), f)){
-		running = strstr(line, "mosquitto version") && strstr(line, " running");
-	}
-	fclose(f);
-	return running;
-}
-
-static void broker_print_log(const struct broker *b)
-{
-	char path[128], line[512];
-	const char *names[] = {"broker.log", "broker.stderr"};
-	size_t i;
-	FILE *f;
-
-	for(i = 0; i < 2; i++){
-		snprintf(path, sizeof(path), "%s/%s", b->dir, names[i]);
-		f = fopen(path, "r");
-		if(f == NULL) continue;
-		fprintf(stderr, "---- %s ----\n", path);
-		while(fgets(line, sizeof(line), f)) fputs(line, stderr);
-		fclose(f);
-	}
-}
-
 static int broker_start(struct broker *b, bool plugin, const struct opts *o)
 {
-	char conf[128], errpath[128];
-	pid_t parent = getpid();
-	int errfd, i, st;
-
-	memset(b, 0, sizeof(*b));
-	b->plugin = plugin;
-	snprintf(b->dir, sizeof(b->dir), "/tmp/c2d-bench-XXXXXX");
-	if(mkdtemp(b->dir) == NULL){
-		perror("mkdtemp");
+	if(broker_prepare(b, plugin, "c2d-bench", NULL) || write_conf(b, o)){
+		fprintf(stderr, "rpc_bench: cannot prepare the %s broker\n", plugin ? "plugin" : "plain");
 		return -1;
 	}
-	b->port = free_port();
-	if(b->port < 0 || write_conf(b, o)) goto fail;
-	snprintf(conf, sizeof(conf), "%s/mosquitto.conf", b->dir);
-	snprintf(errpath, sizeof(errpath), "%s/broker.stderr", b->dir);
-	errfd = open(errpath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if(errfd < 0) goto fail;
-	b->pid = fork();
-	if(b->pid == 0){
-		prctl(PR_SET_PDEATHSIG, SIGTERM);
-		if(getppid() != parent) _exit(127);
-		dup2(errfd, 1);
-		dup2(errfd, 2);
-		execl(o->mosquitto, "mosquitto", "-c", conf, (char *)NULL);
-		_exit(127);
-	}
-	close(errfd);
-	if(b->pid < 0) goto fail;
-	for(i = 0; i < 200; i++){ /* 10 s */
-		if(log_says_running(b)) return 0;
-		if(waitpid(b->pid, &st, WNOHANG) == b->pid){
-			b->pid = 0;
-			break;
-		}
-		usleep(50000);
-	}
-fail:
-	fprintf(stderr, "rpc_bench: the %s broker did not start\n", plugin ? "plugin" : "plain");
-	broker_print_log(b);
-	return -1;
-}
-
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
-static void broker_stop(struct broker *b)
-{
-	int st;
-
-	if(b->pid > 0){
-		kill(b->pid, SIGTERM);
-		waitpid(b->pid, &st, 0);
-		b->pid = 0;
-	}
-	if(b->dir[0] && getenv("C2D_KEEP") == NULL) nftw(b->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	return broker_launch(b, o->mosquitto, 10, "rpc_bench", NULL);
 }
 
 /* ---- clients ---- */

@@ -50,6 +50,8 @@
 #include <mosquitto.h>
 #include <mqtt_protocol.h>
 
+#include "bench_broker.h"
+
 #ifndef C2D_PLUGIN_PATH
 #define C2D_PLUGIN_PATH "build/mosquitto_c2d.so"
 #endif
@@ -71,22 +73,6 @@ struct opts {
 };
 
 static struct opts o;
-
-struct broker {
-	bool plugin;
-	pid_t pid;
-	int port;
-	char dir[64];
-	char extra[256];             /* more plugin options */
-};
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 static uint64_t wall_ms(void)
 {
@@ -119,24 +105,6 @@ static unsigned env_uint(const char *name, unsigned def)
 
 /* ---- brokers ---- */
 
-static int free_port(void)
-{
-	struct sockaddr_in a;
-	socklen_t alen = sizeof(a);
-	int s, port = -1;
-
-	s = socket(AF_INET, SOCK_STREAM, 0);
-	if(s < 0) return -1;
-	memset(&a, 0, sizeof(a));
-	a.sin_family = AF_INET;
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if(bind(s, (struct sockaddr *)&a, sizeof(a)) == 0 && getsockname(s, (struct sockaddr *)&a, &alen) == 0){
-		port = ntohs(a.sin_port);
-	}
-	close(s);
-	return port;
-}
-
 static int write_conf(const struct broker *b)
 {
 	char path[128];
@@ -161,121 +129,10 @@ static int write_conf(const struct broker *b)
 	return fclose(f) == 0 ? 0 : -1;
 }
 
-static bool log_says_running(const struct broker *b)
-{
-	char path[128], line[512];
-	bool running = false;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/broker.log", b->dir);
-	f = fopen(path, "r");
-	if(f == NULL) return false;
-	while(!running && fgets(line, sizeof(line), f)){
-		running = strstr(line, "mosquitto version") && strstr(line, " running");
-	}
-	fclose(f);
-	return running;
-}
-
-static void broker_print_log(const struct broker *b)
-{
-	char path[128], line[512];
-	const char *names[] = {"broker.log", "broker.stderr"};
-	size_t i;
-	FILE *f;
-
-	for(i = 0; i < 2; i++){
-		snprintf(path, sizeof(path), "%s/%s", b->dir, names[i]);
-		f = fopen(path, "r");
-		if(f == NULL) continue;
-		fprintf(stderr, "---- %s ----\n", path);
-		while(fgets(line, sizeof(line), f)) fputs(line, stderr);
-		fclose(f);
-	}
-}
-
-/* Start (or restart) the broker in b->dir; *ms: fork to "running" logged. */
-static int broker_launch(struct broker *b, double *ms)
-{
-	char conf[128], path[128];
-	pid_t parent = getpid();
-	uint64_t t0;
-	int errfd, i, st;
-
-	snprintf(path, sizeof(path), "%s/broker.log", b->dir);
-	unlink(path);
-	snprintf(conf, sizeof(conf), "%s/mosquitto.conf", b->dir);
-	snprintf(path, sizeof(path), "%s/broker.stderr", b->dir);
-	errfd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-	if(errfd < 0) return -1;
-	t0 = now_ns();
-	b->pid = fork();
-	if(b->pid == 0){
-		prctl(PR_SET_PDEATHSIG, SIGTERM);
-		if(getppid() != parent) _exit(127);
-		dup2(errfd, 1);
-		dup2(errfd, 2);
-		execl(o.mosquitto, "mosquitto", "-c", conf, (char *)NULL);
-		_exit(127);
-	}
-	close(errfd);
-	if(b->pid < 0) return -1;
-	for(i = 0; i < 60000; i++){ /* 600 s */
-		if(log_says_running(b)){
-			if(ms) *ms = secs(t0, now_ns()) * 1000.0;
-			return 0;
-		}
-		if(waitpid(b->pid, &st, WNOHANG) == b->pid){
-			b->pid = 0;
-			break;
-		}
-		usleep(10000);
-	}
-	fprintf(stderr, "scale_bench: the %s broker did not start\n", b->plugin ? "plugin" : "plain");
-	broker_print_log(b);
-	return -1;
-}
-
 static int broker_start(struct broker *b, bool plugin, const char *extra)
 {
-	memset(b, 0, sizeof(*b));
-	b->plugin = plugin;
-	snprintf(b->extra, sizeof(b->extra), "%s", extra ? extra : "");
-	snprintf(b->dir, sizeof(b->dir), "/tmp/c2d-scale-XXXXXX");
-	if(mkdtemp(b->dir) == NULL){
-		perror("mkdtemp");
-		b->dir[0] = '\0';
-		return -1;
-	}
-	b->port = free_port();
-	if(b->port < 0 || write_conf(b)) return -1;
-	return broker_launch(b, NULL);
-}
-
-static void broker_kill(struct broker *b)
-{
-	int st;
-
-	if(b->pid > 0){
-		kill(b->pid, SIGTERM);
-		waitpid(b->pid, &st, 0);
-		b->pid = 0;
-	}
-}
-
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
-static void broker_stop(struct broker *b)
-{
-	broker_kill(b);
-	if(b->dir[0] && getenv("C2D_KEEP") == NULL) nftw(b->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-	b->dir[0] = '\0';
+	if(broker_prepare(b, plugin, "c2d-scale", extra) || write_conf(b)) return -1;
+	return broker_launch(b, o.mosquitto, 600, "scale_bench", NULL);
 }
 
 /* A field of /proc/<pid>/status ("VmRSS:") in MiB, or -1. */
@@ -522,7 +379,7 @@ static int scenario_twins(void)
 	sleep(1); /* one periodic sync, the tick settles */
 	rss_text(b.pid, rss_load, sizeof(rss_load));
 	broker_kill(&b);
-	if(broker_launch(&b, &restart_ms)) goto out;
+	if(broker_launch(&b, o.mosquitto, 600, "scale_bench", &restart_ms)) goto out;
 	sleep(1);
 	rss_text(b.pid, rss_restart, sizeof(rss_restart));
 	snprintf(path, sizeof(path), "%s/db/data.mdb", b.dir);

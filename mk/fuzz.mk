@@ -47,7 +47,7 @@ $(FUZZ_B)/obj/log_stderr.o: test/unit/log_stderr.c test/unit/log_stderr.h mk/fuz
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
 
-$(FUZZ_B)/fuzz_%: test/fuzz/fuzz_%.c test/fuzz/fuzz.h $(FUZZ_OBJ) $(wildcard include/*.h)
+$(FUZZ_B)/fuzz_%: test/fuzz/fuzz_%.c test/fuzz/fuzz.h test/fuzz/fuzz_json.h $(FUZZ_OBJ) $(wildcard include/*.h)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_OBJ) $(FUZZ_LIBS)
 
 fuzz-build: $(FUZZ_BIN)

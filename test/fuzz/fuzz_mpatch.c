@@ -23,37 +23,7 @@
 
 #include "c2d_mpatch.h"
 #include "fuzz.h"
-
-/* Any object (at any depth, also inside arrays) with two members of the
- * same name. */
-static bool has_dups(const cJSON *j)
-{
-	const cJSON *a, *b;
-
-	if(!cJSON_IsObject(j) && !cJSON_IsArray(j)) return false;
-	for(a = j->child; a; a = a->next){
-		if(cJSON_IsObject(j)){
-			for(b = a->next; b; b = b->next){
-				if(strcmp(a->string, b->string) == 0) return true;
-			}
-		}
-		if(has_dups(a)) return true;
-	}
-	return false;
-}
-
-/* No member of j, or of an object member of j (arrays are replaced whole,
- * so nulls inside them do not matter), is null. */
-static bool no_null_members(const cJSON *j)
-{
-	const cJSON *c;
-
-	cJSON_ArrayForEach(c, j){
-		if(cJSON_IsNull(c)) return false;
-		if(cJSON_IsObject(c) && !no_null_members(c)) return false;
-	}
-	return true;
-}
+#include "fuzz_json.h"
 
 static int max_i(int a, int b)
 {

@@ -20,39 +20,13 @@
 #include "c2d_mpatch.h"
 #include "c2d_twin.h"
 #include "fuzz.h"
+#include "fuzz_json.h"
 
 #define NOW "2026-11-23T20:01:02.345Z"
 #define MAX_LINES 64
 #define VERSION_EXACT 1000000000000000ull
 
 static const struct c2d_twin_limits limits = {.max_bytes = 256, .max_depth = 4};
-
-static bool has_dups(const cJSON *j)
-{
-	const cJSON *a, *b;
-
-	if(!cJSON_IsObject(j) && !cJSON_IsArray(j)) return false;
-	for(a = j->child; a; a = a->next){
-		if(cJSON_IsObject(j)){
-			for(b = a->next; b; b = b->next){
-				if(strcmp(a->string, b->string) == 0) return true;
-			}
-		}
-		if(has_dups(a)) return true;
-	}
-	return false;
-}
-
-static bool no_null_members(const cJSON *j)
-{
-	const cJSON *c;
-
-	cJSON_ArrayForEach(c, j){
-		if(cJSON_IsNull(c)) return false;
-		if(cJSON_IsObject(c) && !no_null_members(c)) return false;
-	}
-	return true;
-}
 
 /* What the twin logic keeps true: nothing acknowledged or pushed beyond the
  * current desired version, and the acknowledged document is the current one

@@ -1,0 +1,184 @@
+/* Brokers for the benchmarks (the programs in bench/): a /usr/sbin/mosquitto in a fresh
+ * temp dir on a free loopback port, started with the bench's own config file
+ * (each bench writes <dir>/mosquitto.conf between broker_prepare and
+ * broker_launch), its log in <dir>/broker.log, stdout and stderr in
+ * <dir>/broker.stderr, stopped with SIGTERM and its dir removed (kept with
+ * C2D_KEEP=1). Header-only: every bench is one program. Include after the
+ * system headers and _XOPEN_SOURCE 700. */
+#ifndef C2D_BENCH_BROKER_H
+#define C2D_BENCH_BROKER_H
+
+#include <fcntl.h>
+#include <ftw.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+struct broker {
+	bool plugin;
+	pid_t pid;
+	int port;
+	char dir[64];
+	char extra[256];             /* more config lines, for the bench's write_conf */
+};
+
+static inline uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* A loopback port nobody listens on now, or -1. */
+static inline int free_port(void)
+{
+	struct sockaddr_in a;
+	socklen_t alen = sizeof(a);
+	int s, port = -1;
+
+	s = socket(AF_INET, SOCK_STREAM, 0);
+	if(s < 0) return -1;
+	memset(&a, 0, sizeof(a));
+	a.sin_family = AF_INET;
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if(bind(s, (struct sockaddr *)&a, sizeof(a)) == 0 && getsockname(s, (struct sockaddr *)&a, &alen) == 0){
+		port = ntohs(a.sin_port);
+	}
+	close(s);
+	return port;
+}
+
+static inline bool log_says_running(const struct broker *b)
+{
+	char path[128], line[512];
+	bool running = false;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/broker.log", b->dir);
+	f = fopen(path, "r");
+	if(f == NULL) return false;
+	while(!running && fgets(line, sizeof(line), f)){
+		running = strstr(line, "mosquitto version") && strstr(line, " running");
+	}
+	fclose(f);
+	return running;
+}
+
+static inline void broker_print_log(const struct broker *b)
+{
+	char path[128], line[512];
+	const char *names[] = {"broker.log", "broker.stderr"};
+	size_t i;
+	FILE *f;
+
+	for(i = 0; i < 2; i++){
+		snprintf(path, sizeof(path), "%s/%s", b->dir, names[i]);
+		f = fopen(path, "r");
+		if(f == NULL) continue;
+		fprintf(stderr, "---- %s ----\n", path);
+		while(fgets(line, sizeof(line), f)) fputs(line, stderr);
+		fclose(f);
+	}
+}
+
+/* Fresh dir (/tmp/<prefix>-XXXXXX) and port. extra: copied, may be NULL. */
+static inline int broker_prepare(struct broker *b, bool plugin, const char *prefix, const char *extra)
+{
+	memset(b, 0, sizeof(*b));
+	b->plugin = plugin;
+	snprintf(b->extra, sizeof(b->extra), "%s", extra ? extra : "");
+	snprintf(b->dir, sizeof(b->dir), "/tmp/%s-XXXXXX", prefix);
+	if(mkdtemp(b->dir) == NULL){
+		perror("mkdtemp");
+		b->dir[0] = '\0';
+		return -1;
+	}
+	b->port = free_port();
+	return b->port < 0 ? -1 : 0;
+}
+
+/* Start (or restart) mosquitto with <dir>/mosquitto.conf and wait up to
+ * timeout_s for "running" in its log. *ms (may be NULL): fork to running.
+ * On failure prints the log, tagged with who (the bench's name). */
+static inline int broker_launch(struct broker *b, const char *mosquitto, int timeout_s, const char *who, double *ms)
+{
+	char conf[128], path[128];
+	pid_t parent = getpid();
+	uint64_t t0;
+	int errfd, i, st;
+
+	snprintf(path, sizeof(path), "%s/broker.log", b->dir);
+	unlink(path);
+	snprintf(conf, sizeof(conf), "%s/mosquitto.conf", b->dir);
+	snprintf(path, sizeof(path), "%s/broker.stderr", b->dir);
+	errfd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	if(errfd < 0) return -1;
+	t0 = now_ns();
+	b->pid = fork();
+	if(b->pid == 0){
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
+		if(getppid() != parent) _exit(127);
+		dup2(errfd, 1);
+		dup2(errfd, 2);
+		execl(mosquitto, "mosquitto", "-c", conf, (char *)NULL);
+		_exit(127);
+	}
+	close(errfd);
+	if(b->pid < 0) return -1;
+	for(i = 0; i < timeout_s * 100; i++){
+		if(log_says_running(b)){
+			if(ms) *ms = (double)(now_ns() - t0) / 1e6;
+			return 0;
+		}
+		if(waitpid(b->pid, &st, WNOHANG) == b->pid){
+			b->pid = 0;
+			break;
+		}
+		usleep(10000);
+	}
+	fprintf(stderr, "%s: the %s broker did not start\n", who, b->plugin ? "plugin" : "plain");
+	broker_print_log(b);
+	return -1;
+}
+
+static inline void broker_kill(struct broker *b)
+{
+	int st;
+
+	if(b->pid > 0){
+		kill(b->pid, SIGTERM);
+		waitpid(b->pid, &st, 0);
+		b->pid = 0;
+	}
+}
+
+static inline int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+/* Stop the broker and remove its dir (unless C2D_KEEP is set). */
+static inline void broker_stop(struct broker *b)
+{
+	broker_kill(b);
+	if(b->dir[0] && getenv("C2D_KEEP") == NULL) nftw(b->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	b->dir[0] = '\0';
+}
+
+#endif
