@@ -1,4 +1,4 @@
-/* Brokers for the benchmarks (the programs in bench/): a /usr/sbin/mosquitto in a fresh
+/* Brokers (and the echo responder) for the benchmarks (the programs in bench/): a /usr/sbin/mosquitto in a fresh
  * temp dir on a free loopback port, started with the bench's own config file
  * (each bench writes <dir>/mosquitto.conf between broker_prepare and
  * broker_launch), its log in <dir>/broker.log, stdout and stderr in
@@ -25,6 +25,9 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+
+#include <mosquitto.h>
+#include <mqtt_protocol.h>
 
 struct broker {
 	bool plugin;
@@ -179,6 +182,29 @@ static inline void broker_stop(struct broker *b)
 	broker_kill(b);
 	if(b->dir[0] && getenv("C2D_KEEP") == NULL) nftw(b->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 	b->dir[0] = '\0';
+}
+
+/* The echo device / responder both benches use (a libmosquitto v5 message
+ * callback): publish the payload back to the request's Response Topic with
+ * its Correlation Data, QoS 1. Through the plugin the response topic is the
+ * delivery's $c2d/{dev}/out/res/{id}; in plain MQTT it is the app's own. */
+static inline void echo_on_message(struct mosquitto *m, void *obj, const struct mosquitto_message *msg,
+		const mosquitto_property *props)
+{
+	mosquitto_property *out = NULL;
+	char *resp = NULL;
+	void *corr = NULL;
+	uint16_t corr_len = 0;
+
+	(void)obj;
+	if(mosquitto_property_read_string(props, MQTT_PROP_RESPONSE_TOPIC, &resp, false) == NULL) return;
+	if(mosquitto_property_read_binary(props, MQTT_PROP_CORRELATION_DATA, &corr, &corr_len, false)){
+		mosquitto_property_add_binary(&out, MQTT_PROP_CORRELATION_DATA, corr, corr_len);
+	}
+	mosquitto_publish_v5(m, NULL, resp, msg->payloadlen, msg->payload, 1, false, out);
+	mosquitto_property_free_all(&out);
+	free(resp);
+	free(corr);
 }
 
 #endif

@@ -244,27 +244,6 @@ static void client_close(struct client *c)
 	pthread_cond_destroy(&c->cv);
 }
 
-/* ---- the responder: echo to the response topic ---- */
-
-static void responder_on_message(struct mosquitto *mosq, void *obj, const struct mosquitto_message *msg,
-		const mosquitto_property *props)
-{
-	mosquitto_property *out = NULL;
-	char *resp = NULL;
-	void *corr = NULL;
-	uint16_t corr_len = 0;
-
-	(void)obj;
-	if(mosquitto_property_read_string(props, MQTT_PROP_RESPONSE_TOPIC, &resp, false) == NULL) return;
-	if(mosquitto_property_read_binary(props, MQTT_PROP_CORRELATION_DATA, &corr, &corr_len, false)){
-		mosquitto_property_add_binary(&out, MQTT_PROP_CORRELATION_DATA, corr, corr_len);
-	}
-	mosquitto_publish_v5(mosq, NULL, resp, msg->payloadlen, msg->payload, 1, false, out);
-	mosquitto_property_free_all(&out);
-	free(resp);
-	free(corr);
-}
-
 /* ---- the application ---- */
 
 /* Publish request seq. Called without mu. */
@@ -425,7 +404,7 @@ static struct result scenario(const struct broker *b, unsigned inflight, const s
 	r.sent_ns = sent_ns;
 	r.lat_ns = lat_ns;
 
-	if(client_open(&dev, DEV_ID, b->port, b->plugin ? NULL : "req/#", responder_on_message, NULL)
+	if(client_open(&dev, DEV_ID, b->port, b->plugin ? NULL : "req/#", echo_on_message, NULL)
 			|| client_open(&app, "bench-app", b->port, REPLY_TOPIC, app_on_message, &r)){
 		goto out;
 	}

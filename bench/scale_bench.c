@@ -791,25 +791,6 @@ struct rpc {
 	unsigned errors;
 };
 
-static void echo_on_message(struct mosquitto *m, void *obj, const struct mosquitto_message *msg,
-		const mosquitto_property *props)
-{
-	mosquitto_property *out = NULL;
-	char *resp = NULL;
-	void *corr = NULL;
-	uint16_t corr_len = 0;
-
-	(void)obj;
-	if(mosquitto_property_read_string(props, MQTT_PROP_RESPONSE_TOPIC, &resp, false) == NULL) return;
-	if(mosquitto_property_read_binary(props, MQTT_PROP_CORRELATION_DATA, &corr, &corr_len, false)){
-		mosquitto_property_add_binary(&out, MQTT_PROP_CORRELATION_DATA, corr, corr_len);
-	}
-	mosquitto_publish_v5(m, NULL, resp, msg->payloadlen, msg->payload, 1, false, out);
-	mosquitto_property_free_all(&out);
-	free(resp);
-	free(corr);
-}
-
 static void rpc_on_message(struct mosquitto *m, void *obj, const struct mosquitto_message *msg,
 		const mosquitto_property *props)
 {
