@@ -1,4 +1,4 @@
-/* Brokers (and the echo responder) for the benchmarks (the programs in bench/): a /usr/sbin/mosquitto in a fresh
+/* Brokers, a threaded client and the echo responder for the benchmarks (the programs in bench/): a /usr/sbin/mosquitto in a fresh
  * temp dir on a free loopback port, started with the bench's own config file
  * (each bench writes <dir>/mosquitto.conf between broker_prepare and
  * broker_launch), its log in <dir>/broker.log, stdout and stderr in
@@ -9,6 +9,7 @@
 #define C2D_BENCH_BROKER_H
 
 #include <fcntl.h>
+#include <stdatomic.h>
 #include <ftw.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -182,6 +183,92 @@ static inline void broker_stop(struct broker *b)
 	broker_kill(b);
 	if(b->dir[0] && getenv("C2D_KEEP") == NULL) nftw(b->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 	b->dir[0] = '\0';
+}
+
+/* ---- a threaded MQTT 5 client that waits for its CONNACK ---- */
+
+/* Embed first in a bigger struct when the callbacks need more: the
+ * libmosquitto userdata is the struct tclient. obj: free for the bench. */
+struct tclient {
+	struct mosquitto *m;
+	atomic_int connack;          /* -1 until CONNACK */
+	atomic_int suback;
+	void *obj;
+};
+
+static inline void tc_on_connect(struct mosquitto *m, void *obj, int rc, int flags, const mosquitto_property *props)
+{
+	struct tclient *c = obj;
+
+	(void)m;
+	(void)flags;
+	(void)props;
+	atomic_store(&c->connack, rc);
+}
+
+static inline void tc_on_subscribe(struct mosquitto *m, void *obj, int mid, int count, const int *granted,
+		const mosquitto_property *props)
+{
+	struct tclient *c = obj;
+
+	(void)m;
+	(void)mid;
+	(void)count;
+	(void)granted;
+	(void)props;
+	atomic_store(&c->suback, 1);
+}
+
+static inline bool wait_flag(atomic_int *flag, int want, int ms)
+{
+	int i;
+
+	for(i = 0; i < ms / 5; i++){
+		if(atomic_load(flag) == want) return true;
+		usleep(5000);
+	}
+	return atomic_load(flag) == want;
+}
+
+/* Connect (MQTT 5, clean start, TCP_NODELAY, window = receive/send maximum)
+ * on its own loop thread and subscribe to sub (QoS 1) if not NULL. The
+ * callbacks may be NULL. who: the bench's name, for messages. */
+static inline int tclient_open(struct tclient *c, const char *id, int port, const char *sub, int window,
+		void (*on_message)(struct mosquitto *, void *, const struct mosquitto_message *, const mosquitto_property *),
+		void (*on_publish)(struct mosquitto *, void *, int, int, const mosquitto_property *), const char *who)
+{
+	atomic_store(&c->connack, -1);
+	atomic_store(&c->suback, 0);
+	c->m = mosquitto_new(id, true, c);
+	if(c->m == NULL) return -1;
+	mosquitto_int_option(c->m, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V5);
+	mosquitto_int_option(c->m, MOSQ_OPT_RECEIVE_MAXIMUM, window);
+	mosquitto_int_option(c->m, MOSQ_OPT_SEND_MAXIMUM, window);
+	mosquitto_int_option(c->m, MOSQ_OPT_TCP_NODELAY, 1);
+	mosquitto_connect_v5_callback_set(c->m, tc_on_connect);
+	mosquitto_subscribe_v5_callback_set(c->m, tc_on_subscribe);
+	if(on_message) mosquitto_message_v5_callback_set(c->m, on_message);
+	if(on_publish) mosquitto_publish_v5_callback_set(c->m, on_publish);
+	if(mosquitto_connect_bind_v5(c->m, "127.0.0.1", port, 60, NULL, NULL) != MOSQ_ERR_SUCCESS
+			|| mosquitto_loop_start(c->m) != MOSQ_ERR_SUCCESS || !wait_flag(&c->connack, 0, 10000)){
+		fprintf(stderr, "%s: %s: no CONNACK 0 from port %d\n", who, id, port);
+		return -1;
+	}
+	if(sub && (mosquitto_subscribe_v5(c->m, NULL, sub, 1, 0, NULL) != MOSQ_ERR_SUCCESS
+			|| !wait_flag(&c->suback, 1, 10000))){
+		fprintf(stderr, "%s: %s: no SUBACK for %s\n", who, id, sub);
+		return -1;
+	}
+	return 0;
+}
+
+static inline void tclient_close(struct tclient *c)
+{
+	if(c->m == NULL) return;
+	mosquitto_disconnect(c->m);
+	mosquitto_loop_stop(c->m, false);
+	mosquitto_destroy(c->m);
+	c->m = NULL;
 }
 
 /* The echo device / responder both benches use (a libmosquitto v5 message

@@ -88,17 +88,6 @@ struct run {
 	bool stop;
 };
 
-/* A client and its connection state (under mu). The libmosquitto userdata is
- * the client; obj is what its message handler works on. */
-struct client {
-	struct mosquitto *mosq;
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	int connack;                 /* -1 until CONNACK */
-	bool subscribed;
-	void *obj;
-};
-
 struct result {
 	bool ok;
 	double rps;
@@ -154,96 +143,6 @@ static int broker_start(struct broker *b, bool plugin, const struct opts *o)
 	return broker_launch(b, o->mosquitto, 10, "rpc_bench", NULL);
 }
 
-/* ---- clients ---- */
-
-static void on_connect(struct mosquitto *mosq, void *obj, int rc, int flags, const mosquitto_property *props)
-{
-	struct client *c = obj;
-
-	(void)mosq;
-	(void)flags;
-	(void)props;
-	pthread_mutex_lock(&c->mu);
-	c->connack = rc;
-	pthread_cond_broadcast(&c->cv);
-	pthread_mutex_unlock(&c->mu);
-}
-
-static void on_subscribe(struct mosquitto *mosq, void *obj, int mid, int count, const int *granted,
-		const mosquitto_property *props)
-{
-	struct client *c = obj;
-
-	(void)mosq;
-	(void)mid;
-	(void)props;
-	pthread_mutex_lock(&c->mu);
-	c->subscribed = count == 1 && granted[0] <= 2;
-	pthread_cond_broadcast(&c->cv);
-	pthread_mutex_unlock(&c->mu);
-}
-
-/* Wait until the CONNACK (then *flag is unused) or until *flag, at most ms. */
-static bool client_wait(struct client *c, const bool *flag, int ms)
-{
-	struct timespec ts;
-	bool ok;
-
-	deadline_in_ms(&ts, ms);
-	pthread_mutex_lock(&c->mu);
-	while(!(flag ? *flag : c->connack >= 0)){
-		if(pthread_cond_timedwait(&c->cv, &c->mu, &ts) == ETIMEDOUT) break;
-	}
-	ok = flag ? *flag : c->connack == 0;
-	pthread_mutex_unlock(&c->mu);
-	return ok;
-}
-
-/* Connect (MQTT 5, clean start) on its own loop thread; subscribe to sub at
- * QoS 1 if not NULL. obj: for on_message (borrowed). c is zeroed first. */
-static int client_open(struct client *c, const char *id, int port, const char *sub,
-		void (*on_message)(struct mosquitto *, void *, const struct mosquitto_message *, const mosquitto_property *),
-		void *obj)
-{
-	memset(c, 0, sizeof(*c));
-	pthread_mutex_init(&c->mu, NULL);
-	pthread_cond_init(&c->cv, NULL);
-	c->connack = -1;
-	c->obj = obj;
-	c->mosq = mosquitto_new(id, true, c);
-	if(c->mosq == NULL) return -1;
-	mosquitto_int_option(c->mosq, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V5);
-	mosquitto_int_option(c->mosq, MOSQ_OPT_RECEIVE_MAXIMUM, 1000);
-	mosquitto_int_option(c->mosq, MOSQ_OPT_SEND_MAXIMUM, 1000);
-	mosquitto_int_option(c->mosq, MOSQ_OPT_TCP_NODELAY, 1);
-	mosquitto_connect_v5_callback_set(c->mosq, on_connect);
-	mosquitto_subscribe_v5_callback_set(c->mosq, on_subscribe);
-	mosquitto_message_v5_callback_set(c->mosq, on_message);
-	if(mosquitto_connect_bind_v5(c->mosq, "127.0.0.1", port, 60, NULL, NULL) != MOSQ_ERR_SUCCESS
-			|| mosquitto_loop_start(c->mosq) != MOSQ_ERR_SUCCESS || !client_wait(c, NULL, 5000)){
-		fprintf(stderr, "rpc_bench: %s: no CONNACK 0 from port %d\n", id, port);
-		return -1;
-	}
-	if(sub == NULL) return 0;
-	if(mosquitto_subscribe_v5(c->mosq, NULL, sub, 1, 0, NULL) != MOSQ_ERR_SUCCESS
-			|| !client_wait(c, &c->subscribed, 5000)){
-		fprintf(stderr, "rpc_bench: %s: no SUBACK for %s\n", id, sub);
-		return -1;
-	}
-	return 0;
-}
-
-static void client_close(struct client *c)
-{
-	if(c->mosq == NULL) return;
-	mosquitto_disconnect(c->mosq);
-	mosquitto_loop_stop(c->mosq, false);
-	mosquitto_destroy(c->mosq);
-	c->mosq = NULL;
-	pthread_mutex_destroy(&c->mu);
-	pthread_cond_destroy(&c->cv);
-}
-
 /* ---- the application ---- */
 
 /* Publish request seq. Called without mu. */
@@ -297,7 +196,7 @@ static bool status_ok(const mosquitto_property *props)
 static void app_on_message(struct mosquitto *mosq, void *obj, const struct mosquitto_message *msg,
 		const mosquitto_property *props)
 {
-	struct run *r = ((struct client *)obj)->obj;
+	struct run *r = ((struct tclient *)obj)->obj;
 	void *corr = NULL;
 	uint16_t corr_len = 0;
 	uint32_t seq, next;
@@ -388,7 +287,7 @@ static struct result scenario(const struct broker *b, unsigned inflight, const s
 		uint64_t *sent_ns, uint64_t *lat_ns)
 {
 	struct result res = {0};
-	struct client app, dev;
+	struct tclient app, dev;
 	struct run r;
 	uint32_t total = o->warmup + o->count;
 	int tries;
@@ -404,11 +303,12 @@ static struct result scenario(const struct broker *b, unsigned inflight, const s
 	r.sent_ns = sent_ns;
 	r.lat_ns = lat_ns;
 
-	if(client_open(&dev, DEV_ID, b->port, b->plugin ? NULL : "req/#", echo_on_message, NULL)
-			|| client_open(&app, "bench-app", b->port, REPLY_TOPIC, app_on_message, &r)){
+	app.obj = &r;
+	if(tclient_open(&dev, DEV_ID, b->port, b->plugin ? NULL : "req/#", 1000, echo_on_message, NULL, "rpc_bench")
+			|| tclient_open(&app, "bench-app", b->port, REPLY_TOPIC, 1000, app_on_message, NULL, "rpc_bench")){
 		goto out;
 	}
-	r.app = app.mosq;
+	r.app = app.m;
 	for(tries = 0; tries < 50; tries++){
 		if(run_phase(&r, 1, 0, 1, 2000) && r.errors == 0) break;
 		usleep(100000);
@@ -429,8 +329,8 @@ static struct result scenario(const struct broker *b, unsigned inflight, const s
 	res.p99_ms = pct_ms(lat_ns + o->warmup, o->count, 0.99);
 	res.errors = r.errors;
 out:
-	client_close(&app);
-	client_close(&dev);
+	tclient_close(&app);
+	tclient_close(&dev);
 	pthread_mutex_destroy(&r.mu);
 	pthread_cond_destroy(&r.cv);
 	return res;

@@ -168,88 +168,6 @@ static const char *rss_text(pid_t pid, char *buf, size_t len)
 	return buf;
 }
 
-/* ---- a threaded client that waits for its CONNACK ---- */
-
-struct tclient {
-	struct mosquitto *m;
-	atomic_int connack;          /* -1 until CONNACK */
-	atomic_int suback;
-};
-
-static void tc_on_connect(struct mosquitto *m, void *obj, int rc, int flags, const mosquitto_property *props)
-{
-	struct tclient *c = obj;
-
-	(void)m;
-	(void)flags;
-	(void)props;
-	atomic_store(&c->connack, rc);
-}
-
-static void tc_on_subscribe(struct mosquitto *m, void *obj, int mid, int count, const int *granted,
-		const mosquitto_property *props)
-{
-	struct tclient *c = obj;
-
-	(void)m;
-	(void)mid;
-	(void)count;
-	(void)granted;
-	(void)props;
-	atomic_store(&c->suback, 1);
-}
-
-static bool wait_flag(atomic_int *flag, int want, int ms)
-{
-	int i;
-
-	for(i = 0; i < ms / 5; i++){
-		if(atomic_load(flag) == want) return true;
-		usleep(5000);
-	}
-	return atomic_load(flag) == want;
-}
-
-/* MQTT 5 client on its own loop thread. userdata: for the callbacks set by
- * the caller (must start with struct tclient). */
-static int tclient_open(struct tclient *c, const char *id, int port, const char *sub,
-		void (*on_message)(struct mosquitto *, void *, const struct mosquitto_message *, const mosquitto_property *),
-		void (*on_publish)(struct mosquitto *, void *, int, int, const mosquitto_property *))
-{
-	atomic_store(&c->connack, -1);
-	atomic_store(&c->suback, 0);
-	c->m = mosquitto_new(id, true, c);
-	if(c->m == NULL) return -1;
-	mosquitto_int_option(c->m, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V5);
-	mosquitto_int_option(c->m, MOSQ_OPT_RECEIVE_MAXIMUM, WINDOW);
-	mosquitto_int_option(c->m, MOSQ_OPT_SEND_MAXIMUM, WINDOW);
-	mosquitto_int_option(c->m, MOSQ_OPT_TCP_NODELAY, 1);
-	mosquitto_connect_v5_callback_set(c->m, tc_on_connect);
-	mosquitto_subscribe_v5_callback_set(c->m, tc_on_subscribe);
-	if(on_message) mosquitto_message_v5_callback_set(c->m, on_message);
-	if(on_publish) mosquitto_publish_v5_callback_set(c->m, on_publish);
-	if(mosquitto_connect_bind_v5(c->m, "127.0.0.1", port, 60, NULL, NULL) != MOSQ_ERR_SUCCESS
-			|| mosquitto_loop_start(c->m) != MOSQ_ERR_SUCCESS || !wait_flag(&c->connack, 0, 10000)){
-		fprintf(stderr, "scale_bench: %s: no CONNACK 0 from port %d\n", id, port);
-		return -1;
-	}
-	if(sub && (mosquitto_subscribe_v5(c->m, NULL, sub, 1, 0, NULL) != MOSQ_ERR_SUCCESS
-			|| !wait_flag(&c->suback, 1, 10000))){
-		fprintf(stderr, "scale_bench: %s: no SUBACK for %s\n", id, sub);
-		return -1;
-	}
-	return 0;
-}
-
-static void tclient_close(struct tclient *c)
-{
-	if(c->m == NULL) return;
-	mosquitto_disconnect(c->m);
-	mosquitto_loop_stop(c->m, false);
-	mosquitto_destroy(c->m);
-	c->m = NULL;
-}
-
 /* ---- the loader: total QoS 1 publishes, WINDOW in flight ---- */
 
 struct loader;
@@ -311,7 +229,7 @@ static double load(int port, const char *id, uint64_t total, make_fn make, void 
 	l.total = total;
 	l.make = make;
 	l.arg = arg;
-	if(tclient_open(&l.c, id, port, NULL, NULL, loader_on_publish)) goto out;
+	if(tclient_open(&l.c, id, port, NULL, WINDOW, NULL, loader_on_publish, "scale_bench")) goto out;
 	t0 = now_ns();
 	for(i = 0; i < WINDOW; i++){
 		bool more;
@@ -1001,9 +919,9 @@ static int scenario_expire(void)
 		fprintf(stderr, "scale_bench: the load ended too late (%.0f s)\n", took);
 		goto out;
 	}
-	if(tclient_open(&echo, "echo-dev", b.port, NULL, echo_on_message, NULL)
-			|| tclient_open(&w.c, "scale-watch", b.port, "$c2d/+/events/msg", watch_on_message, NULL)
-			|| tclient_open(&r.c, "scale-rpc", b.port, "scale/reply", rpc_on_message, NULL)){
+	if(tclient_open(&echo, "echo-dev", b.port, NULL, WINDOW, echo_on_message, NULL, "scale_bench")
+			|| tclient_open(&w.c, "scale-watch", b.port, "$c2d/+/events/msg", WINDOW, watch_on_message, NULL, "scale_bench")
+			|| tclient_open(&r.c, "scale-rpc", b.port, "scale/reply", WINDOW, rpc_on_message, NULL, "scale_bench")){
 		goto out;
 	}
 	sleep(1); /* the plugin confirms the echo device at its next tick */
