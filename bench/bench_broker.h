@@ -35,7 +35,7 @@ struct broker {
 	pid_t pid;
 	int port;
 	char dir[64];
-	char extra[256];             /* more config lines, for the bench's write_conf */
+	char extra[256];             /* more config lines after the plugin's (plugin broker only) */
 };
 
 static inline uint64_t now_ns(void)
@@ -112,6 +112,42 @@ static inline int broker_prepare(struct broker *b, bool plugin, const char *pref
 	}
 	b->port = free_port();
 	return b->port < 0 ? -1 : 0;
+}
+
+/* Create <dir>/mosquitto.conf with what every bench broker has: root stays
+ * root, TCP_NODELAY (without it the broker's small writes wait for delayed
+ * ACKs, ~40 ms per request/response at one in flight), the loopback
+ * listener, anonymous clients, no persistence, the log file. The bench then
+ * writes its own broker lines, broker_conf_close adds the plugin. NULL on
+ * error. */
+static inline FILE *broker_conf_open(const struct broker *b)
+{
+	char path[128];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/mosquitto.conf", b->dir);
+	f = fopen(path, "w");
+	if(f == NULL) return NULL;
+	if(geteuid() == 0) fprintf(f, "user root\n");
+	fprintf(f, "set_tcp_nodelay true\n");
+	fprintf(f, "listener %d 127.0.0.1\n", b->port);
+	fprintf(f, "allow_anonymous true\npersistence false\n");
+	fprintf(f, "log_dest file %s/broker.log\nlog_type error\nlog_type warning\nlog_type notice\n"
+			"log_type information\n", b->dir);
+	return f;
+}
+
+/* For the plugin broker: the plugin (path borrowed) with its db in the dir,
+ * sync periodic, then b->extra (plugin brokers only); closes f. 0 or -1. */
+static inline int broker_conf_close(const struct broker *b, FILE *f, const char *plugin)
+{
+	if(b->plugin){
+		fprintf(f, "plugin %s\n", plugin);
+		fprintf(f, "plugin_opt_db_path %s/db\n", b->dir);
+		fprintf(f, "plugin_opt_sync periodic\n");
+		fprintf(f, "%s", b->extra);
+	}
+	return fclose(f) == 0 ? 0 : -1;
 }
 
 /* Start (or restart) mosquitto with <dir>/mosquitto.conf and wait up to

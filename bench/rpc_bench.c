@@ -110,33 +110,17 @@ static void deadline_in_ms(struct timespec *ts, int ms)
 
 static int write_conf(const struct broker *b, const struct opts *o)
 {
-	char path[128];
-	FILE *f;
+	FILE *f = broker_conf_open(b);
 
-	snprintf(path, sizeof(path), "%s/mosquitto.conf", b->dir);
-	f = fopen(path, "w");
 	if(f == NULL) return -1;
-	if(geteuid() == 0) fprintf(f, "user root\n");
-	/* without it the broker's small writes wait for delayed ACKs (~40 ms
-	 * per request/response at one in flight) */
-	fprintf(f, "set_tcp_nodelay true\n");
-	fprintf(f, "listener %d 127.0.0.1\n", b->port);
-	fprintf(f, "allow_anonymous true\npersistence false\n");
-	fprintf(f, "log_dest file %s/broker.log\nlog_type error\nlog_type warning\nlog_type notice\nlog_type information\n", b->dir);
 	/* both brokers: room for every request in flight */
 	fprintf(f, "max_inflight_messages 1000\n");
-	if(b->plugin){
-		fprintf(f, "plugin %s\n", o->plugin);
-		fprintf(f, "plugin_opt_db_path %s/db\n", b->dir);
-		fprintf(f, "plugin_opt_sync periodic\n");
-		fprintf(f, "plugin_opt_rpc_inflight 1000\n");
-	}
-	return fclose(f) == 0 ? 0 : -1;
+	return broker_conf_close(b, f, o->plugin);
 }
 
 static int broker_start(struct broker *b, bool plugin, const struct opts *o)
 {
-	if(broker_prepare(b, plugin, "c2d-bench", NULL) || write_conf(b, o)){
+	if(broker_prepare(b, plugin, "c2d-bench", plugin ? "plugin_opt_rpc_inflight 1000\n" : NULL) || write_conf(b, o)){
 		fprintf(stderr, "rpc_bench: cannot prepare the %s broker\n", plugin ? "plugin" : "plain");
 		return -1;
 	}

@@ -107,26 +107,12 @@ static unsigned env_uint(const char *name, unsigned def)
 
 static int write_conf(const struct broker *b)
 {
-	char path[128];
-	FILE *f;
+	FILE *f = broker_conf_open(b);
 
-	snprintf(path, sizeof(path), "%s/mosquitto.conf", b->dir);
-	f = fopen(path, "w");
 	if(f == NULL) return -1;
-	if(geteuid() == 0) fprintf(f, "user root\n");
-	fprintf(f, "set_tcp_nodelay true\n");
-	fprintf(f, "listener %d 127.0.0.1\n", b->port);
-	fprintf(f, "allow_anonymous true\npersistence false\nmax_connections -1\n");
-	fprintf(f, "log_dest file %s/broker.log\nlog_type error\nlog_type warning\nlog_type notice\n"
-			"log_type information\nconnection_messages false\n", b->dir);
+	fprintf(f, "max_connections -1\nconnection_messages false\n");
 	fprintf(f, "max_inflight_messages %d\nmax_queued_messages 1000\n", WINDOW);
-	if(b->plugin){
-		fprintf(f, "plugin %s\n", o.plugin);
-		fprintf(f, "plugin_opt_db_path %s/db\n", b->dir);
-		fprintf(f, "plugin_opt_sync periodic\n");
-		fprintf(f, "%s", b->extra);
-	}
-	return fclose(f) == 0 ? 0 : -1;
+	return broker_conf_close(b, f, o.plugin);
 }
 
 static int broker_start(struct broker *b, bool plugin, const char *extra)
