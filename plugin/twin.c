@@ -122,7 +122,7 @@ static int twin_patch(struct c2d *c2d, struct c2d_req *req, enum c2d_twin_sectio
 	struct c2d_twin tw;
 	cJSON *patch, *applied = NULL, *body;
 	char why[200], now[32];
-	bool exists;
+	bool exists, changed;
 	int rc, status;
 
 	patch = parse_patch(c2d, req, &rc);
@@ -143,6 +143,8 @@ static int twin_patch(struct c2d *c2d, struct c2d_req *req, enum c2d_twin_sectio
 		rc = c2d_reply_error(c2d, req, status, why);
 		goto done;
 	}
+	changed = applied != NULL;
+	if(!changed) goto reply; /* nothing changed: no version, push or event */
 	if(s == C2D_TWIN_DESIRED) rc = twin_push(c2d, req->dev, &tw);
 	if(!rc) rc = twin_save(c2d, req->dev, &tw);
 	if(!rc){
@@ -151,9 +153,13 @@ static int twin_patch(struct c2d *c2d, struct c2d_req *req, enum c2d_twin_sectio
 				version_data(tw.version[s], applied));
 		applied = NULL;
 	}
+reply:
 	if(!rc){
 		body = cJSON_CreateObject();
-		if(body) cJSON_AddNumberToObject(body, "version", (double)tw.version[s]);
+		if(body){
+			cJSON_AddNumberToObject(body, "version", (double)tw.version[s]);
+			if(!changed) cJSON_AddFalseToObject(body, "changed");
+		}
 		rc = c2d_reply_json(c2d, req, C2D_ST_OK, body);
 	}
 done:

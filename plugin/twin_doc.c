@@ -215,6 +215,13 @@ int c2d_twin_apply(struct c2d_twin *tw, enum c2d_twin_section s, const cJSON *pa
 				section_name[s], limits->max_depth);
 		goto fail;
 	}
+	if(c2d_json_equal(result, tw->doc[s])){
+		/* Nothing changes (a repeated patch, e.g. a QoS 2 retransmission
+		 * or a periodic identical report): no new version. */
+		cJSON_Delete(clean);
+		cJSON_Delete(result);
+		return 0;
+	}
 	if(meta_merge(tw->meta[s], tw->doc[s], clean, now)) goto nomem;
 	cJSON_Delete(tw->doc[s]);
 	tw->doc[s] = result;

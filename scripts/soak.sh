@@ -12,7 +12,7 @@
 # At the end: the operations done, RPC failures, first/last/max RSS.
 # Exits 1 if the broker died or more than 1% of the RPCs failed.
 #
-# Usage: SOAK_SECONDS=300 scripts/soak.sh
+# Usage: SOAK_SECONDS=300 scripts/soak.sh   (SOAK_CSV=file to put the samples elsewhere)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -21,7 +21,7 @@ sample=${SOAK_SAMPLE:-30}
 devs=5
 make -s all || exit 1
 dir=$(mktemp -d /tmp/c2d-soak-XXXXXX)
-csv=build/soak-rss.csv
+csv=${SOAK_CSV:-build/soak-rss.csv}
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 pids=()
 broker=
@@ -62,7 +62,14 @@ if ! grep -q ' running' "$dir/broker.log" 2>/dev/null; then
 	exit 1
 fi
 
-rss() { awk '/^VmRSS:/ {print $2}' "/proc/$broker/status" 2>/dev/null; }
+# RSS split: anonymous (heap: what a leak grows) and file-backed (mostly the
+# LMDB map's pages, which grow with the data kept, e.g. command history), and
+# the size of data.mdb on disk.
+rss() {
+	awk '/^VmRSS:/ {r = $2} /^RssAnon:/ {a = $2} /^RssFile:/ {f = $2}
+		END {printf "%s,%s,%s", r, a, f}' "/proc/$broker/status" 2>/dev/null
+	printf ',%s' "$(du -k "$dir/db/data.mdb" 2>/dev/null | cut -f1)"
+}
 
 for i in $(seq 1 $devs); do
 	build/c2d-device -p "$port" "soak-dev-$i" >/dev/null 2>&1 &
@@ -74,7 +81,7 @@ pids+=($flap)
 sleep 1
 
 echo "soak: broker pid $broker on 127.0.0.1:$port for $seconds s, RSS every $sample s into $csv" >&2
-echo "elapsed_s,rss_kib" >"$csv"
+echo "elapsed_s,rss_kib,anon_kib,file_kib,data_mdb_kib" >"$csv"
 start=$SECONDS
 next_sample=0
 next_flap=60
@@ -114,8 +121,9 @@ alive=1
 kill -0 "$broker" 2>/dev/null || alive=0
 [ "$alive" = 1 ] && echo "$((SECONDS - start)),$(rss)" >>"$csv"
 
-summary=$(awk -F, 'NR == 2 {first = $2} NR > 1 {last = $2; if ($2 > max) max = $2}
-	END {printf "first %.1f MiB, last %.1f MiB, max %.1f MiB (%d samples)", first / 1024, last / 1024, max / 1024, NR - 1}' "$csv")
+summary=$(awk -F, 'NR == 2 {first = $2; afirst = $3} NR > 1 {last = $2; alast = $3; if ($2 > max) max = $2; if ($3 > amax) amax = $3; db = $5}
+	END {printf "first %.1f MiB, last %.1f MiB, max %.1f MiB; anonymous first %.1f MiB, last %.1f MiB, max %.1f MiB; data.mdb %.1f MiB (%d samples)",
+		first / 1024, last / 1024, max / 1024, afirst / 1024, alast / 1024, amax / 1024, db / 1024, NR - 1}' "$csv")
 echo "soak: $((SECONDS - start)) s: $twins twin patches, $msgs messages, $rpcs RPCs ($rpc_fail failed), $reconnects reconnects"
 echo "soak: broker RSS $summary; samples in $csv"
 if [ "$alive" = 0 ] || [ $((rpc_fail * 100)) -gt "$rpcs" ]; then

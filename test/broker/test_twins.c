@@ -225,6 +225,15 @@ START_TEST(reported_get_and_delta)
 	ck_assert_ptr_nonnull(m);
 	assert_json_eq(m->payload, "{\"version\":1,\"status\":200}");
 	c2d_msg_free(m);
+	/* the same report again (a periodic report) and the same desired patch
+	 * again change nothing: no new version */
+	m = c2d_client_request(dev, &rep);
+	ck_assert_ptr_nonnull(m);
+	assert_json_eq(m->payload, "{\"version\":1,\"changed\":false,\"status\":200}");
+	c2d_msg_free(m);
+	m = fx_request(app, "$c2d/dev-r/twin/desired", "{\"fw\":\"1.2\",\"level\":7,\"x\":null}", "200");
+	assert_json_eq(m->payload, "{\"version\":1,\"changed\":false,\"status\":200}");
+	c2d_msg_free(m);
 	m = fx_request(app, "$c2d/dev-r/twin/get", "", "200");
 	twin = cJSON_Parse(m->payload);
 	ck_assert_ptr_nonnull(twin);

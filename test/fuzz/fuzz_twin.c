@@ -10,8 +10,9 @@
  *   #l        dump and load again (the twin must come back the same)
  * After every step the twin must hold its invariants: the sections are
  * objects within the limits touched by patches, a refused patch changed
- * nothing, an accepted one bumped the version by exactly one and is what
- * c2d_mpatch_apply gives, a catch-up patch (full=false) turns the
+ * nothing, an accepted one that changed the section bumped the version by
+ * exactly one and is what c2d_mpatch_apply gives (one that changes nothing
+ * keeps the version), a catch-up patch (full=false) turns the
  * acknowledged document into the current one. At the end: dump -> load ->
  * dump gives the same text. */
 #include <stdbool.h>
@@ -109,8 +110,13 @@ static void do_patch(struct c2d_twin *tw, int s, const char *text, size_t len)
 	FUZZ_ASSERT(before != NULL);
 	rc = c2d_twin_apply(tw, (enum c2d_twin_section)s, patch, &limits, NOW, &applied, why, sizeof(why));
 	FUZZ_ASSERT(strlen(why) < sizeof(why));
-	if(rc == 0){
+	if(rc == 0 && applied == NULL){
+		/* nothing changes: no version */
+		FUZZ_ASSERT(tw->version[s] == v);
+		FUZZ_ASSERT(c2d_json_equal(before, tw->doc[s]) || has_dups(before));
+	}else if(rc == 0){
 		FUZZ_ASSERT(tw->version[s] == v + 1);
+		FUZZ_ASSERT(!c2d_json_equal(before, tw->doc[s]) || has_dups(before));
 		FUZZ_ASSERT(cJSON_IsObject(applied));
 		FUZZ_ASSERT(cJSON_GetObjectItemCaseSensitive(applied, "$version") == NULL);
 		FUZZ_ASSERT(c2d_json_depth(tw->doc[s]) <= limits.max_depth);

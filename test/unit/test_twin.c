@@ -120,6 +120,40 @@ START_TEST(bad_patches_change_nothing)
 }
 END_TEST
 
+/* A patch that leaves the section as it is changes nothing: no version, no
+ * metadata time, no applied patch (a QoS 2 retransmission, a periodic
+ * identical report). The same patch after a real change applies again. */
+START_TEST(unchanging_patch_no_version)
+{
+	struct c2d_twin tw;
+	char why[200], *before, *after;
+	cJSON *p, *applied = NULL;
+
+	ck_assert_int_eq(c2d_twin_init(&tw), 0);
+	ck_assert_int_eq(patch(&tw, C2D_TWIN_DESIRED, "{\"a\":1,\"b\":{\"c\":[1,2]}}", T1), 0);
+	before = cJSON_PrintUnformatted(tw.meta[C2D_TWIN_DESIRED]);
+	p = J("{\"b\":{\"c\":[1,2]},\"a\":1,\"gone\":null}");
+	ck_assert_int_eq(c2d_twin_apply(&tw, C2D_TWIN_DESIRED, p, &limits, T2, &applied, why, sizeof(why)), 0);
+	ck_assert_ptr_null(applied);
+	cJSON_Delete(p);
+	ck_assert_int_eq(patch(&tw, C2D_TWIN_DESIRED, "{}", T2), 0);
+	ck_assert_uint_eq(tw.version[C2D_TWIN_DESIRED], 1);
+	after = cJSON_PrintUnformatted(tw.meta[C2D_TWIN_DESIRED]);
+	ck_assert_str_eq(after, before);
+	cJSON_free(before);
+	cJSON_free(after);
+	/* a precondition is still checked first */
+	ck_assert_int_eq(patch(&tw, C2D_TWIN_DESIRED, "{\"$version\":0,\"a\":1}", T2), 409);
+	ck_assert_int_eq(patch(&tw, C2D_TWIN_DESIRED, "{\"a\":2}", T2), 0);
+	ck_assert_int_eq(patch(&tw, C2D_TWIN_DESIRED, "{\"a\":1}", T2), 0);
+	ck_assert_uint_eq(tw.version[C2D_TWIN_DESIRED], 3);
+	ck_assert_int_eq(patch(&tw, C2D_TWIN_REPORTED, "{\"x\":1}", T1), 0);
+	ck_assert_int_eq(patch(&tw, C2D_TWIN_REPORTED, "{\"x\":1}", T2), 0);
+	ck_assert_uint_eq(tw.version[C2D_TWIN_REPORTED], 1);
+	c2d_twin_free(&tw);
+}
+END_TEST
+
 START_TEST(metadata)
 {
 	struct c2d_twin tw;
@@ -263,6 +297,7 @@ int main(void)
 	tcase_add_test(tc, versions_and_apply);
 	tcase_add_test(tc, version_precondition);
 	tcase_add_test(tc, bad_patches_change_nothing);
+	tcase_add_test(tc, unchanging_patch_no_version);
 	tcase_add_test(tc, metadata);
 	tcase_add_test(tc, delta_and_full);
 	tcase_add_test(tc, catch_up_is_one_merged_patch);
