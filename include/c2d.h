@@ -124,8 +124,8 @@ void c2d_time_rfc3339(uint64_t wall_ms, char *buf, size_t len);
 struct c2d_presence {
 	struct c2d_conn *conns;      /* by client pointer (uthash) */
 	struct c2d_devp *devs;       /* by device id (uthash) */
-	size_t pending;              /* conns awaiting confirmation at TICK */
-	size_t catchups;             /* devices whose on_online is due */
+	struct c2d_conn *pending_list; /* conns awaiting confirmation at TICK (utlist) */
+	struct c2d_devp *due_list;   /* devices whose on_online is due, oldest first (utlist) */
 	bool reauth;                 /* between MOSQ_EVT_RELOAD and the next TICK */
 	uint64_t online;             /* devices online now */
 };
@@ -136,9 +136,11 @@ void c2d_presence_on_reload(struct c2d *c2d);
 void c2d_presence_touch(struct c2d *c2d, struct mosquitto *client);
 /* Confirm connections that survived the refused-connect window (TICK). */
 void c2d_presence_confirm(struct c2d *c2d);
-/* Run the planes' on_online for devices that came online, one transaction
- * (committed here) per device, at most budget devices; only: that device
- * alone (borrowed), NULL: any. */
+/* Run the planes' on_online for devices that came online, at most budget
+ * (capped at C2D_CATCHUP_MAX) devices in one transaction committed here
+ * (one per device if that fails); only: that device alone (borrowed), NULL:
+ * any, in the order they came online. */
+#define C2D_CATCHUP_MAX 64
 void c2d_presence_catch_up(struct c2d *c2d, const char *only, unsigned budget);
 bool c2d_presence_online(const struct c2d *c2d, const char *dev);
 /* Protocol version of the device's newest connection, 0 when offline. */
@@ -205,7 +207,8 @@ void c2d_clock_update(struct c2d *c2d);
 /* Open the event's write transaction if it is not open yet. 0 or error. */
 int c2d_txn(struct c2d *c2d);
 /* Commit the event's transaction if one is open. On failure the outbox is
- * rolled back to `mark` and the error returned (C2D_EFULL / C2D_ESTORE). */
+ * rolled back to `mark` (or to the start of an open answer batch) and the
+ * error returned (C2D_EFULL / C2D_ESTORE). */
 int c2d_txn_end(struct c2d *c2d, size_t mark);
 /* Map a store error to a wire status (EFULL/ESTORE -> 503, ENOMEM -> 500). */
 int c2d_status_of(int rc);
@@ -226,6 +229,7 @@ enum c2d_counter {
 	C2D_C_RESPONSES,
 	C2D_C_STORE_ERRORS,
 	C2D_C_EVENTS,
+	C2D_C_COMMITS,
 	C2D_C__COUNT
 };
 
@@ -253,6 +257,13 @@ struct c2d {
 	uint64_t room_checked_ms;    /* c2d_room_low's cache */
 	uint64_t queue_next_due_ms;  /* queue.c: no deadline before this (wall clock) */
 	bool room_low;
+	/* Group commit (route.c): device answers (out/res) leave their writes in
+	 * the open transaction; the end of the broker's loop pass (TICK) or the
+	 * next event that commits stores them all at once, then their publishes
+	 * leave (which the broker would only send in its next pass anyway). */
+	bool batch_open;
+	size_t batch_mark;           /* outbox mark before the batch's first answer */
+	unsigned batch_count;        /* answers in the batch */
 	uint64_t counters[C2D_C__COUNT];
 };
 

@@ -260,7 +260,7 @@ static const char *cmd_delete_device(struct c2d *c2d, const cJSON *cmd, cJSON *d
 static const char *cmd_get_stats(struct c2d *c2d, const cJSON *cmd, cJSON *data)
 {
 	static const char *const names[C2D_C__COUNT] = {"connects", "disconnects", "requests", "denied",
-		"badRequests", "deliveries", "responses", "storeErrors", "events"};
+		"badRequests", "deliveries", "responses", "storeErrors", "events", "storeCommits"};
 	uint64_t used = 0, map = 0, twins = 0;
 	cJSON *counters, *store;
 	int i;
@@ -353,6 +353,8 @@ int c2d_admin_on_control(struct c2d *c2d, struct mosquitto_evt_control *ed)
 	size_t mark;
 
 	c2d_clock_update(c2d);
+	/* store an open answer batch first: the commands read what it holds */
+	if(c2d->batch_open) c2d_txn_end(c2d, c2d_outbox_mark(c2d));
 	root = cJSON_CreateObject();
 	arr = root ? cJSON_AddArrayToObject(root, "responses") : NULL;
 	if(arr == NULL){
@@ -411,6 +413,7 @@ static void on_stats_timer(uv_timer_t *timer)
 	publish_stat(c2d, "responses", c2d->counters[C2D_C_RESPONSES]);
 	publish_stat(c2d, "events", c2d->counters[C2D_C_EVENTS]);
 	publish_stat(c2d, "store/errors", c2d->counters[C2D_C_STORE_ERRORS]);
+	publish_stat(c2d, "store/commits", c2d->counters[C2D_C_COMMITS]);
 	if(c2d_store_usage(c2d->store, &used, &map) == 0){
 		publish_stat(c2d, "store/used_bytes", used);
 		publish_stat(c2d, "store/map_bytes", map);

@@ -83,6 +83,7 @@ static void teardown(struct c2d *c2d)
 			mosquitto_callback_unregister(c2d->pid, callbacks[i].event, callbacks[i].cb, callbacks[i].data);
 		}
 	}
+	c2d_txn_end(c2d, c2d_outbox_mark(c2d)); /* an answer batch still open */
 	c2d_outbox_flush(c2d);
 	c2d_route_cleanup(c2d);
 	c2d_presence_free(c2d);

@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include <uthash.h>
+#include <utlist.h>
 
 #include "c2d.h"
 
@@ -32,6 +33,7 @@ struct c2d_conn {
 	char *dev;                   /* owned */
 	enum conn_state state;
 	int protocol_version;
+	struct c2d_conn *pprev, *pnext; /* in presence.pending_list while pending */
 	UT_hash_handle hh;
 };
 
@@ -42,6 +44,7 @@ struct c2d_devp {
 	int protocol_version;        /* of the newest confirmed connection */
 	uint64_t since_ms;           /* wall clock of the last change */
 	bool catchup;                /* came online: the planes' on_online is due */
+	struct c2d_devp *dprev, *dnext; /* in presence.due_list while catchup */
 	UT_hash_handle hh;
 };
 
@@ -62,10 +65,34 @@ static struct c2d_devp *devp_get(struct c2d *c2d, const char *dev, bool create)
 	return d;
 }
 
+/* The lists keep TICK's work proportional to what changed, not to the
+ * number of connections: a reconnect storm of N devices is O(N), not O(N^2). */
+static void set_due(struct c2d *c2d, struct c2d_devp *d, bool due)
+{
+	if(d->catchup == due) return;
+	d->catchup = due;
+	if(due){
+		DL_APPEND2(c2d->presence.due_list, d, dprev, dnext);
+	}else{
+		DL_DELETE2(c2d->presence.due_list, d, dprev, dnext);
+	}
+}
+
+static void set_pending(struct c2d *c2d, struct c2d_conn *cn, bool pending)
+{
+	if((cn->state == CONN_PENDING) == pending) return;
+	cn->state = pending ? CONN_PENDING : CONN_ONLINE;
+	if(pending){
+		DL_APPEND2(c2d->presence.pending_list, cn, pprev, pnext);
+	}else{
+		DL_DELETE2(c2d->presence.pending_list, cn, pprev, pnext);
+	}
+}
+
 static void devp_release(struct c2d *c2d, struct c2d_devp *d)
 {
 	if(d->online || d->pending) return;
-	if(d->catchup) c2d->presence.catchups--;
+	set_due(c2d, d, false);
 	HASH_DEL(c2d->presence.devs, d);
 	free(d->dev);
 	free(d);
@@ -73,6 +100,7 @@ static void devp_release(struct c2d *c2d, struct c2d_devp *d)
 
 static void conn_free(struct c2d *c2d, struct c2d_conn *cn)
 {
+	set_pending(c2d, cn, false);
 	HASH_DEL(c2d->presence.conns, cn);
 	free(cn->dev);
 	free(cn);
@@ -95,9 +123,8 @@ static void confirm(struct c2d *c2d, struct c2d_conn *cn)
 	struct c2d_devp *d = devp_get(c2d, cn->dev, false);
 
 	if(d == NULL || cn->state != CONN_PENDING) return;
-	cn->state = CONN_ONLINE;
+	set_pending(c2d, cn, false);
 	d->pending--;
-	c2d->presence.pending--;
 	if(d->online == 0) c2d->presence.online++;
 	d->online++;
 	d->protocol_version = cn->protocol_version;
@@ -105,8 +132,7 @@ static void confirm(struct c2d *c2d, struct c2d_conn *cn)
 	c2d->counters[C2D_C_CONNECTS]++;
 	c2d_log(C2D_LOG_DEBUG, "device '%s' online (MQTT v%d)", cn->dev, cn->protocol_version);
 	c2d_event(c2d, cn->dev, "presence", "c2d.presence.connected", presence_data(cn, cn->client));
-	if(!d->catchup) c2d->presence.catchups++;
-	d->catchup = true;
+	set_due(c2d, d, true);
 }
 
 int c2d_presence_on_auth(struct c2d *c2d, struct mosquitto *client)
@@ -130,11 +156,11 @@ int c2d_presence_on_auth(struct c2d *c2d, struct mosquitto *client)
 		return MOSQ_ERR_PLUGIN_DEFER;
 	}
 	cn->client = client;
-	cn->state = CONN_PENDING;
+	cn->state = CONN_ONLINE; /* set_pending below makes it pending */
 	cn->protocol_version = mosquitto_client_protocol_version(client);
 	HASH_ADD_PTR(c2d->presence.conns, client, cn);
+	set_pending(c2d, cn, true);
 	d->pending++;
-	c2d->presence.pending++;
 	return MOSQ_ERR_PLUGIN_DEFER;
 }
 
@@ -154,7 +180,6 @@ void c2d_presence_on_disconnect(struct c2d *c2d, struct mosquitto *client)
 	if(cn->state == CONN_PENDING){
 		/* Refused by a later plugin or closed before we confirmed it. */
 		d->pending--;
-		c2d->presence.pending--;
 	}else{
 		d->online--;
 		c2d->counters[C2D_C_DISCONNECTS]++;
@@ -200,44 +225,62 @@ void c2d_presence_confirm(struct c2d *c2d)
 	struct c2d_conn *cn, *tmp;
 
 	c2d->presence.reauth = false;
-	if(c2d->presence.pending == 0) return;
-	HASH_ITER(hh, c2d->presence.conns, cn, tmp){
-		if(cn->state == CONN_PENDING) confirm(c2d, cn);
+	DL_FOREACH_SAFE2(c2d->presence.pending_list, cn, tmp, pnext){
+		confirm(c2d, cn);
 	}
 }
 
 /* Each device that came online gets the planes' on_online (twin catch-up,
  * queue redelivery) in a transaction of its own: one device's failure (a
  * full map, say) neither spoils the others' work nor is forgotten: it stays
- * due and is tried again at the next tick. At most `budget` devices per call;
- * only: just that device (NULL: any). */
-static void catch_up_one(struct c2d *c2d, struct c2d_devp *d)
+ * due and is tried again at the next tick (behind the others). At most
+ * `budget` devices per call, in the order they came online; only: just that
+ * device (NULL: any). */
+static bool catch_up_one(struct c2d *c2d, struct c2d_devp *d)
 {
 	size_t mark = c2d_outbox_mark(c2d);
 
 	c2d_deliver_online(c2d, d->dev);
 	if(c2d_txn_end(c2d, mark)){
 		c2d_log(C2D_LOG_WARN, "delivery to '%s' after its connect failed; tried again at the next tick", d->dev);
-		return;
+		/* to the back: the others go first */
+		DL_DELETE2(c2d->presence.due_list, d, dprev, dnext);
+		DL_APPEND2(c2d->presence.due_list, d, dprev, dnext);
+		return false;
 	}
-	d->catchup = false;
-	c2d->presence.catchups--;
+	set_due(c2d, d, false);
+	return true;
 }
 
 void c2d_presence_catch_up(struct c2d *c2d, const char *only, unsigned budget)
 {
-	struct c2d_devp *d = NULL, *tmp;
+	struct c2d_devp *d = NULL, *tmp, *batch[C2D_CATCHUP_MAX];
+	size_t mark, n = 0, i;
 
-	if(c2d->presence.catchups == 0 || budget == 0) return;
+	if(c2d->presence.due_list == NULL || budget == 0) return;
 	if(only){
 		HASH_FIND_STR(c2d->presence.devs, only, d);
 		if(d && d->catchup && d->online) catch_up_one(c2d, d);
 		return;
 	}
-	HASH_ITER(hh, c2d->presence.devs, d, tmp){
-		if(!d->catchup || !d->online) continue;
-		catch_up_one(c2d, d);
-		if(--budget == 0) break;
+	/* All of them in one transaction (one commit for a reconnect storm's
+	 * tick); if that fails, one transaction each, so that one device's
+	 * trouble cannot hold up the others. */
+	if(budget > C2D_CATCHUP_MAX) budget = C2D_CATCHUP_MAX;
+	mark = c2d_outbox_mark(c2d);
+	DL_FOREACH_SAFE2(c2d->presence.due_list, d, tmp, dnext){
+		if(!d->online) continue; /* a takeover still pending */
+		c2d_deliver_online(c2d, d->dev);
+		batch[n++] = d;
+		if(n == budget) break;
+	}
+	if(c2d_txn_end(c2d, mark) == 0){
+		for(i = 0; i < n; i++) set_due(c2d, batch[i], false);
+		return;
+	}
+	for(i = 0; i < n; i++){
+		/* a failure (full map, say) would likely hit the next one too */
+		if(!catch_up_one(c2d, batch[i])) break;
 	}
 }
 

@@ -2,7 +2,9 @@
  * after one prefix compare. $c2d topics are classified (topic.c), the
  * one-writer rules enforced, and the topic's handler runs; all its store
  * writes form one transaction that commits before the broker sends PUBACK,
- * and its publishes leave only after that commit. */
+ * and its publishes leave only after that commit. Device answers (out/res)
+ * are the exception: they are group-committed at the end of the broker's
+ * loop pass (see batch_open in c2d.h). */
 #include <string.h>
 
 #include "c2d.h"
@@ -73,16 +75,31 @@ int c2d_txn(struct c2d *c2d)
 	return c2d_store_begin(c2d->store);
 }
 
+/* The open answer batch did not reach the store: say so. The answered
+ * deliveries are still SENT in the store, so they are delivered again
+ * (ack_timeout, or the next connect) and the device answers once more. */
+static void batch_lost(struct c2d *c2d)
+{
+	if(!c2d->batch_open) return;
+	c2d_log(C2D_LOG_WARN, "%u device answer(s) were not stored; those deliveries will be repeated",
+			c2d->batch_count);
+	c2d->batch_open = false;
+}
+
 int c2d_txn_end(struct c2d *c2d, size_t mark)
 {
 	int rc;
 
 	if(!c2d_store_in_txn(c2d->store)) return 0;
+	if(c2d->batch_open && c2d->batch_mark < mark) mark = c2d->batch_mark;
 	rc = c2d_store_commit(c2d->store);
+	if(rc == 0) c2d->counters[C2D_C_COMMITS]++;
 	if(rc){
 		c2d->counters[C2D_C_STORE_ERRORS]++;
 		c2d_outbox_rollback(c2d, mark);
+		batch_lost(c2d);
 	}
+	c2d->batch_open = false;
 	return rc;
 }
 
@@ -232,6 +249,7 @@ int c2d_route_message(struct c2d *c2d, struct mosquitto_evt_message *ed)
 	struct c2d_req req;
 	c2d_handler handler = NULL;
 	size_t mark;
+	bool answer;
 	int rc;
 
 	if(strncmp(ed->topic, "$c2d/", 5) != 0) return MOSQ_ERR_SUCCESS;
@@ -241,10 +259,14 @@ int c2d_route_message(struct c2d *c2d, struct mosquitto_evt_message *ed)
 	c2d_clock_update(c2d);
 	req.client = ed->client;
 	req.client_id = mosquitto_client_id(ed->client);
+	answer = req.t.kind == C2D_T_OUT_RES;
+	/* Anything but an answer stores the answer batch first: a failing
+	 * request must not take the batch down with it. */
+	if(c2d->batch_open && !answer) c2d_txn_end(c2d, c2d_outbox_mark(c2d));
 	/* Proof of life; what coming online sends commits on its own. */
 	mark = c2d_outbox_mark(c2d);
 	c2d_presence_touch(c2d, ed->client);
-	c2d_txn_end(c2d, mark);
+	if(!c2d->batch_open) c2d_txn_end(c2d, mark);
 	if(req.client_id) c2d_presence_catch_up(c2d, req.client_id, 1);
 
 	req.protocol_version = mosquitto_client_protocol_version(ed->client);
@@ -284,8 +306,20 @@ int c2d_route_message(struct c2d *c2d, struct mosquitto_evt_message *ed)
 		rc = handler(c2d, &req);
 	}
 	if(rc){
+		if(c2d->batch_open) mark = c2d->batch_mark;
+		batch_lost(c2d);
 		c2d_store_abort(c2d->store);
 		c2d_outbox_rollback(c2d, mark);
+	}else if(answer){
+		/* group commit: stored (and its publishes sent) at TICK */
+		if(c2d_store_in_txn(c2d->store) && !c2d->batch_open){
+			c2d->batch_open = true;
+			c2d->batch_mark = mark;
+			c2d->batch_count = 0;
+		}
+		if(c2d->batch_open) c2d->batch_count++;
+		req_free(&req);
+		return MOSQ_ERR_SUCCESS;
 	}else{
 		rc = c2d_txn_end(c2d, mark);
 	}

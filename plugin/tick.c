@@ -9,9 +9,6 @@
 
 #include "c2d.h"
 
-/* Devices whose connect-time deliveries run per tick (one commit each). */
-#define C2D_CATCHUP_BUDGET 64
-
 static uint64_t clock_ms(clockid_t id)
 {
 	struct timespec ts;
@@ -88,7 +85,7 @@ void c2d_tick(struct c2d *c2d)
 
 	c2d_clock_update(c2d);
 	c2d_presence_confirm(c2d);
-	c2d_presence_catch_up(c2d, NULL, C2D_CATCHUP_BUDGET);
+	c2d_presence_catch_up(c2d, NULL, C2D_CATCHUP_MAX);
 	mark = c2d_outbox_mark(c2d);
 	uv_run(&c2d->loop, UV_RUN_NOWAIT);
 	for(i = 0; i < c2d->plane_count; i++){

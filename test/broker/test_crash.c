@@ -3,8 +3,8 @@
  * restarted three times; then the device drains its queue. Every request the
  * broker acknowledged (PUBACK < 0x80) must have survived: each acknowledged
  * message is delivered at least once, nothing is delivered that was never
- * sent, and the twin holds the last acknowledged patch. Runs for sync full
- * and sync periodic, with an MQTT 5 and an MQTT 3.1.1 device, and prints one
+ * sent, and the twin holds the last acknowledged patch. Runs for sync full,
+ * meta and periodic, with an MQTT 5 and an MQTT 3.1.1 device, and prints one
  * summary line per run (the numbers in docs/reliability.md). The broker is
  * killed once more while the device drains: what was delivered but not yet
  * answered is delivered again (the duplicates counted). */
@@ -297,27 +297,18 @@ static void crash_run(const char *sync, int protocol)
 	free(opts);
 }
 
-START_TEST(sync_full_v5)
-{
-	crash_run("full", V5);
-}
-END_TEST
+static const struct {
+	const char *sync;
+	int protocol;
+} runs[] = {
+	{"full", V5}, {"full", V311},
+	{"meta", V5}, {"meta", V311},
+	{"periodic", V5}, {"periodic", V311},
+};
 
-START_TEST(sync_full_v311)
+START_TEST(crash_and_restart)
 {
-	crash_run("full", V311);
-}
-END_TEST
-
-START_TEST(sync_periodic_v5)
-{
-	crash_run("periodic", V5);
-}
-END_TEST
-
-START_TEST(sync_periodic_v311)
-{
-	crash_run("periodic", V311);
+	crash_run(runs[_i].sync, runs[_i].protocol);
 }
 END_TEST
 
@@ -327,10 +318,7 @@ int main(void)
 	TCase *tc = tcase_create("broker");
 
 	tcase_set_timeout(tc, 120);
-	tcase_add_test(tc, sync_full_v5);
-	tcase_add_test(tc, sync_full_v311);
-	tcase_add_test(tc, sync_periodic_v5);
-	tcase_add_test(tc, sync_periodic_v311);
+	tcase_add_loop_test(tc, crash_and_restart, 0, (int)(sizeof(runs) / sizeof(runs[0])));
 	suite_add_tcase(s, tc);
 	return c2d_check_run(s);
 }
