@@ -195,6 +195,7 @@ typedef int (*c2d_handler)(struct c2d *c2d, struct c2d_req *req);
 
 /* ---- clocks and timers (tick.c) ---- */
 uint64_t c2d_mono_ms(void);
+uint64_t c2d_mono_us(void);
 uint64_t c2d_wall_ms(void);
 void c2d_tick(struct c2d *c2d);
 /* Open the timer loop and the periodic sync timer; close them again. */
@@ -250,6 +251,12 @@ struct c2d {
 	uv_loop_t loop;              /* private timer heap, advanced at TICK */
 	bool loop_open;
 	uv_timer_t sync_timer;       /* sync periodic */
+	uv_work_t sync_work;         /* the periodic fsync, on libuv's thread pool */
+	bool sync_busy;              /* sync_work queued or running */
+	int sync_rc;                 /* its LMDB result, read after it finished */
+	uint64_t msgs_seen;          /* MESSAGE events so far (route.c) */
+	uint64_t msgs_seen_at_tick;  /* msgs_seen at the last tick */
+	uint64_t busy_until_ms;      /* publishes flowed within the last 100 ms */
 	uint64_t now_ms;             /* CLOCK_MONOTONIC at the current TICK/event */
 	uint64_t wall_ms;            /* CLOCK_REALTIME at the current TICK/event */
 	uint64_t boot_ms;            /* wall clock at init, event id prefix */

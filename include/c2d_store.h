@@ -50,6 +50,13 @@ int c2d_store_in_txn(const struct c2d_store *st); /* 1 when a write txn is open 
 
 /* Flush to disk now (mdb_env_sync force): used by sync periodic at TICK. */
 int c2d_store_sync(struct c2d_store *st);
+/* The same for a worker thread (LMDB allows mdb_env_sync from any thread,
+ * next to the main thread's transactions): touches nothing but the
+ * environment and logs nothing. Returns the LMDB error number (0 ok), for
+ * c2d_store_sync_report on the main thread, which logs it and returns 0 or
+ * C2D_ESTORE. */
+int c2d_store_sync_worker(struct c2d_store *st);
+int c2d_store_sync_report(struct c2d_store *st, int worker_rc);
 
 /* Map use: bytes in pages in use (pages on LMDB's free list are reused, so
  * they count as room), and the map size. Walks the free list: call it at

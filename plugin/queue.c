@@ -42,7 +42,9 @@
  * index, at the earliest of its expiry and its current ack/RPC timeout, in
  * wall-clock ms so that it survives restarts (a history record has one too,
  * at its end). The sweep (each TICK) takes the earliest entries that are
- * due, at most SWEEP_BUDGET entries and SWEEP_MS per tick, and resumes at the next tick where it
+ * due, at most SWEEP_BUDGET entries and a time slice per tick (0.5 ms while
+ * publishes flow, 5 ms when the broker is otherwise idle: a mass expiry must
+ * not slow live commands down), and resumes at the next tick where it
  * stopped (the index is ordered, there is no cursor to keep). A live item's
  * due entry is either the expiry (final expired, online or not) or a timeout:
  * offline, only the lifetime runs, so the entry moves to the expiry and the
@@ -66,7 +68,8 @@
 #include "c2d_queue.h"
 
 #define SWEEP_BUDGET 256    /* due entries handled per tick */
-#define SWEEP_MS 2          /* and at most this long per tick, so requests keep flowing */
+#define SWEEP_US_IDLE 5000  /* and at most this long per tick when no publishes flow, */
+#define SWEEP_US_BUSY 500   /* this long when they do (every broker loop pass pays it) */
 #define DEDUP_KEY_MAX 480   /* c2d_store_dedup_*: longest key */
 #define HISTORY_BIT (1ull << 63) /* queue key of a finished item: seq | HISTORY_BIT */
 
@@ -938,19 +941,18 @@ static int sweep_one(struct c2d *c2d, uint64_t at, const char *dev, uint64_t key
 static void queue_on_tick(struct c2d *c2d)
 {
 	char dev[C2D_DEV_MAX + 1];
-	uint64_t at = UINT64_MAX, key;
+	uint64_t at = UINT64_MAX, key, start, slice;
 	int n, rc = 0;
 
-	uint64_t start;
-
 	if(c2d->wall_ms < c2d->queue_next_due_ms) return;
-	start = c2d_mono_ms();
+	slice = c2d->now_ms < c2d->busy_until_ms ? SWEEP_US_BUSY : SWEEP_US_IDLE;
+	start = c2d_mono_us();
 	for(n = 0; n < SWEEP_BUDGET; n++){
 		rc = c2d_store_due_first(c2d->store, &at, dev, &key);
 		if(rc || at > c2d->wall_ms) break;
 		rc = sweep_one(c2d, at, dev, key);
 		if(rc) break;
-		if((n & 15) == 15 && c2d_mono_ms() - start >= SWEEP_MS) n = SWEEP_BUDGET - 1; /* time is up */
+		if((n & 7) == 7 && c2d_mono_us() - start >= slice) n = SWEEP_BUDGET - 1; /* time is up */
 	}
 	if(rc == C2D_ENOTFOUND) at = UINT64_MAX;
 	if(rc && rc != C2D_ENOTFOUND) at = 0; /* look again at the next tick */

@@ -583,6 +583,16 @@ int c2d_store_sync(struct c2d_store *st)
 	return mdb_status(st, mdb_env_sync(st->env, 1), "sync", NULL);
 }
 
+int c2d_store_sync_worker(struct c2d_store *st)
+{
+	return mdb_env_sync(st->env, 1);
+}
+
+int c2d_store_sync_report(struct c2d_store *st, int worker_rc)
+{
+	return mdb_status(st, worker_rc, "sync", NULL);
+}
+
 /* used: pages up to the last one in use (committed), times the page size. */
 int c2d_store_usage(struct c2d_store *st, uint64_t *used_bytes, uint64_t *map_bytes)
 {

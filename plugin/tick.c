@@ -27,17 +27,52 @@ uint64_t c2d_wall_ms(void)
 	return clock_ms(CLOCK_REALTIME);
 }
 
+uint64_t c2d_mono_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
 void c2d_clock_update(struct c2d *c2d)
 {
 	c2d->now_ms = c2d_mono_ms();
 	c2d->wall_ms = c2d_wall_ms();
 }
 
+/* sync periodic: the fdatasync of everything committed since the last one
+ * runs on a worker thread, so the broker's loop does not wait for the disk
+ * (after a burst of writes that can take tens of milliseconds). LMDB's
+ * mdb_env_sync is an fsync of the data file that does not interact with
+ * transactions: what was committed before it started is on disk when it
+ * returns (Howard Chu, openldap-technical, 2015-12). */
+static void sync_work(uv_work_t *req)
+{
+	struct c2d *c2d = req->data;
+
+	c2d->sync_rc = c2d_store_sync_worker(c2d->store);
+}
+
+static void sync_done(uv_work_t *req, int status)
+{
+	struct c2d *c2d = req->data;
+
+	c2d->sync_busy = false;
+	if(status == 0) c2d_store_sync_report(c2d->store, c2d->sync_rc);
+}
+
 static void on_sync_timer(uv_timer_t *timer)
 {
 	struct c2d *c2d = timer->data;
 
-	c2d_store_sync(c2d->store);
+	if(c2d->sync_busy) return; /* the last one is still writing */
+	c2d->sync_work.data = c2d;
+	if(uv_queue_work(&c2d->loop, &c2d->sync_work, sync_work, sync_done) == 0){
+		c2d->sync_busy = true;
+	}else{
+		c2d_store_sync(c2d->store); /* no worker: do it here */
+	}
 }
 
 int c2d_tick_init(struct c2d *c2d)
@@ -84,6 +119,10 @@ void c2d_tick(struct c2d *c2d)
 	size_t mark, i;
 
 	c2d_clock_update(c2d);
+	if(c2d->msgs_seen != c2d->msgs_seen_at_tick){
+		c2d->msgs_seen_at_tick = c2d->msgs_seen;
+		c2d->busy_until_ms = c2d->now_ms + 100;
+	}
 	c2d_presence_confirm(c2d);
 	c2d_presence_catch_up(c2d, NULL, C2D_CATCHUP_MAX);
 	mark = c2d_outbox_mark(c2d);
