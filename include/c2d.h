@@ -69,7 +69,10 @@ bool c2d_req_user_prop(const struct c2d_req *req, const char *key, char *buf, si
 /* ---- outbox (outbox.c): the one place that publishes ----
  * Handlers append; route.c/tick.c flush after the store commit, so nothing is
  * announced that is not durable. On a failed commit the appends since a mark
- * are discarded and an error reply is sent instead. */
+ * are discarded and an error reply is sent instead. Publishes that announce
+ * no store state (presence events, lightweight RPC and call timeouts, $SYS
+ * statistics) go to a side list while c2d_outbox_side is on: a rollback
+ * never drops them; a flush sends them first. */
 struct c2d_out {
 	struct c2d_out *next;
 	char *topic;                 /* owned */
@@ -83,6 +86,9 @@ struct c2d_outbox {
 	struct c2d_out *head;
 	struct c2d_out **tail;
 	size_t count;
+	struct c2d_out *side_head;   /* not rolled back */
+	struct c2d_out **side_tail;
+	bool side;                   /* appends go to the side list */
 	uint64_t published;          /* lifetime counters */
 	uint64_t failed;
 };
@@ -97,6 +103,8 @@ int c2d_outbox_add_owned(struct c2d *c2d, const char *clientid, const char *topi
 size_t c2d_outbox_mark(struct c2d *c2d);
 void c2d_outbox_rollback(struct c2d *c2d, size_t mark);
 void c2d_outbox_flush(struct c2d *c2d);
+/* Route appends to the side list (on) or the main list (off). */
+void c2d_outbox_side(struct c2d *c2d, bool on);
 void c2d_outbox_clear(struct c2d *c2d);
 
 /* Reply to a request on its v5 Response Topic, with its correlation data and
@@ -165,6 +173,10 @@ struct c2d_resp {
 struct c2d_plane {
 	char letter;                 /* id prefix, unique */
 	const char *name;
+	/* Its answers only change the store and publish what they stored
+	 * (settlement events, replies, next deliveries): they may be
+	 * group-committed at the end of the broker's loop pass (route.c). */
+	bool group_commit;
 	/* A device answered a delivery of this plane. */
 	int (*on_response)(struct c2d *c2d, const struct c2d_resp *resp);
 	/* A device came online (confirmed connection) / went offline. */
@@ -181,6 +193,9 @@ struct c2d_plane {
  * Expiry for v5. Returns 0 or an error (nothing queued). */
 int c2d_deliver(struct c2d *c2d, const char *dev, const char *path, char letter, uint64_t num,
 		const void *payload, size_t len, const char *content_type, uint32_t expiry_s);
+/* True if an answer with this id (borrowed, e.g. "q17") goes to a plane
+ * whose answers may be group-committed. */
+bool c2d_deliver_group_commit(const struct c2d *c2d, const char *id);
 /* Format an id ("q17") into buf (>= 24 bytes). */
 void c2d_deliver_id(char letter, uint64_t num, char *buf, size_t len);
 /* Parse an id: letter + 1..20 decimal digits, no leading zero. */
@@ -253,6 +268,7 @@ struct c2d {
 	uv_timer_t sync_timer;       /* sync periodic */
 	uv_work_t sync_work;         /* the periodic fsync, on libuv's thread pool */
 	bool sync_busy;              /* sync_work queued or running */
+	bool sync_again;             /* a sync came due while it ran: one more */
 	int sync_rc;                 /* its LMDB result, read after it finished */
 	uint64_t msgs_seen;          /* MESSAGE events so far (route.c) */
 	uint64_t msgs_seen_at_tick;  /* msgs_seen at the last tick */

@@ -54,8 +54,9 @@ void c2d_twin_free(struct c2d_twin *tw);
  * On success the section, its version (+1) and metadata (now: RFC 3339,
  * borrowed) are updated, *applied is set to the patch without "$version"
  * (new, owned by the caller) and 0 returned. A patch that leaves the section
- * as it is (compared as JSON values) changes nothing, not even the version:
- * 0 with *applied NULL. Otherwise the status is returned
+ * as it is (compared as JSON values) changes nothing, not even the version
+ * or the metadata times, and passes whatever the limits: 0 with *applied
+ * NULL. Otherwise the status is returned
  * with a reason in why. C2D_ENOMEM (negative) on no memory. */
 int c2d_twin_apply(struct c2d_twin *tw, enum c2d_twin_section s, const cJSON *patch,
 		const struct c2d_twin_limits *limits, const char *now, cJSON **applied,

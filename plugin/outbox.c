@@ -37,6 +37,12 @@ int c2d_outbox_add_owned(struct c2d *c2d, const char *clientid, const char *topi
 	o->payloadlen = (uint32_t)len;
 	o->qos = (uint8_t)qos;
 	o->props = props;
+	if(ob->side){
+		if(ob->side_tail == NULL) ob->side_tail = &ob->side_head;
+		*ob->side_tail = o;
+		ob->side_tail = &o->next;
+		return 0;
+	}
 	if(ob->tail == NULL) ob->tail = &ob->head;
 	*ob->tail = o;
 	ob->tail = &o->next;
@@ -87,13 +93,17 @@ void c2d_outbox_rollback(struct c2d *c2d, size_t mark)
 	ob->count = mark;
 }
 
-void c2d_outbox_flush(struct c2d *c2d)
+void c2d_outbox_side(struct c2d *c2d, bool on)
 {
-	struct c2d_outbox *ob = &c2d->outbox;
+	c2d->outbox.side = on;
+}
+
+static void publish_all(struct c2d_outbox *ob, struct c2d_out *head)
+{
 	struct c2d_out *o, *next;
 	int rc;
 
-	for(o = ob->head; o; o = next){
+	for(o = head; o; o = next){
 		next = o->next;
 		rc = mosquitto_broker_publish(o->clientid, o->topic, (int)o->payloadlen, o->payload,
 				o->qos, false, o->props);
@@ -110,14 +120,34 @@ void c2d_outbox_flush(struct c2d *c2d)
 		}
 		out_free(o);
 	}
+}
+
+void c2d_outbox_flush(struct c2d *c2d)
+{
+	struct c2d_outbox *ob = &c2d->outbox;
+	struct c2d_out *side = ob->side_head, *main = ob->head;
+
+	ob->side_head = NULL;
+	ob->side_tail = &ob->side_head;
 	ob->head = NULL;
 	ob->tail = &ob->head;
 	ob->count = 0;
+	publish_all(ob, side);
+	publish_all(ob, main);
 }
 
 void c2d_outbox_clear(struct c2d *c2d)
 {
+	struct c2d_outbox *ob = &c2d->outbox;
+	struct c2d_out *o, *next;
+
 	c2d_outbox_rollback(c2d, 0);
+	for(o = ob->side_head; o; o = next){
+		next = o->next;
+		out_free(o);
+	}
+	ob->side_head = NULL;
+	ob->side_tail = &ob->side_head;
 }
 
 /* Properties of a reply: correlation data (copied), status, content type. */

@@ -21,9 +21,11 @@ static int on_disconnect(int event, void *event_data, void *userdata)
 {
 	struct mosquitto_evt_disconnect *ed = event_data;
 	struct c2d *c2d = userdata;
-	size_t mark = c2d_outbox_mark(c2d);
+	size_t mark;
 
 	(void)event;
+	if(c2d->batch_open) c2d_txn_end(c2d, c2d_outbox_mark(c2d)); /* on its own */
+	mark = c2d_outbox_mark(c2d);
 	c2d_presence_on_disconnect(c2d, ed->client);
 	c2d_txn_end(c2d, mark);
 	c2d_outbox_flush(c2d);

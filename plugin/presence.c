@@ -117,6 +117,15 @@ static cJSON *presence_data(const struct c2d_conn *cn, struct mosquitto *client)
 	return data;
 }
 
+/* Presence events state no stored fact: the outbox's side list, so that a
+ * failed commit of someone else's writes cannot drop them. */
+static void presence_event(struct c2d *c2d, const struct c2d_conn *cn, const char *type, struct mosquitto *client)
+{
+	c2d_outbox_side(c2d, true);
+	c2d_event(c2d, cn->dev, "presence", type, presence_data(cn, client));
+	c2d_outbox_side(c2d, false);
+}
+
 /* A pending connection is real: count it, announce it, let the planes deliver. */
 static void confirm(struct c2d *c2d, struct c2d_conn *cn)
 {
@@ -131,7 +140,7 @@ static void confirm(struct c2d *c2d, struct c2d_conn *cn)
 	d->since_ms = c2d->wall_ms;
 	c2d->counters[C2D_C_CONNECTS]++;
 	c2d_log(C2D_LOG_DEBUG, "device '%s' online (MQTT v%d)", cn->dev, cn->protocol_version);
-	c2d_event(c2d, cn->dev, "presence", "c2d.presence.connected", presence_data(cn, cn->client));
+	presence_event(c2d, cn, "c2d.presence.connected", cn->client);
 	set_due(c2d, d, true);
 }
 
@@ -189,7 +198,7 @@ void c2d_presence_on_disconnect(struct c2d *c2d, struct mosquitto *client)
 			c2d->presence.online--;
 			d->since_ms = c2d->wall_ms;
 			c2d_log(C2D_LOG_DEBUG, "device '%s' offline", cn->dev);
-			c2d_event(c2d, cn->dev, "presence", "c2d.presence.disconnected", presence_data(cn, NULL));
+			presence_event(c2d, cn, "c2d.presence.disconnected", NULL);
 			c2d_deliver_offline(c2d, cn->dev);
 		}else if(d->online == 0){
 			c2d->presence.online--;

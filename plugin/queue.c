@@ -1279,6 +1279,7 @@ int c2d_queue_forget_device(struct c2d *c2d, const char *dev, uint64_t *purged, 
 const struct c2d_plane c2d_queue_plane = {
 	.letter = C2D_QUEUE_LETTER,
 	.name = "queue",
+	.group_commit = true,
 	.on_response = queue_on_response,
 	.on_online = queue_on_online,
 	.on_tick = queue_on_tick,

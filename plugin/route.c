@@ -260,9 +260,12 @@ int c2d_route_message(struct c2d *c2d, struct mosquitto_evt_message *ed)
 	c2d_clock_update(c2d);
 	req.client = ed->client;
 	req.client_id = mosquitto_client_id(ed->client);
-	answer = req.t.kind == C2D_T_OUT_RES;
-	/* Anything but an answer stores the answer batch first: a failing
-	 * request must not take the batch down with it. */
+	/* Answers to queue items and twin pushes are group-committed (see
+	 * batch_open in c2d.h). The batch's part of the outbox holds only what
+	 * is stored in its transaction (presence events go to the side list),
+	 * so a failure can roll it back whole; any other request stores the
+	 * batch first, so that its own failure cannot take the batch down. */
+	answer = req.t.kind == C2D_T_OUT_RES && req.t.name_len > 0 && c2d_deliver_group_commit(c2d, req.t.name);
 	if(c2d->batch_open && !answer) c2d_txn_end(c2d, c2d_outbox_mark(c2d));
 	/* Proof of life; what coming online sends commits on its own. */
 	mark = c2d_outbox_mark(c2d);

@@ -54,19 +54,32 @@ static void sync_work(uv_work_t *req)
 	c2d->sync_rc = c2d_store_sync_worker(c2d->store);
 }
 
+static void start_sync(struct c2d *c2d);
+
 static void sync_done(uv_work_t *req, int status)
 {
 	struct c2d *c2d = req->data;
 
 	c2d->sync_busy = false;
 	if(status == 0) c2d_store_sync_report(c2d->store, c2d->sync_rc);
+	if(c2d->sync_again && status == 0){
+		/* what was committed while it ran must not wait a whole interval */
+		c2d->sync_again = false;
+		start_sync(c2d);
+	}
 }
 
 static void on_sync_timer(uv_timer_t *timer)
 {
-	struct c2d *c2d = timer->data;
+	start_sync(timer->data);
+}
 
-	if(c2d->sync_busy) return; /* the last one is still writing */
+static void start_sync(struct c2d *c2d)
+{
+	if(c2d->sync_busy){
+		c2d->sync_again = true; /* the last one is still writing */
+		return;
+	}
 	c2d->sync_work.data = c2d;
 	if(uv_queue_work(&c2d->loop, &c2d->sync_work, sync_work, sync_done) == 0){
 		c2d->sync_busy = true;
@@ -105,9 +118,11 @@ static void close_walk(uv_handle_t *handle, void *arg)
 void c2d_tick_cleanup(struct c2d *c2d)
 {
 	if(!c2d->loop_open) return;
+	c2d->sync_again = false; /* the sync below covers it */
 	if(c2d->conf.sync == C2D_SYNC_PERIODIC && c2d->store) c2d_store_sync(c2d->store);
 	uv_walk(&c2d->loop, close_walk, NULL);
-	uv_run(&c2d->loop, UV_RUN_DEFAULT); /* runs only the close callbacks */
+	/* runs the close callbacks and waits for a sync still on its worker */
+	uv_run(&c2d->loop, UV_RUN_DEFAULT);
 	if(uv_loop_close(&c2d->loop) != 0){
 		c2d_log(C2D_LOG_WARN, "timer loop closed with handles still open");
 	}
@@ -126,7 +141,11 @@ void c2d_tick(struct c2d *c2d)
 	c2d_presence_confirm(c2d);
 	c2d_presence_catch_up(c2d, NULL, C2D_CATCHUP_MAX);
 	mark = c2d_outbox_mark(c2d);
+	/* timers publish no stored state (lightweight RPC and call timeouts,
+	 * $SYS statistics): never rolled back */
+	c2d_outbox_side(c2d, true);
 	uv_run(&c2d->loop, UV_RUN_NOWAIT);
+	c2d_outbox_side(c2d, false);
 	for(i = 0; i < c2d->plane_count; i++){
 		if(c2d->planes[i]->on_tick) c2d->planes[i]->on_tick(c2d);
 	}

@@ -270,6 +270,7 @@ static void twin_on_online(struct c2d *c2d, const char *dev)
 const struct c2d_plane c2d_twin_plane = {
 	.letter = C2D_TWIN_LETTER,
 	.name = "twin",
+	.group_commit = true,
 	.on_response = twin_on_response,
 	.on_online = twin_on_online,
 };

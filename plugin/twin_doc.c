@@ -200,6 +200,14 @@ int c2d_twin_apply(struct c2d_twin *tw, enum c2d_twin_section s, const cJSON *pa
 	cJSON_DeleteItemFromObjectCaseSensitive(clean, "$version");
 	result = c2d_mpatch_apply(tw->doc[s], clean);
 	if(result == NULL) goto nomem;
+	if(c2d_json_equal(result, tw->doc[s])){
+		/* Nothing changes (a repeated patch, e.g. a QoS 2 retransmission
+		 * or a periodic identical report): no new version, and no limit
+		 * to check (the section may be over limits lowered since). */
+		cJSON_Delete(clean);
+		cJSON_Delete(result);
+		return 0;
+	}
 	text = cJSON_PrintUnformatted(result);
 	if(text == NULL) goto nomem;
 	size = strlen(text);
@@ -214,13 +222,6 @@ int c2d_twin_apply(struct c2d_twin *tw, enum c2d_twin_section s, const cJSON *pa
 		snprintf(why, whylen, "%s would be nested deeper than %d levels (plugin_opt_twin_max_depth)",
 				section_name[s], limits->max_depth);
 		goto fail;
-	}
-	if(c2d_json_equal(result, tw->doc[s])){
-		/* Nothing changes (a repeated patch, e.g. a QoS 2 retransmission
-		 * or a periodic identical report): no new version. */
-		cJSON_Delete(clean);
-		cJSON_Delete(result);
-		return 0;
 	}
 	if(meta_merge(tw->meta[s], tw->doc[s], clean, now)) goto nomem;
 	cJSON_Delete(tw->doc[s]);
