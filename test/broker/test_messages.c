@@ -407,7 +407,7 @@ static void survives(bool kill9)
 {
 	struct c2d_broker *b = fx_start(NULL);
 	struct c2d_client *app = fx_app(b, FX_REPLIES), *dev;
-	char corr[8], id[8], payload[8];
+	char corr[16], id[16], payload[16];
 	int i;
 
 	for(i = 1; i <= 5; i++){
