@@ -497,6 +497,106 @@ START_TEST(cli_example)
 }
 END_TEST
 
+/* Device answers are group-committed at the end of the broker's loop pass.
+ * A burst that mixes queue answers of three devices (sent without waiting
+ * for PUBACKs), a twin acknowledgement, a lightweight RPC answer and a
+ * device connecting loses nothing: every final feedback, the RPC reply and
+ * the presence event arrive; after a kill -9 nothing is delivered again (the
+ * feedback left only after the commit). */
+START_TEST(answer_burst_mixed)
+{
+	struct c2d_broker *b = fx_start(NULL);
+	struct c2d_client *app = fx_app(b, FX_REPLIES), *mon = fx_monitor(b, "$c2d/+/events/presence"), *dev[3], *late = NULL;
+	mosquitto_property *rq = NULL;
+	char devid[8], corr[16], id[16], payload[16], *topic;
+	struct c2d_msg *m, *call, *push;
+	int i, k;
+
+	for(i = 0; i < 3; i++){
+		snprintf(devid, sizeof(devid), "db%d", i);
+		dev[i] = fx_device(b, mon, devid, V5);
+		for(k = 1; k <= 5; k++){
+			snprintf(corr, sizeof(corr), "b%d-%d", i, k);
+			snprintf(payload, sizeof(payload), "p%d", k);
+			snprintf(id, sizeof(id), "q%d", k);
+			accept_msg(app, devid, payload, corr, id);
+		}
+	}
+	for(i = 0; i < 3; i++){
+		snprintf(devid, sizeof(devid), "db%d", i);
+		for(k = 1; k <= 5; k++){
+			snprintf(payload, sizeof(payload), "p%d", k);
+			snprintf(id, sizeof(id), "q%d", k);
+			expect_delivery(dev[i], devid, id, payload);
+		}
+	}
+	c2d_msg_free(fx_request(app, "$c2d/db0/twin/desired", "{\"mode\":\"eco\"}", "200"));
+	push = c2d_client_wait_msg(dev[0], "$c2d/db0/in/twin/+", FX_WAIT_MS);
+	ck_assert_ptr_nonnull(push);
+	mosquitto_property_add_string(&rq, MQTT_PROP_RESPONSE_TOPIC, FX_REPLIES);
+	mosquitto_property_add_binary(&rq, MQTT_PROP_CORRELATION_DATA, "rpc-1", 5);
+	ck_assert_int_eq(mosquitto_publish_v5(c2d_client_mosq(app), NULL, "$c2d/db1/rpc/ping", 4, "ping", 1, false, rq),
+			MOSQ_ERR_SUCCESS);
+	mosquitto_property_free_all(&rq);
+	call = c2d_client_wait_msg(dev[1], "$c2d/db1/in/rpc/ping/+", FX_WAIT_MS);
+	ck_assert_ptr_nonnull(call);
+
+	/* the burst */
+	for(k = 1; k <= 5; k++){
+		for(i = 0; i < 3; i++){
+			topic = c2d_strf("$c2d/db%d/out/res/q%d", i, k);
+			ck_assert_int_eq(mosquitto_publish(c2d_client_mosq(dev[i]), NULL, topic, 0, NULL, 1, false), MOSQ_ERR_SUCCESS);
+			free(topic);
+		}
+		if(k == 2){
+			topic = c2d_strf("$c2d/db0/out/res/%s", strrchr(push->topic, '/') + 1);
+			ck_assert_int_eq(mosquitto_publish(c2d_client_mosq(dev[0]), NULL, topic, 0, NULL, 1, false), MOSQ_ERR_SUCCESS);
+			free(topic);
+			ck_assert_int_eq(mosquitto_publish(c2d_client_mosq(dev[1]), NULL, call->response_topic, 4, "pong", 1, false),
+					MOSQ_ERR_SUCCESS);
+		}
+		if(k == 3) late = fx_client(b, "db-late", V5);
+	}
+
+	for(i = 0; i < 3; i++){
+		for(k = 1; k <= 5; k++){
+			snprintf(corr, sizeof(corr), "b%d-%d", i, k);
+			snprintf(id, sizeof(id), "q%d", k);
+			expect_final(app, corr, id, "completed", 200);
+		}
+	}
+	m = c2d_client_wait_corr(app, FX_REPLIES, "rpc-1", 5, FX_WAIT_MS);
+	ck_assert_msg(m != NULL, "no reply to the lightweight RPC");
+	ck_assert_str_eq(m->payload, "pong");
+	c2d_msg_free(m);
+	cJSON_Delete(fx_expect_event(mon, "db-late", "presence", "c2d.presence.connected"));
+	m = fx_request(app, "$c2d/db0/twin/get", "", "200");
+	ck_assert_ptr_nonnull(strstr(m->payload, "\"desired\":{\"mode\":\"eco\"}"));
+	c2d_msg_free(m);
+
+	/* stored before the feedback left: nothing comes again after a crash */
+	for(i = 0; i < 3; i++) c2d_client_destroy(dev[i]);
+	c2d_client_destroy(late);
+	c2d_client_destroy(app);
+	c2d_client_destroy(mon);
+	ck_assert_int_eq(c2d_broker_kill9(b), 0);
+	ck_assert_int_eq(c2d_broker_restart(b), 0);
+	for(i = 0; i < 3; i++){
+		snprintf(devid, sizeof(devid), "db%d", i);
+		dev[i] = fx_device(b, NULL, devid, V5);
+	}
+	for(i = 0; i < 3; i++){
+		topic = c2d_strf("$c2d/db%d/in/#", i);
+		ck_assert_msg(c2d_client_expect_none(dev[i], topic, 500), "db%d got a delivery again", i);
+		free(topic);
+		c2d_client_destroy(dev[i]);
+	}
+	c2d_msg_free(call);
+	c2d_msg_free(push);
+	c2d_broker_cleanup(b);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("messages");
@@ -517,6 +617,7 @@ int main(void)
 	tcase_add_test(tc, kill9_loses_nothing);
 	tcase_add_test(tc, invalid_ttl_is_400);
 	tcase_add_test(tc, cli_example);
+	tcase_add_test(tc, answer_burst_mixed);
 	suite_add_tcase(s, tc);
 	return c2d_check_run(s);
 }
