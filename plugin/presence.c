@@ -240,11 +240,12 @@ void c2d_presence_confirm(struct c2d *c2d)
 }
 
 /* Each device that came online gets the planes' on_online (twin catch-up,
- * queue redelivery) in a transaction of its own: one device's failure (a
- * full map, say) neither spoils the others' work nor is forgotten: it stays
- * due and is tried again at the next tick (behind the others). At most
- * `budget` devices per call, in the order they came online; only: just that
- * device (NULL: any). */
+ * queue redelivery). catch_up_one does one device in a transaction of its
+ * own: its failure (a full map, say) neither spoils the others' work nor is
+ * forgotten: it stays due and is tried again at the next tick (behind the
+ * others). c2d_presence_catch_up first tries up to `budget` devices, in the
+ * order they came online, in one transaction, and falls back to
+ * catch_up_one if that commit fails; only: just that device (NULL: any). */
 static bool catch_up_one(struct c2d *c2d, struct c2d_devp *d)
 {
 	size_t mark = c2d_outbox_mark(c2d);
