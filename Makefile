@@ -35,7 +35,9 @@ BENCH_BIN := $(BENCH_SRC:bench/%.c=$(B)/bench/%)
 CHECK_CFLAGS := $(shell pkg-config --cflags check)
 CHECK_LIBS := $(shell pkg-config --libs check)
 TEST_CFLAGS = $(CFLAGS) $(CHECK_CFLAGS) -Itest/unit -Itest/broker -fvisibility=default \
-	-DC2D_PLUGIN_PATH='"$(abspath $(B)/mosquitto_c2d.so)"' -DC2D_SRCDIR='"$(abspath .)"'
+	-DC2D_PLUGIN_PATH='"$(abspath $(B)/mosquitto_c2d.so)"' -DC2D_SRCDIR='"$(abspath .)"' \
+	-DC2D_FAULTFS_PATH='"$(abspath $(B)/test/libc2d_faultfs.so)"'
+FAULTFS := $(B)/test/libc2d_faultfs.so
 
 .PHONY: all test unit broker-test run install uninstall clean bench format check-format
 all: $(B)/mosquitto_c2d.so $(B)/c2d-device
@@ -60,7 +62,13 @@ $(B)/test/unit/%: test/unit/%.c test/unit/log_stderr.c $(B)/libc2d.a $(wildcard 
 	@mkdir -p $(dir $@)
 	$(CC) $(TEST_CFLAGS) -o $@ $< test/unit/log_stderr.c $(B)/libc2d.a $(LDFLAGS) $(CHECK_LIBS) $(PKG_LIBS)
 
-$(B)/test/broker/%: test/broker/%.c test/broker/harness.c test/broker/harness.h test/broker/fixture.c test/broker/fixture.h test/check_main.h $(B)/mosquitto_c2d.so
+# Preloaded into the broker by tests that make disk writes fail (harness.h).
+# Never instrumented: it is also preloaded into the sanitizer wrapper's shell.
+$(FAULTFS): test/broker/faultfs.c
+	@mkdir -p $(dir $@)
+	$(CC) -O2 -g -std=c11 -Wall -Wextra $(WERROR) -fPIC -shared -o $@ $< -ldl
+
+$(B)/test/broker/%: test/broker/%.c test/broker/harness.c test/broker/harness.h test/broker/fixture.c test/broker/fixture.h test/check_main.h $(B)/mosquitto_c2d.so $(FAULTFS)
 	@mkdir -p $(dir $@)
 	$(CC) $(TEST_CFLAGS) -o $@ $< test/broker/harness.c test/broker/fixture.c $(LDFLAGS) $(CHECK_LIBS) -lmosquitto $(PKG_LIBS)
 

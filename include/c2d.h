@@ -270,6 +270,7 @@ struct c2d {
 	bool sync_busy;              /* sync_work queued or running */
 	bool sync_again;             /* a sync came due while it ran: one more */
 	int sync_rc;                 /* its LMDB result, read after it finished */
+	uint64_t reopen_at_ms;       /* a failed store is reopened at most once a second */
 	uint64_t msgs_seen;          /* MESSAGE events so far (route.c) */
 	uint64_t msgs_seen_at_tick;  /* msgs_seen at the last tick */
 	uint64_t busy_until_ms;      /* publishes flowed within the last 100 ms */

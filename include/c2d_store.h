@@ -15,6 +15,7 @@
 #ifndef C2D_STORE_H
 #define C2D_STORE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -57,6 +58,16 @@ int c2d_store_sync(struct c2d_store *st);
  * C2D_ESTORE. */
 int c2d_store_sync_worker(struct c2d_store *st);
 int c2d_store_sync_report(struct c2d_store *st, int worker_rc);
+
+/* A failed environment: LMDB answered MDB_PANIC (a meta page write did not
+ * reach the disk, e.g. EIO, or ENOSPC on a copy-on-write file system). Every
+ * call then fails (C2D_ESTORE, logged) until c2d_store_reopen closes and
+ * opens it again; the file is as the last successful commit left it. */
+bool c2d_store_failed(const struct c2d_store *st);
+/* No-op unless failed. Only with no transaction open (C2D_ETXN) and no
+ * c2d_store_sync_worker running. Returns C2D_OK when the store works again,
+ * else the open error (logged; calls keep failing, try again later). */
+int c2d_store_reopen(struct c2d_store *st);
 
 /* Map use: bytes in pages in use (pages on LMDB's free list are reused, so
  * they count as room), and the map size. Walks the free list: call it at

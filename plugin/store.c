@@ -63,6 +63,7 @@ struct c2d_store {
 	enum c2d_sync sync;
 	uint64_t map_mib;      /* map size in effect, for the map-full message */
 	char *path;            /* owned copy of db_path */
+	bool failed;           /* LMDB said MDB_PANIC: env unusable until reopened */
 };
 
 /* ---- status ---- */
@@ -87,10 +88,17 @@ static int mdb_code(int rc)
 /* Map an LMDB return code to ours and log what an operator must see.
  * MDB_NOTFOUND is not logged: callers decide whether it is an error.
  * op and what (table name or NULL): borrowed, for the log line. */
-static int mdb_status(const struct c2d_store *st, int rc, const char *op, const char *what)
+static int mdb_status(struct c2d_store *st, int rc, const char *op, const char *what)
 {
 	int code = mdb_code(rc);
 
+	if(rc == MDB_PANIC && !st->failed){
+		/* a meta page write failed (EIO, or ENOSPC on a copy-on-write file
+		 * system): every later call fails until the environment is reopened */
+		st->failed = true;
+		c2d_log(C2D_LOG_ERR, "LMDB environment at %s failed (a write did not reach the disk): "
+				"writes and reads get 503 until it is reopened", st->path);
+	}
 	if(code == C2D_EFULL){
 		c2d_log(C2D_LOG_ERR, "LMDB map full (map_size %" PRIu64 " MiB at %s): raise plugin_opt_map_size",
 				st->map_mib, st->path);
@@ -178,6 +186,14 @@ static int parse_dev_seq(enum table t, const unsigned char *p, size_t n, char *d
 
 /* ---- transactions for reads ---- */
 
+/* mdb_txn_begin, or MDB_PANIC while a failed environment could not be
+ * reopened (st->env NULL). */
+static int txn_begin(struct c2d_store *st, unsigned int flags, MDB_txn **txn)
+{
+	if(st->env == NULL) return MDB_PANIC;
+	return mdb_txn_begin(st->env, NULL, flags, txn);
+}
+
 /* The transaction a read runs in: the open write transaction, else a new
  * read-only one. Pair with read_end(). */
 static int read_begin(struct c2d_store *st, MDB_txn **txn)
@@ -186,7 +202,7 @@ static int read_begin(struct c2d_store *st, MDB_txn **txn)
 		*txn = st->txn;
 		return C2D_OK;
 	}
-	return mdb_status(st, mdb_txn_begin(st->env, NULL, MDB_RDONLY, txn), "read begin", NULL);
+	return mdb_status(st, txn_begin(st, MDB_RDONLY, txn), "read begin", NULL);
 }
 
 static void read_end(struct c2d_store *st, MDB_txn *txn)
@@ -458,16 +474,46 @@ fail:
 			"cannot open the databases at %s: %s", st->path, mdb_strerror(rc));
 }
 
-/* conf: borrowed. *out: owned by the caller (c2d_store_close). */
-int c2d_store_open(struct c2d_store **out, const struct c2d_conf *conf, char *err, size_t errlen)
+/* Create and open st->env at st->path with st->map_mib and st->sync, and
+ * its tables. On failure st->env is NULL and the reason logged (and in err). */
+static int env_open(struct c2d_store *st, char *err, size_t errlen)
 {
 	static const unsigned int sync_flags[] = {
 		[C2D_SYNC_FULL] = 0,
 		[C2D_SYNC_META] = MDB_NOMETASYNC,
 		[C2D_SYNC_PERIODIC] = MDB_NOSYNC,
 	};
-	struct c2d_store *st;
 	MDB_envinfo info;
+	int rc;
+
+	rc = mdb_env_create(&st->env);
+	if(rc){
+		st->env = NULL;
+		return open_fail(mdb_code(rc), err, errlen, "cannot create an LMDB environment: %s", mdb_strerror(rc));
+	}
+	rc = mdb_env_set_mapsize(st->env, (size_t)(st->map_mib * MIB));
+	if(rc == 0) rc = mdb_env_set_maxdbs(st->env, 8);
+	if(rc == 0) rc = mdb_env_open(st->env, st->path, MDB_NOTLS | sync_flags[st->sync], 0600);
+	if(rc){
+		rc = open_fail(mdb_code(rc), err, errlen,
+				"cannot open the LMDB environment at %s: %s", st->path, mdb_strerror(rc));
+	}else{
+		rc = open_tables(st, err, errlen);
+	}
+	if(rc){
+		mdb_env_close(st->env);
+		st->env = NULL;
+		return rc;
+	}
+	/* an existing file may be larger than map_size: LMDB then maps all of it */
+	if(mdb_env_info(st->env, &info) == 0) st->map_mib = (uint64_t)info.me_mapsize / MIB;
+	return C2D_OK;
+}
+
+/* conf: borrowed. *out: owned by the caller (c2d_store_close). */
+int c2d_store_open(struct c2d_store **out, const struct c2d_conf *conf, char *err, size_t errlen)
+{
+	struct c2d_store *st;
 	int rc;
 
 	if(err && errlen) err[0] = '\0';
@@ -489,41 +535,39 @@ int c2d_store_open(struct c2d_store **out, const struct c2d_conf *conf, char *er
 	st = calloc(1, sizeof(*st));
 	if(st == NULL) return open_fail(C2D_ENOMEM, err, errlen, "out of memory");
 	st->path = strdup(conf->db_path);
-	if(st->path == NULL){
-		rc = open_fail(C2D_ENOMEM, err, errlen, "out of memory");
-		goto st_free;
-	}
 	st->sync = conf->sync;
 	st->map_mib = conf->map_size_mib;
-
-	rc = mdb_env_create(&st->env);
+	rc = st->path ? env_open(st, err, errlen) : open_fail(C2D_ENOMEM, err, errlen, "out of memory");
 	if(rc){
-		rc = open_fail(mdb_code(rc), err, errlen,
-				"cannot create an LMDB environment: %s", mdb_strerror(rc));
-		goto st_free;
+		free(st->path);
+		free(st);
+		return rc;
 	}
-	rc = mdb_env_set_mapsize(st->env, (size_t)(conf->map_size_mib * MIB));
-	if(rc == 0) rc = mdb_env_set_maxdbs(st->env, 8);
-	if(rc == 0) rc = mdb_env_open(st->env, st->path, MDB_NOTLS | sync_flags[conf->sync], 0600);
-	if(rc){
-		rc = open_fail(mdb_code(rc), err, errlen,
-				"cannot open the LMDB environment at %s: %s", st->path, mdb_strerror(rc));
-		goto env_close;
-	}
-	rc = open_tables(st, err, errlen);
-	if(rc) goto env_close;
-	/* an existing file may be larger than map_size: LMDB then maps all of it */
-	if(mdb_env_info(st->env, &info) == 0) st->map_mib = (uint64_t)info.me_mapsize / MIB;
-
 	*out = st;
 	return C2D_OK;
+}
 
-env_close:
+/* After MDB_PANIC LMDB's environment must be closed and opened again; the
+ * data file itself is as the last successful commit left it. */
+int c2d_store_reopen(struct c2d_store *st)
+{
+	int rc;
+
+	if(st == NULL) return C2D_EINVAL;
+	if(!st->failed) return C2D_OK;
+	if(st->txn) return C2D_ETXN;
 	mdb_env_close(st->env);
-st_free:
-	free(st->path);
-	free(st);
-	return rc;
+	st->env = NULL;
+	rc = env_open(st, NULL, 0);
+	if(rc) return rc; /* logged; tried again later */
+	st->failed = false;
+	c2d_log(C2D_LOG_NOTICE, "LMDB environment at %s reopened: the store works again", st->path);
+	return C2D_OK;
+}
+
+bool c2d_store_failed(const struct c2d_store *st)
+{
+	return st && st->failed;
 }
 
 /* Aborts an open transaction; flushes first when commits do not (sync meta,
@@ -547,7 +591,7 @@ int c2d_store_begin(struct c2d_store *st)
 
 	if(st == NULL) return C2D_EINVAL;
 	if(st->txn) return C2D_ETXN;
-	rc = mdb_txn_begin(st->env, NULL, 0, &st->txn);
+	rc = txn_begin(st, 0, &st->txn);
 	if(rc) st->txn = NULL;
 	return mdb_status(st, rc, "begin", NULL);
 }
@@ -580,12 +624,12 @@ int c2d_store_in_txn(const struct c2d_store *st)
 int c2d_store_sync(struct c2d_store *st)
 {
 	if(st == NULL) return C2D_EINVAL;
-	return mdb_status(st, mdb_env_sync(st->env, 1), "sync", NULL);
+	return mdb_status(st, c2d_store_sync_worker(st), "sync", NULL);
 }
 
 int c2d_store_sync_worker(struct c2d_store *st)
 {
-	return mdb_env_sync(st->env, 1);
+	return st->env ? mdb_env_sync(st->env, 1) : MDB_PANIC;
 }
 
 int c2d_store_sync_report(struct c2d_store *st, int worker_rc)
@@ -606,11 +650,12 @@ int c2d_store_usage(struct c2d_store *st, uint64_t *used_bytes, uint64_t *map_by
 	uint64_t free_pages = 0, pages;
 
 	if(st == NULL || used_bytes == NULL || map_bytes == NULL) return C2D_EINVAL;
+	if(st->env == NULL) return mdb_status(st, MDB_PANIC, "usage", NULL);
 	rc = mdb_env_info(st->env, &info);
 	if(rc == 0) rc = mdb_env_stat(st->env, &stat);
 	/* Pages on LMDB's free list (database 0) are reused before the file
 	 * grows: they are room, not use. Each record is a page list, count first. */
-	if(rc == 0 && txn == NULL) rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn);
+	if(rc == 0 && txn == NULL) rc = txn_begin(st, MDB_RDONLY, &txn);
 	if(rc == 0) rc = mdb_cursor_open(txn, 0, &cur);
 	while(rc == 0 && (rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) == 0){
 		if(v.mv_size >= sizeof(size_t)) free_pages += *(const size_t *)v.mv_data;

@@ -132,21 +132,29 @@ void c2d_tick_cleanup(struct c2d *c2d)
 void c2d_tick(struct c2d *c2d)
 {
 	size_t mark, i;
+	bool store_ok;
 
 	c2d_clock_update(c2d);
 	if(c2d->msgs_seen != c2d->msgs_seen_at_tick){
 		c2d->msgs_seen_at_tick = c2d->msgs_seen;
 		c2d->busy_until_ms = c2d->now_ms + 100;
 	}
+	/* a failed store (MDB_PANIC) is reopened, at most once a second and not
+	 * under the sync worker; until then the timed store work waits */
+	if(c2d_store_failed(c2d->store) && !c2d->sync_busy && c2d->now_ms >= c2d->reopen_at_ms){
+		c2d->reopen_at_ms = c2d->now_ms + 1000;
+		c2d_store_reopen(c2d->store);
+	}
+	store_ok = !c2d_store_failed(c2d->store);
 	c2d_presence_confirm(c2d);
-	c2d_presence_catch_up(c2d, NULL, C2D_CATCHUP_MAX);
+	if(store_ok) c2d_presence_catch_up(c2d, NULL, C2D_CATCHUP_MAX);
 	mark = c2d_outbox_mark(c2d);
 	/* timers publish no stored state (lightweight RPC and call timeouts,
 	 * $SYS statistics): never rolled back */
 	c2d_outbox_side(c2d, true);
 	uv_run(&c2d->loop, UV_RUN_NOWAIT);
 	c2d_outbox_side(c2d, false);
-	for(i = 0; i < c2d->plane_count; i++){
+	for(i = 0; store_ok && i < c2d->plane_count; i++){
 		if(c2d->planes[i]->on_tick) c2d->planes[i]->on_tick(c2d);
 	}
 	if(c2d_txn_end(c2d, mark)){

@@ -29,6 +29,11 @@
 #ifndef C2D_PLUGIN_PATH
 #error "C2D_PLUGIN_PATH (absolute path of build/mosquitto_c2d.so) must be defined"
 #endif
+#ifndef C2D_FAULTFS_PATH
+#error "C2D_FAULTFS_PATH (absolute path of build/test/libc2d_faultfs.so) must be defined"
+#endif
+
+extern char **environ;
 
 #define DIAG "c2d-harness: "
 #define STOP_TIMEOUT_MS 10000
@@ -409,6 +414,67 @@ static int write_conf(struct c2d_broker *b, const struct c2d_broker_opts *o)
 	return 0;
 }
 
+static char *fault_trigger(const struct c2d_broker *b)
+{
+	return c2d_strf("%s/fail-writes", b->dir);
+}
+
+/* The broker's environment: ours, plus (with write faults) the fault library
+ * after whatever LD_PRELOAD already holds (the sanitizer runtime must stay
+ * first) and its trigger file. Returns: caller owns (env_free). */
+static char **broker_env(const struct c2d_broker *b)
+{
+	const char *pre = getenv("LD_PRELOAD");
+	char *trigger;
+	char **env;
+	size_t n = 0, k = 0, i;
+
+	while(environ[n]) n++;
+	env = xcalloc(n + 3, sizeof(*env));
+	for(i = 0; i < n; i++){
+		if(b->write_faults && (!strncmp(environ[i], "LD_PRELOAD=", 11) || !strncmp(environ[i], "C2D_FAULTFS_TRIGGER=", 20))){
+			continue;
+		}
+		env[k++] = xstrdup(environ[i]);
+	}
+	if(b->write_faults){
+		trigger = fault_trigger(b);
+		env[k++] = c2d_strf("LD_PRELOAD=%s%s%s", pre && *pre ? pre : "", pre && *pre ? " " : "", C2D_FAULTFS_PATH);
+		env[k++] = c2d_strf("C2D_FAULTFS_TRIGGER=%s", trigger);
+		free(trigger);
+	}
+	return env;
+}
+
+static void env_free(char **env)
+{
+	size_t i;
+
+	for(i = 0; env[i]; i++) free(env[i]);
+	free(env);
+}
+
+void c2d_broker_fail_writes(struct c2d_broker *b, enum c2d_write_fault which)
+{
+	char *trigger = fault_trigger(b);
+	char *tmp = c2d_strf("%s.new", trigger);
+	FILE *f;
+
+	if(which == C2D_WRITES_OK){
+		unlink(trigger);
+	}else{
+		/* renamed into place: the broker never reads a half-written mode */
+		f = fopen(tmp, "w");
+		if(f){
+			fputs(which == C2D_WRITES_META ? "meta" : "enospc", f);
+			fclose(f);
+			rename(tmp, trigger);
+		}
+	}
+	free(tmp);
+	free(trigger);
+}
+
 /* Forks and execs the broker; its stdout/stderr go to <dir>/broker.stderr.
  * It gets SIGTERM when the test process (thread) that started it ends. */
 static int broker_spawn(struct c2d_broker *b)
@@ -416,6 +482,7 @@ static int broker_spawn(struct c2d_broker *b)
 	char errpath[400];
 	pid_t parent = getpid(), pid;
 	int errfd, nullfd;
+	char **env;
 
 	snprintf(errpath, sizeof(errpath), "%s/broker.stderr", b->dir);
 	errfd = open(errpath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
@@ -430,11 +497,13 @@ static int broker_spawn(struct c2d_broker *b)
 		}
 		return -1;
 	}
+	env = broker_env(b);
 	pid = fork();
 	if(pid < 0){
 		fprintf(stderr, DIAG "fork: %s\n", strerror(errno));
 		close(errfd);
 		close(nullfd);
+		env_free(env);
 		return -1;
 	}
 	if(pid == 0){
@@ -447,9 +516,10 @@ static int broker_spawn(struct c2d_broker *b)
 		dup2(errfd, 2);
 		close_from(3);
 		child_reset_signals();
-		execl(C2D_MOSQUITTO_BIN, "mosquitto", "-c", b->conf_path, (char *)NULL);
+		execle(C2D_MOSQUITTO_BIN, "mosquitto", "-c", b->conf_path, (char *)NULL, env);
 		_exit(127);
 	}
+	env_free(env);
 	close(errfd);
 	close(nullfd);
 	b->pid = pid;
@@ -650,6 +720,7 @@ struct c2d_broker *c2d_broker_start(const struct c2d_broker_opts *opts)
 	b = xcalloc(1, sizeof(*b));
 	b->exit_status = -1;
 	b->watcher_fd = -1;
+	b->write_faults = opts->write_faults;
 	snprintf(b->dir, sizeof(b->dir), "%s/c2d-broker-XXXXXX", tmp && *tmp ? tmp : "/tmp");
 	if(!mkdtemp(b->dir)){
 		fprintf(stderr, DIAG "mkdtemp %s: %s\n", b->dir, strerror(errno));

@@ -77,6 +77,7 @@ struct c2d_broker_opts {
 	const char *acl;          /* content of <dir>/acl, adds "acl_file <dir>/acl" */
 	const struct c2d_broker_file *files; /* written before start; ends at name NULL */
 	bool expect_fail;         /* the broker is expected to exit before "running" */
+	bool write_faults;        /* preload C2D_FAULTFS_PATH: c2d_broker_fail_writes works */
 };
 
 /* A broker process and its dir. Fields are read-only for tests. */
@@ -91,6 +92,7 @@ struct c2d_broker {
 	char db_path[320]; /* passed as plugin_opt_db_path */
 	long log_mark;    /* log searches start at this byte offset */
 	/* internal */
+	bool write_faults;
 	pid_t watcher_pid;
 	int watcher_fd;
 	char **paths;
@@ -147,6 +149,17 @@ int c2d_broker_log_count(struct c2d_broker *b, const char *needle);
 /* The log text after the mark. Returns: caller owns (free()); "" if empty,
  * NULL on error. b: borrowed. */
 char *c2d_broker_log_text(struct c2d_broker *b);
+
+/* Which of the broker's writes to data.mdb fail (test/broker/faultfs.c). */
+enum c2d_write_fault {
+	C2D_WRITES_OK,     /* none */
+	C2D_WRITES_ENOSPC, /* data pages, ENOSPC: a full disk */
+	C2D_WRITES_META,   /* meta pages only, EIO: LMDB's environment fails */
+};
+
+/* With opts->write_faults: from the broker's next write on, the writes of
+ * `which` fail. b: borrowed. */
+void c2d_broker_fail_writes(struct c2d_broker *b, enum c2d_write_fault which);
 
 /* Prints the whole log and the broker's stderr to stderr. b: borrowed. */
 void c2d_broker_dump_log(struct c2d_broker *b);
