@@ -5,7 +5,8 @@
  * answered are repeated once the disk takes writes again, and every command
  * ends completed exactly once. Meanwhile new commands get 503 with nothing
  * changed, reads and lightweight RPC keep working, nobody is disconnected,
- * and the store opens intact after a restart. */
+ * and the store opens intact after a restart. Each test runs with sync
+ * full, meta and periodic. */
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +23,14 @@
 #define DEV "d1"
 #define N 3 /* queued messages */
 #define LOST "device answer(s) were not stored; those deliveries will be repeated"
+
+/* Each test runs once per durability mode (a loop test, _i). */
+static const char *const opts_by_sync[] = {
+	"plugin_opt_ack_timeout 1\nplugin_opt_sync full\n",
+	"plugin_opt_ack_timeout 1\nplugin_opt_sync meta\n",
+	"plugin_opt_ack_timeout 1\nplugin_opt_sync periodic\n",
+};
+#define SYNC_MODES ((int)(sizeof(opts_by_sync) / sizeof(opts_by_sync[0])))
 
 /* The next delivery on $c2d/d1/in/msg/+ is message qK with payload pK. */
 static void expect_delivery(struct c2d_client *dev, int k)
@@ -88,7 +97,7 @@ static void expect_completed(struct c2d_client *app, int k)
 
 START_TEST(answers_not_stored_are_repeated)
 {
-	struct c2d_broker_opts o = {.plugin_opts = "plugin_opt_ack_timeout 1\n", .write_faults = true};
+	struct c2d_broker_opts o = {.plugin_opts = opts_by_sync[_i], .write_faults = true};
 	struct c2d_broker *b = c2d_broker_start(&o);
 	struct c2d_client *app, *dev;
 	mosquitto_property *rq = NULL;
@@ -168,7 +177,7 @@ END_TEST
  * again, works on with nothing acknowledged lost. */
 START_TEST(failed_environment_is_reopened)
 {
-	struct c2d_broker_opts o = {.plugin_opts = "plugin_opt_ack_timeout 1\n", .write_faults = true};
+	struct c2d_broker_opts o = {.plugin_opts = opts_by_sync[_i], .write_faults = true};
 	struct c2d_broker *b = c2d_broker_start(&o);
 	struct c2d_client *app, *dev;
 	struct c2d_msg *m;
@@ -250,8 +259,8 @@ int main(void)
 	TCase *tc = tcase_create("broker");
 
 	tcase_set_timeout(tc, 60);
-	tcase_add_test(tc, answers_not_stored_are_repeated);
-	tcase_add_test(tc, failed_environment_is_reopened);
+	tcase_add_loop_test(tc, answers_not_stored_are_repeated, 0, SYNC_MODES);
+	tcase_add_loop_test(tc, failed_environment_is_reopened, 0, SYNC_MODES);
 	suite_add_tcase(s, tc);
 	return c2d_check_run(s);
 }
