@@ -40,7 +40,18 @@ TEST_CFLAGS = $(CFLAGS) $(CHECK_CFLAGS) -Itest/unit -Itest/broker -fvisibility=d
 FAULTFS := $(B)/test/libc2d_faultfs.so
 
 .PHONY: all test unit broker-test run install uninstall clean bench format check-format
-all: $(B)/mosquitto_c2d.so $(B)/c2d-device
+.DEFAULT_GOAL := all
+
+# Components beside the plugin (device library, HTTP daemon, ...): each
+# mk/<name>.mk adds its targets to EXTRA_ALL (built by `make`), its test
+# binaries to EXTRA_TEST_BIN (run by `make test`, each printing Check's
+# summary line), and its install steps as a rule that EXTRA_INSTALL names.
+EXTRA_ALL :=
+EXTRA_TEST_BIN :=
+EXTRA_INSTALL :=
+include $(filter-out mk/fuzz.mk,$(sort $(wildcard mk/*.mk)))
+
+all: $(B)/mosquitto_c2d.so $(B)/c2d-device $(EXTRA_ALL)
 
 # A terminal device for trying the plugin (scripts/c2d device, README tour).
 $(B)/c2d-device: scripts/c2d_device.c
@@ -82,8 +93,8 @@ broker-test: $(BROKER_BIN)
 # Every test binary runs; scripts/run-tests.sh prints each suite's result and a
 # closing "N passed, N failed" line, and fails if anything failed.
 test:
-	$(MAKE) WERROR=-Werror all unit broker-test
-	scripts/run-tests.sh $(UNIT_BIN) $(BROKER_BIN)
+	$(MAKE) WERROR=-Werror all unit broker-test $(EXTRA_TEST_BIN)
+	scripts/run-tests.sh $(UNIT_BIN) $(BROKER_BIN) $(EXTRA_TEST_BIN)
 
 bench: $(BENCH_BIN)
 	scripts/bench.sh $(BENCH_BIN)
@@ -91,7 +102,7 @@ bench: $(BENCH_BIN)
 run: all
 	scripts/run.sh
 
-install: all
+install: all $(EXTRA_INSTALL)
 	install -d $(DESTDIR)$(LIBDIR)
 	install -m 0644 $(B)/mosquitto_c2d.so $(DESTDIR)$(LIBDIR)/mosquitto_c2d.so
 
