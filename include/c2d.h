@@ -216,7 +216,10 @@ void c2d_tick(struct c2d *c2d);
 /* Open the timer loop and the periodic sync timer; close them again. */
 int c2d_tick_init(struct c2d *c2d);
 void c2d_tick_cleanup(struct c2d *c2d);
-/* Read both clocks into c2d->now_ms / c2d->wall_ms. */
+/* Read both clocks into c2d->now_ms / c2d->wall_ms, and c2d->tmo_ms.
+ * The timeout clock (ack and RPC timeouts) runs with CLOCK_MONOTONIC, so
+ * wall-clock steps do not move it; it starts at the later of the wall clock
+ * and its value stored with the last timeout entry (c2d_store_tmo_add). */
 void c2d_clock_update(struct c2d *c2d);
 
 /* ---- store transaction for the current event (route.c commits) ---- */
@@ -226,6 +229,24 @@ int c2d_txn(struct c2d *c2d);
  * rolled back to `mark` (or to the start of an open answer batch) and the
  * error returned (C2D_EFULL / C2D_ESTORE). */
 int c2d_txn_end(struct c2d *c2d, size_t mark);
+/* One item's work (an answer, a due entry, a device's catch-up) isolated
+ * from the rest of the event's transaction: c2d_item_begin opens a nested
+ * store transaction (and the event's one first if needed) and takes the
+ * outbox mark; c2d_item_end(rc) keeps the item's writes and publishes when
+ * rc is 0, else drops both, and nothing else. Returns rc, or the merge's
+ * error. */
+int c2d_item_begin(struct c2d *c2d, size_t *mark);
+int c2d_item_end(struct c2d *c2d, size_t mark, int rc);
+/* An error that would hit any item alike (map full, no memory, a failed
+ * LMDB environment): stop and try again later. Any other error is the
+ * item's own: quarantine it so that the others proceed. */
+bool c2d_transient(const struct c2d *c2d, int rc);
+/* Say that a record of dev (borrowed) could not be processed and was put
+ * aside: log line and event c2d.device.quarantined {"record","id","error"}.
+ * record, id (may be NULL): borrowed. moved: the caller moved a record in
+ * the open transaction (the event follows its commit); else nothing was
+ * stored and the event is never rolled back. */
+void c2d_quarantined(struct c2d *c2d, const char *dev, const char *record, const char *id, int rc, bool moved);
 /* Map a store error to a wire status (EFULL/ESTORE -> 503, ENOMEM -> 500). */
 int c2d_status_of(int rc);
 /* True while the LMDB map's free room is under the reserve (10% of map_size,
@@ -276,10 +297,14 @@ struct c2d {
 	uint64_t busy_until_ms;      /* publishes flowed within the last 100 ms */
 	uint64_t now_ms;             /* CLOCK_MONOTONIC at the current TICK/event */
 	uint64_t wall_ms;            /* CLOCK_REALTIME at the current TICK/event */
+	uint64_t tmo_ms;             /* the timeout clock at the current TICK/event (tick.c) */
+	uint64_t tmo_offset;         /* tmo_ms - now_ms, fixed at start */
 	uint64_t boot_ms;            /* wall clock at init, event id prefix */
 	uint64_t event_seq;
 	uint64_t room_checked_ms;    /* c2d_room_low's cache */
 	uint64_t queue_next_due_ms;  /* queue.c: no deadline before this (wall clock) */
+	uint64_t queue_next_tmo_ms;  /* queue.c: no timeout before this (timeout clock) */
+	struct c2d_twin_waits *twin_waits; /* twin.c: unacknowledged pushes of online devices */
 	bool room_low;
 	/* Group commit (route.c): device answers (out/res) leave their writes in
 	 * the open transaction; the end of the broker's loop pass (TICK) or the

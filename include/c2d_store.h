@@ -49,6 +49,18 @@ int c2d_store_commit(struct c2d_store *st); /* ends the transaction either way *
 void c2d_store_abort(struct c2d_store *st); /* no-op without a transaction */
 int c2d_store_in_txn(const struct c2d_store *st); /* 1 when a write txn is open */
 
+/* One item's work inside the open transaction (LMDB nested transaction):
+ * nest_begin opens the outer transaction first if none is open, then a
+ * child in which every call runs until nest_commit merges it into the outer
+ * one or nest_abort drops its writes (and only its writes). At most one
+ * child at a time (C2D_ETXN). nest_commit ends the child either way: on
+ * failure its writes are gone, the outer transaction is as before.
+ * c2d_store_commit merges an open child first; c2d_store_abort drops both. */
+int c2d_store_nest_begin(struct c2d_store *st);
+int c2d_store_nest_commit(struct c2d_store *st);
+void c2d_store_nest_abort(struct c2d_store *st); /* no-op without a child */
+int c2d_store_in_nest(const struct c2d_store *st); /* 1 while a child is open */
+
 /* Flush to disk now (mdb_env_sync force): used by sync periodic at TICK. */
 int c2d_store_sync(struct c2d_store *st);
 /* The same for a worker thread (LMDB allows mdb_env_sync from any thread,
@@ -110,6 +122,28 @@ int c2d_store_due_add(struct c2d_store *st, uint64_t at_ms, const char *dev, uin
 int c2d_store_due_del(struct c2d_store *st, uint64_t at_ms, const char *dev, uint64_t seq); /* C2D_ENOTFOUND */
 /* The earliest entry. dev must hold C2D_DEV_MAX+1 bytes. C2D_ENOTFOUND when empty. */
 int c2d_store_due_first(struct c2d_store *st, uint64_t *at_ms, char *dev, uint64_t *seq);
+
+/* ---- timeout index: the same shape, keyed by the timeout clock (tick.c),
+ * which wall-clock steps do not move. tmo_add also stores clock_ms (the
+ * timeout clock now) as the clock record, in the same transaction: after a
+ * restart the clock resumes at least there (c2d_store_clock_get), so an
+ * entry never waits longer than it was set for. ---- */
+int c2d_store_tmo_add(struct c2d_store *st, uint64_t at_ms, const char *dev, uint64_t seq, uint64_t clock_ms);
+int c2d_store_tmo_del(struct c2d_store *st, uint64_t at_ms, const char *dev, uint64_t seq); /* C2D_ENOTFOUND */
+int c2d_store_tmo_first(struct c2d_store *st, uint64_t *at_ms, char *dev, uint64_t *seq);
+/* The clock record; C2D_ENOTFOUND in a store that never had a timeout entry. */
+int c2d_store_clock_get(struct c2d_store *st, uint64_t *ms);
+
+/* ---- quarantine: records that cannot be processed, kept as they were
+ * (table name \0 key -> value) for an operator, out of the live tables. ---- */
+/* Move queue item (dev, seq) there. C2D_ENOTFOUND if there is none. */
+int c2d_store_q_quarantine(struct c2d_store *st, const char *dev, uint64_t seq);
+/* Move the first entry of due (timeout false) or timeout there if its key
+ * cannot be read (the *_first calls fail with C2D_ESTORE on it). C2D_OK
+ * when one was moved, C2D_ENOTFOUND when the first entry is readable. */
+int c2d_store_dl_quarantine_first(struct c2d_store *st, bool timeout);
+/* Records in quarantine (statistics). */
+int c2d_store_quarantine_count(struct c2d_store *st, uint64_t *count);
 
 /* ---- dedup: opaque key (1..480 bytes) -> (dev, seq) ---- */
 int c2d_store_dedup_put(struct c2d_store *st, const void *key, size_t keylen, const char *dev, uint64_t seq);

@@ -38,18 +38,28 @@
  * more than msg_max_deliveries times ends the item instead. The scan stops as
  * soon as it has what it needs, so a long queue is not read per response.
  *
- * Deadlines. Every live item has exactly one entry in the store's deadline
- * index, at the earliest of its expiry and its current ack/RPC timeout, in
- * wall-clock ms so that it survives restarts (a history record has one too,
- * at its end). The sweep (each TICK) takes the earliest entries that are
+ * Deadlines. Lifetimes follow the wall clock, ack and RPC timeouts the
+ * timeout clock (tick.c: CLOCK_MONOTONIC carried across restarts), so that
+ * a wall-clock step neither redelivers early nor stalls a timeout. Every
+ * live item has its expiry in the store's `due` index (wall-clock ms); an
+ * item in flight also has its timeout in the `timeout` index, and its
+ * record's due_ms says so (DUE_TMO). A history record has its end in `due`.
+ * Records written before the timeout index (schema 1.0) have one `due`
+ * entry at the earlier of expiry and timeout, in wall-clock ms; they are
+ * handled as before and move to the new form at their next delivery.
+ * The sweep (each TICK) takes the earliest entries of both indexes that are
  * due, at most SWEEP_BUDGET entries and a time slice per tick (0.5 ms while
  * publishes flow, 5 ms when the broker is otherwise idle: a mass expiry must
  * not slow live commands down), and resumes at the next tick where it
- * stopped (the index is ordered, there is no cursor to keep). A live item's
- * due entry is either the expiry (final expired, online or not) or a timeout:
- * offline, only the lifetime runs, so the entry moves to the expiry and the
- * reconnect redelivers; online, a message is queued again and redelivered,
- * an RPC is retried while retries remain, else ends as timeout.
+ * stopped (the index is ordered, there is no cursor to keep). A due expiry
+ * ends the item as expired (online or not); a due timeout: offline, only
+ * the lifetime runs, so the timeout is dropped and the reconnect
+ * redelivers; online, a message is queued again and redelivered, an RPC is
+ * retried while retries remain, else ends as timeout.
+ * Each entry is handled in a nested transaction: one that fails for a
+ * reason of its own (a damaged record) is undone alone and quarantined
+ * (the entry and its record leave for the store's quarantine, with an
+ * event), and the sweep goes on.
  * The pump never delivers an expired item; it leaves it to the sweep.
  *
  * Administration (admin.c): list, cancel, retry, purge, and forgetting a
@@ -72,6 +82,9 @@
 #define SWEEP_US_BUSY 500   /* this long when they do (every broker loop pass pays it) */
 #define DEDUP_KEY_MAX 480   /* c2d_store_dedup_*: longest key */
 #define HISTORY_BIT (1ull << 63) /* queue key of a finished item: seq | HISTORY_BIT */
+/* In a record's due_ms: its timeout entry is in the timeout index at due_ms
+ * without this bit (timeout clock), its expiry in `due` at expires_ms. */
+#define DUE_TMO (1ull << 63)
 
 /* What differs between messages and persistent RPCs. */
 struct kind_info {
@@ -120,7 +133,8 @@ struct qitem {
 	bool history;            /* a finished item, stored at seq | HISTORY_BIT */
 	void *buf;               /* owned: the stored record; r points into it */
 	struct c2d_qrec r;       /* edited in place, written back by item_save */
-	uint64_t due_stored;     /* its entry in the deadline index, 0 = none yet */
+	uint64_t due_stored;     /* its entry in `due` (wall clock), 0 = none yet */
+	uint64_t tmo_stored;     /* its entry in `timeout` (timeout clock), 0 = none */
 	uint8_t state_stored;
 };
 
@@ -199,6 +213,19 @@ static uint64_t item_key(const struct qitem *it)
 	return it->history ? it->seq | HISTORY_BIT : it->seq;
 }
 
+/* The index entries a record names: *due in `due`, *tmo in `timeout` (0:
+ * none). r: borrowed. */
+static void entries_of(const struct c2d_qrec *r, uint64_t *due, uint64_t *tmo)
+{
+	if(r->due_ms & DUE_TMO){
+		*due = r->expires_ms;
+		*tmo = r->due_ms & ~DUE_TMO;
+	}else{
+		*due = r->due_ms;
+		*tmo = 0;
+	}
+}
+
 /* Load the live item q{seq} of dev, or its history record. it: filled, free
  * with item_free (also after errors). Returns 0, C2D_ENOTFOUND, C2D_EINVAL
  * (damaged, logged) or a store error. */
@@ -225,7 +252,7 @@ static int item_load(struct c2d *c2d, const char *dev, uint64_t seq, bool histor
 				? (uint32_t)((it->r.expires_ms - it->r.created_ms) / 1000) : 1;
 		it->r.retries = it->r.retries_left;
 	}
-	it->due_stored = it->r.due_ms;
+	entries_of(&it->r, &it->due_stored, &it->tmo_stored);
 	it->state_stored = it->r.state;
 	return 0;
 }
@@ -241,6 +268,7 @@ static void item_free(struct qitem *it)
 static int item_save(struct qdev *d, struct qitem *it)
 {
 	struct c2d_store *st = d->c2d->store;
+	uint64_t due, tmo;
 	void *buf;
 	size_t len;
 	int rc;
@@ -252,15 +280,28 @@ static int item_save(struct qdev *d, struct qitem *it)
 	rc = c2d_store_q_put(st, d->dev, item_key(it), buf, len);
 	free(buf);
 	if(rc) return rc;
-	if(it->r.due_ms != it->due_stored){
+	entries_of(&it->r, &due, &tmo);
+	if(due != it->due_stored){
 		if(it->due_stored){
 			rc = c2d_store_due_del(st, it->due_stored, d->dev, item_key(it));
 			if(rc && rc != C2D_ENOTFOUND) return rc;
 		}
-		rc = c2d_store_due_add(st, it->r.due_ms, d->dev, item_key(it));
+		rc = c2d_store_due_add(st, due, d->dev, item_key(it));
 		if(rc) return rc;
-		if(it->r.due_ms < d->c2d->queue_next_due_ms) d->c2d->queue_next_due_ms = it->r.due_ms;
-		it->due_stored = it->r.due_ms;
+		if(due < d->c2d->queue_next_due_ms) d->c2d->queue_next_due_ms = due;
+		it->due_stored = due;
+	}
+	if(tmo != it->tmo_stored){
+		if(it->tmo_stored){
+			rc = c2d_store_tmo_del(st, it->tmo_stored, d->dev, item_key(it));
+			if(rc && rc != C2D_ENOTFOUND) return rc;
+		}
+		if(tmo){
+			rc = c2d_store_tmo_add(st, tmo, d->dev, item_key(it), d->c2d->tmo_ms);
+			if(rc) return rc;
+			if(tmo < d->c2d->queue_next_tmo_ms) d->c2d->queue_next_tmo_ms = tmo;
+		}
+		it->tmo_stored = tmo;
 	}
 	if(!it->history) count_flight(d, it->state_stored, it->r.state);
 	it->state_stored = it->r.state;
@@ -316,6 +357,11 @@ static int item_drop(struct qdev *d, struct qitem *it)
 		if(rc && rc != C2D_ENOTFOUND) return rc;
 		it->due_stored = 0;
 	}
+	if(it->tmo_stored){
+		rc = c2d_store_tmo_del(st, it->tmo_stored, d->dev, item_key(it));
+		if(rc && rc != C2D_ENOTFOUND) return rc;
+		it->tmo_stored = 0;
+	}
 	if(!it->history){
 		count_flight(d, it->state_stored, C2D_QS_QUEUED);
 		if(d->rec.queued > 0) d->rec.queued--;
@@ -332,12 +378,11 @@ static int item_forget(struct qdev *d, struct qitem *it)
 	return rc ? rc : dedup_forget(d, it);
 }
 
-/* Next deadline of a delivery made now: its timeout, or the expiry if sooner. */
+/* due_ms of a delivery made now: its timeout on the timeout clock (the
+ * expiry stays in `due`). */
 static uint64_t deadline(const struct c2d *c2d, const struct qitem *it)
 {
-	uint64_t t = c2d->wall_ms + it->r.timeout_ms;
-
-	return t < it->r.expires_ms ? t : it->r.expires_ms;
+	return (c2d->tmo_ms + it->r.timeout_ms) | DUE_TMO;
 }
 
 static bool expired(const struct c2d *c2d, const struct qitem *it)
@@ -866,52 +911,78 @@ static void queue_on_online(struct c2d *c2d, const char *dev)
 {
 	struct qdev d;
 	bool exists;
+	size_t mark;
 	int rc;
 
-	rc = dev_load(c2d, dev, &d, &exists);
+	/* alone: a failure leaves nothing half done in the shared transaction */
+	rc = c2d_item_begin(c2d, &mark);
+	if(!rc) rc = dev_load(c2d, dev, &d, &exists);
 	if(!rc && exists) rc = pump(&d, true);
 	if(!rc) rc = dev_save(&d);
+	rc = c2d_item_end(c2d, mark, rc);
 	if(rc) c2d_log(C2D_LOG_WARN, "queue delivery to '%s' on connect failed (%d); its timeouts retry it", dev, rc);
 }
 
-/* A due entry whose item is gone or damaged: drop the entry (and a damaged
- * item, which can never be delivered) so that the sweep moves on. it: the
- * failed load (seq and history set). */
-static int sweep_stale(struct qdev *d, uint64_t at, const struct qitem *it, bool damaged)
+/* The two deadline indexes the sweep walks. */
+struct index {
+	bool timeout;            /* the timeout index (timeout clock), else `due` (wall clock) */
+	const char *name;
+	uint64_t *next;          /* c2d's cache: nothing due before this */
+};
+
+static int index_first(struct c2d *c2d, const struct index *ix, uint64_t *at, char *dev, uint64_t *key)
 {
+	if(ix->timeout) return c2d_store_tmo_first(c2d->store, at, dev, key);
+	return c2d_store_due_first(c2d->store, at, dev, key);
+}
+
+static int index_del(struct c2d *c2d, const struct index *ix, uint64_t at, const char *dev, uint64_t key)
+{
+	int rc = ix->timeout ? c2d_store_tmo_del(c2d->store, at, dev, key) : c2d_store_due_del(c2d->store, at, dev, key);
+
+	return rc == C2D_ENOTFOUND ? 0 : rc;
+}
+
+/* A damaged item (it cannot be decoded): its record goes to quarantine with
+ * an event; its entries in the indexes are the caller's. */
+static int quarantine_item(struct qdev *d, const struct qitem *it)
+{
+	char id[24];
 	int rc;
 
-	rc = c2d_store_due_del(d->c2d->store, at, d->dev, item_key(it));
-	if(rc && rc != C2D_ENOTFOUND) return rc;
-	if(!damaged) return 0;
-	c2d_log(C2D_LOG_ERR, "removing damaged queue item q%" PRIu64 "%s of '%s'", it->seq,
-			it->history ? " (history)" : "", d->dev);
-	rc = c2d_store_q_del(d->c2d->store, d->dev, item_key(it));
-	if(rc && rc != C2D_ENOTFOUND) return rc;
+	rc = c2d_store_q_quarantine(d->c2d->store, d->dev, item_key(it));
+	if(rc == C2D_ENOTFOUND) return 0;
+	if(rc) return rc;
+	item_id(it, id, sizeof(id));
+	c2d_quarantined(d->c2d, d->dev, it->history ? "queue history" : "queue item", id, C2D_EINVAL, true);
 	if(it->history) return 0;
 	if(d->rec.queued > 0) d->rec.queued--;
 	d->dirty = true;
 	return dev_save(d);
 }
 
-/* One due entry (at, dev, key), at <= now: a live item's expiry or timeout,
- * or the end of a history record. */
-static int sweep_one(struct c2d *c2d, uint64_t at, const char *dev, uint64_t key)
+/* One entry of ix (at, dev, key), at <= now: a live item's expiry or
+ * timeout, or the end of a history record. An entry that names no item
+ * (gone, damaged, or not its current deadline) is dropped. */
+static int sweep_one(struct c2d *c2d, const struct index *ix, uint64_t at, const char *dev, uint64_t key)
 {
 	bool history = (key & HISTORY_BIT) != 0;
 	struct qdev d;
 	struct qitem it;
 	int rc;
 
-	rc = c2d_txn(c2d);
-	if(!rc) rc = dev_load(c2d, dev, &d, NULL);
+	rc = dev_load(c2d, dev, &d, NULL);
 	if(rc) return rc;
 	rc = item_load(c2d, dev, key & ~HISTORY_BIT, history, &it);
-	if(rc == C2D_ENOTFOUND || rc == C2D_EINVAL || (rc == 0 && it.r.due_ms != at)){
+	if(rc == C2D_ENOTFOUND || rc == C2D_EINVAL || (rc == 0 && at != (ix->timeout ? it.tmo_stored : it.due_stored))){
+		bool damaged = rc == C2D_EINVAL;
+
 		it.seq = key & ~HISTORY_BIT; /* item_load may have left them unset */
 		it.history = history;
 		item_free(&it);
-		return sweep_stale(&d, at, &it, rc == C2D_EINVAL);
+		rc = index_del(c2d, ix, at, dev, key);
+		if(!rc && damaged) rc = quarantine_item(&d, &it);
+		return rc;
 	}
 	if(rc == 0 && history){
 		rc = item_forget(&d, &it);
@@ -934,32 +1005,93 @@ static int sweep_one(struct c2d *c2d, uint64_t at, const char *dev, uint64_t key
 	return rc;
 }
 
-/* The budgeted sweep: the earliest due entries, at most SWEEP_BUDGET. TICK
- * fires thousands of times a second under load, so the sweep remembers when
- * the earliest deadline is (lowered by every new due entry) and does not read
- * the index before then; at most a second late if a commit failed. */
-static void queue_on_tick(struct c2d *c2d)
+/* An entry that failed for a reason of its own: it leaves the index and
+ * its item goes to quarantine (event), so that the sweep moves on. An
+ * unreadable key (no device to name) is moved as it is. */
+static int sweep_quarantine(struct c2d *c2d, const struct index *ix, bool have_key, uint64_t at,
+		const char *dev, uint64_t key, int why)
+{
+	char id[24];
+	int rc;
+
+	if(!have_key) return c2d_store_dl_quarantine_first(c2d->store, ix->timeout);
+	rc = index_del(c2d, ix, at, dev, key);
+	if(rc) return rc;
+	rc = c2d_store_q_quarantine(c2d->store, dev, key);
+	if(rc && rc != C2D_ENOTFOUND) return rc;
+	/* the device record is left alone: it may be what is damaged; the
+	 * pump's next full scan corrects its counts */
+	c2d_deliver_id(C2D_QUEUE_LETTER, key & ~HISTORY_BIT, id, sizeof(id));
+	c2d_quarantined(c2d, dev, ix->timeout ? "queue timeout" : "queue deadline", id, why, true);
+	return 0;
+}
+
+/* Sweep the entries of ix that are due at `now` (its clock), within the
+ * tick's budget *n and time slice. Returns 0, or the transient error that
+ * stopped it. */
+static int sweep_index(struct c2d *c2d, const struct index *ix, uint64_t now, int *n, uint64_t start, uint64_t slice)
 {
 	char dev[C2D_DEV_MAX + 1];
-	uint64_t at = UINT64_MAX, key, start, slice;
-	int n, rc = 0;
+	uint64_t at = UINT64_MAX, key;
+	size_t mark;
+	bool have_key;
+	int rc = 0;
 
-	if(c2d->wall_ms < c2d->queue_next_due_ms) return;
+	if(now < *ix->next) return 0;
+	for(; *n < SWEEP_BUDGET; (*n)++){
+		dev[0] = '\0';
+		rc = index_first(c2d, ix, &at, dev, &key);
+		have_key = rc == 0;
+		if(rc == C2D_ENOTFOUND){
+			at = UINT64_MAX;
+			rc = 0;
+			break;
+		}
+		if(rc == 0 && at > now) break;
+		if(rc == 0){
+			rc = c2d_item_begin(c2d, &mark);
+			if(!rc) rc = sweep_one(c2d, ix, at, dev, key);
+			rc = c2d_item_end(c2d, mark, rc);
+		}
+		if(rc && !c2d_transient(c2d, rc)){
+			/* this entry's own trouble: put it aside, go on */
+			int why = rc;
+
+			rc = c2d_item_begin(c2d, &mark);
+			if(!rc) rc = sweep_quarantine(c2d, ix, have_key, at, dev, key, why);
+			rc = c2d_item_end(c2d, mark, rc);
+			if(rc && !have_key) rc = rc == C2D_ENOTFOUND ? C2D_ESTORE : rc;
+		}
+		if(rc) break;
+		if((*n & 7) == 7 && c2d_mono_us() - start >= slice) *n = SWEEP_BUDGET - 1; /* time is up */
+	}
+	if(rc){
+		c2d_log(C2D_LOG_WARN, "queue sweep of %s stopped (%d); it resumes at the next tick", ix->name, rc);
+		at = 0; /* look again at the next tick */
+	}else if(*n >= SWEEP_BUDGET){
+		at = 0; /* more may be due: go on at the next tick */
+	}
+	*ix->next = at < now + 1000 ? at : now + 1000;
+	return rc;
+}
+
+/* The budgeted sweep: the earliest due entries of both indexes, at most
+ * SWEEP_BUDGET. TICK fires thousands of times a second under load, so the
+ * sweep remembers when the earliest deadline of each index is (lowered by
+ * every new entry) and does not read the index before then; at most a
+ * second late if a commit failed. */
+static void queue_on_tick(struct c2d *c2d)
+{
+	const struct index due = {false, "due", &c2d->queue_next_due_ms};
+	const struct index tmo = {true, "timeout", &c2d->queue_next_tmo_ms};
+	uint64_t start, slice;
+	int n = 0;
+
+	if(c2d->wall_ms < c2d->queue_next_due_ms && c2d->tmo_ms < c2d->queue_next_tmo_ms) return;
 	slice = c2d->now_ms < c2d->busy_until_ms ? SWEEP_US_BUSY : SWEEP_US_IDLE;
 	start = c2d_mono_us();
-	for(n = 0; n < SWEEP_BUDGET; n++){
-		rc = c2d_store_due_first(c2d->store, &at, dev, &key);
-		if(rc || at > c2d->wall_ms) break;
-		rc = sweep_one(c2d, at, dev, key);
-		if(rc) break;
-		if((n & 7) == 7 && c2d_mono_us() - start >= slice) n = SWEEP_BUDGET - 1; /* time is up */
-	}
-	if(rc == C2D_ENOTFOUND) at = UINT64_MAX;
-	if(rc && rc != C2D_ENOTFOUND) at = 0; /* look again at the next tick */
-	else if(n == SWEEP_BUDGET) at = 0;     /* more is due: go on at the next tick */
-	c2d->queue_next_due_ms = at < c2d->wall_ms + 1000 ? at : c2d->wall_ms + 1000;
-	if(rc && rc != C2D_ENOTFOUND){
-		c2d_log(C2D_LOG_WARN, "queue sweep stopped (%d); it resumes at the next tick", rc);
+	if(sweep_index(c2d, &due, c2d->wall_ms, &n, start, slice) == 0){
+		sweep_index(c2d, &tmo, c2d->tmo_ms, &n, start, slice);
 	}
 }
 

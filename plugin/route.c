@@ -103,6 +103,54 @@ int c2d_txn_end(struct c2d *c2d, size_t mark)
 	return rc;
 }
 
+int c2d_item_begin(struct c2d *c2d, size_t *mark)
+{
+	*mark = c2d_outbox_mark(c2d);
+	return c2d_store_nest_begin(c2d->store);
+}
+
+int c2d_item_end(struct c2d *c2d, size_t mark, int rc)
+{
+	if(rc == 0 && c2d_store_in_nest(c2d->store)) rc = c2d_store_nest_commit(c2d->store);
+	if(rc){
+		c2d_store_nest_abort(c2d->store);
+		c2d_outbox_rollback(c2d, mark);
+	}
+	return rc;
+}
+
+bool c2d_transient(const struct c2d *c2d, int rc)
+{
+	return rc == C2D_EFULL || rc == C2D_ENOMEM || rc == C2D_ETXN || c2d_store_failed(c2d->store);
+}
+
+static const char *error_name(int rc)
+{
+	switch(rc){
+		case C2D_EINVAL: return "damaged or invalid record";
+		case C2D_ENOTFOUND: return "record missing";
+		case C2D_ESCHEMA: return "unknown record layout";
+		default: return "store error";
+	}
+}
+
+void c2d_quarantined(struct c2d *c2d, const char *dev, const char *record, const char *id, int rc, bool moved)
+{
+	cJSON *data = cJSON_CreateObject();
+
+	c2d_log(C2D_LOG_ERR, "quarantined %s%s%s of '%s' (%s, %d): it is skipped, the rest goes on", record,
+			id ? " " : "", id ? id : "", dev, error_name(rc), rc);
+	if(data){
+		cJSON_AddStringToObject(data, "record", record);
+		if(id) cJSON_AddStringToObject(data, "id", id);
+		cJSON_AddStringToObject(data, "error", error_name(rc));
+	}
+	/* nothing moved: a statement about what failed, never rolled back */
+	if(!moved) c2d_outbox_side(c2d, true);
+	c2d_event(c2d, dev, "device", "c2d.device.quarantined", data);
+	if(!moved) c2d_outbox_side(c2d, false);
+}
+
 int c2d_status_of(int rc)
 {
 	switch(rc){
@@ -228,6 +276,21 @@ static bool guard(struct c2d *c2d, struct c2d_req *req)
 	return false;
 }
 
+/* A device answer that could not be stored, alone (the batch goes on). A
+ * store-wide trouble (map full, ...) loses it like a failed commit: the
+ * delivery is repeated. Its own trouble (a damaged record) would come back
+ * with every repetition: it is dropped and quarantined. */
+static void answer_failed(struct c2d *c2d, const struct c2d_req *req, int rc)
+{
+	c2d->counters[C2D_C_STORE_ERRORS]++;
+	if(c2d_transient(c2d, rc)){
+		c2d_log(C2D_LOG_WARN, "answer '%s' of '%s' was not stored (%d); that delivery will be repeated",
+				req->name, req->dev, rc);
+		return;
+	}
+	c2d_quarantined(c2d, req->dev, "answer", req->name, rc, false);
+}
+
 /* Where the plugin will publish a reply: a valid topic without wildcards, and
  * no '$' topic but the requester's own $c2d/{client id}/in/... (otherwise a
  * client could make the plugin write topics only the plugin may write, such
@@ -303,6 +366,22 @@ int c2d_route_message(struct c2d *c2d, struct mosquitto_evt_message *ed)
 	if(handler == NULL) handler = no_handler;
 
 	mark = c2d_outbox_mark(c2d);
+	if(answer){
+		/* group commit: stored (and its publishes sent) at TICK; a nested
+		 * transaction keeps a failing answer from taking the batch down */
+		rc = c2d_item_begin(c2d, &mark);
+		if(!rc) rc = handler(c2d, &req);
+		rc = c2d_item_end(c2d, mark, rc);
+		if(rc) answer_failed(c2d, &req, rc);
+		if(c2d_store_in_txn(c2d->store) && !c2d->batch_open){
+			c2d->batch_open = true;
+			c2d->batch_mark = mark;
+			c2d->batch_count = 0;
+		}
+		if(c2d->batch_open && !rc) c2d->batch_count++;
+		req_free(&req);
+		return MOSQ_ERR_SUCCESS;
+	}
 	if(adds_data(req.t.kind) && c2d_room_low(c2d)){
 		rc = 0;
 		c2d_reply_error(c2d, &req, C2D_ST_UNAVAILABLE, "store nearly full: nothing was changed (plugin_opt_map_size)");
@@ -310,20 +389,8 @@ int c2d_route_message(struct c2d *c2d, struct mosquitto_evt_message *ed)
 		rc = handler(c2d, &req);
 	}
 	if(rc){
-		if(c2d->batch_open) mark = c2d->batch_mark;
-		batch_lost(c2d);
 		c2d_store_abort(c2d->store);
 		c2d_outbox_rollback(c2d, mark);
-	}else if(answer){
-		/* group commit: stored (and its publishes sent) at TICK */
-		if(c2d_store_in_txn(c2d->store) && !c2d->batch_open){
-			c2d->batch_open = true;
-			c2d->batch_mark = mark;
-			c2d->batch_count = 0;
-		}
-		if(c2d->batch_open) c2d->batch_count++;
-		req_free(&req);
-		return MOSQ_ERR_SUCCESS;
 	}else{
 		rc = c2d_txn_end(c2d, mark);
 	}

@@ -1,14 +1,22 @@
 /* store.c: durable state in LMDB (the only file that includes lmdb.h).
  *
- * One environment at db_path holds six named databases. Keys are built so that
- * each hot operation is one B-tree seek, or a cursor walk over adjacent keys:
+ * One environment at db_path holds eight named databases. Keys are built so
+ * that each hot operation is one B-tree seek, or a cursor walk over adjacent
+ * keys:
  *
- *   meta     "schema"                      -> "1.0" (major.minor; other majors refused)
+ *   meta     "schema"                      -> "1.1" (major.minor; other majors refused)
+ *            "clock"                       -> be64: the timeout clock when last written
  *   devices  dev                           -> struct c2d_devrec, raw (local database)
  *   twins    dev                           -> JSON text, without NUL
  *   queue    dev \0 seq(be64)              -> opaque record
- *   due      at_ms(be64) dev \0 seq(be64)  -> empty
+ *   due      at_ms(be64) dev \0 seq(be64)  -> empty (wall clock deadlines)
+ *   timeout  at_ms(be64) dev \0 seq(be64)  -> empty (timeout clock deadlines)
  *   dedup    opaque key (1..480 bytes)     -> dev \0 seq(be64)
+ *   quarantine  table name \0 key          -> the record as it was
+ *
+ * Schema 1.1 added "timeout", "quarantine" and the "clock" record; a 1.0
+ * database is upgraded in place at open (the new tables start empty, every
+ * 1.0 record keeps its meaning).
  *
  * A device id never contains NUL, so "dev \0" is a prefix no other device shares
  * ("d1\0" sorts before "d10" and "d1x"): a device's queue is the key range that
@@ -39,8 +47,10 @@
 #include "c2d_store.h"
 
 #define SCHEMA_KEY "schema"
-#define SCHEMA_VALUE "1.0"
+#define SCHEMA_VALUE "1.1"
 #define SCHEMA_MAJOR 1
+#define SCHEMA_MINOR 1
+#define CLOCK_KEY "clock"
 #define DEDUP_KEY_MAX 480
 #define MIB ((uint64_t)1024 * 1024)
 
@@ -51,14 +61,18 @@ enum table {
 	T_QUEUE,
 	T_DUE,
 	T_DEDUP,
+	T_TIMEOUT,
+	T_QUARANTINE,
 	T_COUNT
 };
 
-static const char *const table_name[T_COUNT] = {"meta", "devices", "twins", "queue", "due", "dedup"};
+static const char *const table_name[T_COUNT] = {"meta", "devices", "twins", "queue", "due", "dedup",
+	"timeout", "quarantine"};
 
 struct c2d_store {
 	MDB_env *env;
-	MDB_txn *txn;          /* the open write transaction, or NULL */
+	MDB_txn *txn;          /* the open write transaction (the nested one while open), or NULL */
+	MDB_txn *outer;        /* while a nested transaction is open: its parent */
 	MDB_dbi dbi[T_COUNT];
 	enum c2d_sync sync;
 	uint64_t map_mib;      /* map size in effect, for the map-full message */
@@ -413,8 +427,8 @@ static int schema_check(struct c2d_store *st, MDB_txn *txn, char *err, size_t er
 	MDB_val k = mval(SCHEMA_KEY, strlen(SCHEMA_KEY));
 	MDB_val v;
 	const char *s;
-	size_t i, n;
-	unsigned long major = 0;
+	size_t i, j, n;
+	unsigned long major = 0, minor = 0;
 	int rc;
 
 	rc = mdb_get(txn, st->dbi[T_META], &k, &v);
@@ -433,6 +447,16 @@ static int schema_check(struct c2d_store *st, MDB_txn *txn, char *err, size_t er
 		if(major != SCHEMA_MAJOR){
 			return open_fail(C2D_ESCHEMA, err, errlen, "database at %s has schema %.*s.x; this plugin reads %d.x",
 					st->path, (int)i, s, SCHEMA_MAJOR);
+		}
+		for(j = i + 1; j < n && j < i + 10 && s[j] >= '0' && s[j] <= '9'; j++){
+			minor = minor * 10 + (unsigned long)(s[j] - '0');
+		}
+		if(minor < SCHEMA_MINOR){
+			/* an older minor: its records keep their meaning, the new tables
+			 * are created empty by open_tables */
+			c2d_log(C2D_LOG_NOTICE, "database at %s: schema %.*s upgraded to %s", st->path, (int)n, s, SCHEMA_VALUE);
+			v = mval(SCHEMA_VALUE, strlen(SCHEMA_VALUE));
+			rc = mdb_put(txn, st->dbi[T_META], &k, &v, 0);
 		}
 	}
 	if(rc){
@@ -492,7 +516,7 @@ static int env_open(struct c2d_store *st, char *err, size_t errlen)
 		return open_fail(mdb_code(rc), err, errlen, "cannot create an LMDB environment: %s", mdb_strerror(rc));
 	}
 	rc = mdb_env_set_mapsize(st->env, (size_t)(st->map_mib * MIB));
-	if(rc == 0) rc = mdb_env_set_maxdbs(st->env, 8);
+	if(rc == 0) rc = mdb_env_set_maxdbs(st->env, 12);
 	if(rc == 0) rc = mdb_env_open(st->env, st->path, MDB_NOTLS | sync_flags[st->sync], 0600);
 	if(rc){
 		rc = open_fail(mdb_code(rc), err, errlen,
@@ -596,13 +620,19 @@ int c2d_store_begin(struct c2d_store *st)
 	return mdb_status(st, rc, "begin", NULL);
 }
 
-/* The transaction ends either way: on failure LMDB has freed it. */
+/* The transaction ends either way: on failure LMDB has freed it. A nested
+ * transaction still open is merged into it first. */
 int c2d_store_commit(struct c2d_store *st)
 {
 	MDB_txn *txn;
+	int rc;
 
 	if(st == NULL) return C2D_EINVAL;
 	if(st->txn == NULL) return C2D_ETXN;
+	if(st->outer && (rc = c2d_store_nest_commit(st)) != 0){
+		c2d_store_abort(st);
+		return rc;
+	}
 	txn = st->txn;
 	st->txn = NULL;
 	return mdb_status(st, mdb_txn_commit(txn), "commit", NULL);
@@ -611,8 +641,54 @@ int c2d_store_commit(struct c2d_store *st)
 void c2d_store_abort(struct c2d_store *st)
 {
 	if(st == NULL || st->txn == NULL) return;
+	c2d_store_nest_abort(st);
 	mdb_txn_abort(st->txn);
 	st->txn = NULL;
+}
+
+/* LMDB nested transactions (not with MDB_WRITEMAP, which env_open never
+ * sets): the child becomes st->txn, so every call works in it and reads see
+ * the parent's writes; the parent is untouchable until the child ends. */
+int c2d_store_nest_begin(struct c2d_store *st)
+{
+	MDB_txn *child;
+	int rc;
+
+	if(st == NULL) return C2D_EINVAL;
+	if(st->outer) return C2D_ETXN;
+	if(st->txn == NULL && (rc = c2d_store_begin(st)) != 0) return rc;
+	rc = mdb_txn_begin(st->env, st->txn, 0, &child);
+	if(rc) return mdb_status(st, rc, "nested begin", NULL);
+	st->outer = st->txn;
+	st->txn = child;
+	return C2D_OK;
+}
+
+/* The child ends either way; on failure its writes are gone and the parent
+ * stays open as it was. */
+int c2d_store_nest_commit(struct c2d_store *st)
+{
+	MDB_txn *child;
+
+	if(st == NULL) return C2D_EINVAL;
+	if(st->outer == NULL) return C2D_ETXN;
+	child = st->txn;
+	st->txn = st->outer;
+	st->outer = NULL;
+	return mdb_status(st, mdb_txn_commit(child), "nested commit", NULL);
+}
+
+void c2d_store_nest_abort(struct c2d_store *st)
+{
+	if(st == NULL || st->outer == NULL) return;
+	mdb_txn_abort(st->txn);
+	st->txn = st->outer;
+	st->outer = NULL;
+}
+
+int c2d_store_in_nest(const struct c2d_store *st)
+{
+	return st && st->outer ? 1 : 0;
 }
 
 int c2d_store_in_txn(const struct c2d_store *st)
@@ -814,7 +890,7 @@ int c2d_store_twin_del(struct c2d_store *st, const char *dev)
 }
 
 /* *count: filled. From the B-tree's entry count: no scan. */
-int c2d_store_twin_count(struct c2d_store *st, uint64_t *count)
+static int table_count(struct c2d_store *st, enum table t, uint64_t *count)
 {
 	MDB_txn *txn;
 	MDB_stat stat;
@@ -823,10 +899,15 @@ int c2d_store_twin_count(struct c2d_store *st, uint64_t *count)
 	if(st == NULL || count == NULL) return C2D_EINVAL;
 	rc = read_begin(st, &txn);
 	if(rc) return rc;
-	rc = mdb_status(st, mdb_stat(txn, st->dbi[T_TWINS], &stat), "stat", table_name[T_TWINS]);
+	rc = mdb_status(st, mdb_stat(txn, st->dbi[t], &stat), "stat", table_name[t]);
 	if(rc == C2D_OK) *count = stat.ms_entries;
 	read_end(st, txn);
 	return rc;
+}
+
+int c2d_store_twin_count(struct c2d_store *st, uint64_t *count)
+{
+	return table_count(st, T_TWINS, count);
 }
 
 /* ---- queue ---- */
@@ -896,7 +977,7 @@ int c2d_store_q_scan(struct c2d_store *st, const char *dev, uint64_t from,
 	return db_walk(st, T_QUEUE, start.buf, start.len, visit_q, &qs);
 }
 
-/* ---- deadline index ---- */
+/* ---- deadline indexes: due (wall clock) and timeout (timeout clock) ---- */
 
 /* Build at_ms(be64) dev \0 seq(be64); seq 0 is invalid. dev: borrowed. */
 static int due_key(struct key *k, uint64_t at_ms, const char *dev, uint64_t seq)
@@ -907,24 +988,25 @@ static int due_key(struct key *k, uint64_t at_ms, const char *dev, uint64_t seq)
 }
 
 /* dev: borrowed, copied into the key. */
-int c2d_store_due_add(struct c2d_store *st, uint64_t at_ms, const char *dev, uint64_t seq)
+static int dl_add(struct c2d_store *st, enum table t, uint64_t at_ms, const char *dev, uint64_t seq)
 {
 	struct key k = {0};
 
 	if(st == NULL || due_key(&k, at_ms, dev, seq)) return C2D_EINVAL;
-	return db_put(st, T_DUE, k.buf, k.len, NULL, 0);
+	return db_put(st, t, k.buf, k.len, NULL, 0);
 }
 
 /* dev: borrowed. */
-int c2d_store_due_del(struct c2d_store *st, uint64_t at_ms, const char *dev, uint64_t seq)
+static int dl_del(struct c2d_store *st, enum table t, uint64_t at_ms, const char *dev, uint64_t seq)
 {
 	struct key k = {0};
 
 	if(st == NULL || due_key(&k, at_ms, dev, seq)) return C2D_EINVAL;
-	return db_del(st, T_DUE, k.buf, k.len);
+	return db_del(st, t, k.buf, k.len);
 }
 
 struct due_first {
+	enum table t;
 	uint64_t *at_ms;
 	struct take_dev_seq out;
 	int found;
@@ -937,8 +1019,8 @@ static int visit_due_first(void *ud, const MDB_val *key, const MDB_val *val)
 	int rc;
 
 	(void)val;
-	if(key->mv_size < 8) return corrupt(T_DUE, "bad key length");
-	rc = parse_dev_seq(T_DUE, p + 8, key->mv_size - 8, df->out.dev, df->out.seq);
+	if(key->mv_size < 8) return corrupt(df->t, "bad key length");
+	rc = parse_dev_seq(df->t, p + 8, key->mv_size - 8, df->out.dev, df->out.seq);
 	if(rc) return rc;
 	*df->at_ms = get_u64(p);
 	df->found = 1;
@@ -946,15 +1028,146 @@ static int visit_due_first(void *ud, const MDB_val *key, const MDB_val *val)
 }
 
 /* dev: C2D_DEV_MAX+1 bytes, filled. One MDB_FIRST. */
-int c2d_store_due_first(struct c2d_store *st, uint64_t *at_ms, char *dev, uint64_t *seq)
+static int dl_first(struct c2d_store *st, enum table t, uint64_t *at_ms, char *dev, uint64_t *seq)
 {
-	struct due_first df = {at_ms, {dev, seq}, 0};
+	struct due_first df = {t, at_ms, {dev, seq}, 0};
 	int rc;
 
 	if(st == NULL || at_ms == NULL || dev == NULL || seq == NULL) return C2D_EINVAL;
-	rc = db_walk(st, T_DUE, NULL, 0, visit_due_first, &df);
+	rc = db_walk(st, t, NULL, 0, visit_due_first, &df);
 	if(rc) return rc;
 	return df.found ? C2D_OK : C2D_ENOTFOUND;
+}
+
+int c2d_store_due_add(struct c2d_store *st, uint64_t at_ms, const char *dev, uint64_t seq)
+{
+	return dl_add(st, T_DUE, at_ms, dev, seq);
+}
+
+int c2d_store_due_del(struct c2d_store *st, uint64_t at_ms, const char *dev, uint64_t seq)
+{
+	return dl_del(st, T_DUE, at_ms, dev, seq);
+}
+
+int c2d_store_due_first(struct c2d_store *st, uint64_t *at_ms, char *dev, uint64_t *seq)
+{
+	return dl_first(st, T_DUE, at_ms, dev, seq);
+}
+
+/* The clock value is written with the entry, so a committed entry never
+ * names a time the stored clock has not reached. */
+int c2d_store_tmo_add(struct c2d_store *st, uint64_t at_ms, const char *dev, uint64_t seq, uint64_t clock_ms)
+{
+	struct key v = {0};
+	int rc = dl_add(st, T_TIMEOUT, at_ms, dev, seq);
+
+	if(rc) return rc;
+	key_u64(&v, clock_ms);
+	return db_put(st, T_META, CLOCK_KEY, strlen(CLOCK_KEY), v.buf, v.len);
+}
+
+int c2d_store_tmo_del(struct c2d_store *st, uint64_t at_ms, const char *dev, uint64_t seq)
+{
+	return dl_del(st, T_TIMEOUT, at_ms, dev, seq);
+}
+
+int c2d_store_tmo_first(struct c2d_store *st, uint64_t *at_ms, char *dev, uint64_t *seq)
+{
+	return dl_first(st, T_TIMEOUT, at_ms, dev, seq);
+}
+
+static int take_u64(void *ud, const MDB_val *val)
+{
+	if(val->mv_size != 8) return corrupt(T_META, "clock record is not 8 bytes");
+	*(uint64_t *)ud = get_u64(val->mv_data);
+	return C2D_OK;
+}
+
+/* *ms: filled. */
+int c2d_store_clock_get(struct c2d_store *st, uint64_t *ms)
+{
+	if(st == NULL || ms == NULL) return C2D_EINVAL;
+	return db_get(st, T_META, CLOCK_KEY, strlen(CLOCK_KEY), take_u64, ms);
+}
+
+/* ---- quarantine ---- */
+
+/* Copy key -> val (borrowed) of table t into quarantine under name \0 key. */
+static int quarantine_put(struct c2d_store *st, enum table t, const MDB_val *key, const MDB_val *val)
+{
+	size_t n = strlen(table_name[t]) + 1;
+	unsigned char *qk;
+	int rc;
+
+	if(key->mv_size + n > 511) return C2D_EINVAL; /* LMDB's key limit; ours are far shorter */
+	qk = malloc(n + key->mv_size);
+	if(qk == NULL) return C2D_ENOMEM;
+	memcpy(qk, table_name[t], n);
+	memcpy(qk + n, key->mv_data, key->mv_size);
+	rc = db_put(st, T_QUARANTINE, qk, n + key->mv_size, val->mv_data, val->mv_size);
+	free(qk);
+	return rc;
+}
+
+/* The value is copied into quarantine before it is deleted (LMDB's pointer
+ * dies with the delete). */
+struct move_one {
+	struct c2d_store *st;
+	enum table t;
+	const struct key *want;   /* NULL: the first entry, if it is unparsable */
+	int moved;
+};
+
+static int visit_move(void *ud, const MDB_val *key, const MDB_val *val)
+{
+	struct move_one *m = ud;
+	int rc;
+
+	if(m->want){
+		if(key->mv_size != m->want->len || memcmp(key->mv_data, m->want->buf, key->mv_size)) return WALK_STOP;
+	}else if(key->mv_size >= 8 + 10 && key->mv_size - 17 <= C2D_DEV_MAX){
+		/* well-formed keys stay (parse_dev_seq's checks, without its log line) */
+		const unsigned char *p = (const unsigned char *)key->mv_data + 8;
+		size_t dlen = key->mv_size - 17;
+
+		if(p[dlen] == '\0' && memchr(p, '\0', dlen) == NULL) return WALK_STOP;
+	}
+	rc = quarantine_put(m->st, m->t, key, val);
+	if(rc) return rc;
+	m->moved = 1;
+	return WALK_DEL;
+}
+
+int c2d_store_q_quarantine(struct c2d_store *st, const char *dev, uint64_t seq)
+{
+	struct key k = {0};
+	struct move_one m = {st, T_QUEUE, &k, 0};
+	int rc;
+
+	if(st == NULL || seq == 0 || key_dev_seq(&k, dev, seq)) return C2D_EINVAL;
+	if(st->txn == NULL) return C2D_ETXN;
+	rc = db_walk(st, T_QUEUE, k.buf, k.len, visit_move, &m);
+	if(rc) return rc;
+	return m.moved ? C2D_OK : C2D_ENOTFOUND;
+}
+
+int c2d_store_dl_quarantine_first(struct c2d_store *st, bool timeout)
+{
+	enum table t = timeout ? T_TIMEOUT : T_DUE;
+	struct move_one m = {st, t, NULL, 0};
+	int rc;
+
+	if(st == NULL) return C2D_EINVAL;
+	if(st->txn == NULL) return C2D_ETXN;
+	rc = db_walk(st, t, NULL, 0, visit_move, &m);
+	if(rc) return rc;
+	if(m.moved) c2d_log(C2D_LOG_ERR, "LMDB: moved an unreadable entry of %s to quarantine", table_name[t]);
+	return m.moved ? C2D_OK : C2D_ENOTFOUND;
+}
+
+int c2d_store_quarantine_count(struct c2d_store *st, uint64_t *count)
+{
+	return table_count(st, T_QUARANTINE, count);
 }
 
 /* ---- dedup ---- */

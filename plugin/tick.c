@@ -39,6 +39,26 @@ void c2d_clock_update(struct c2d *c2d)
 {
 	c2d->now_ms = c2d_mono_ms();
 	c2d->wall_ms = c2d_wall_ms();
+	c2d->tmo_ms = c2d->now_ms + c2d->tmo_offset;
+}
+
+/* The timeout clock resumes at the later of the wall clock and the value
+ * stored with the newest timeout entry: a restart never makes an entry wait
+ * longer than it was set for, even after the wall clock was stepped back
+ * (the time the broker was down counts when the wall clock says so). */
+static void timeout_clock_start(struct c2d *c2d)
+{
+	uint64_t stored = 0, start;
+	int rc = c2d_store_clock_get(c2d->store, &stored);
+
+	if(rc && rc != C2D_ENOTFOUND) stored = 0; /* logged; the wall clock it is */
+	start = stored > c2d->wall_ms ? stored : c2d->wall_ms;
+	c2d->tmo_offset = start - c2d->now_ms;
+	c2d->tmo_ms = start;
+	if(stored > c2d->wall_ms){
+		c2d_log(C2D_LOG_NOTICE, "timeout clock resumes %llu ms ahead of the wall clock",
+				(unsigned long long)(stored - c2d->wall_ms));
+	}
 }
 
 /* sync periodic: the fdatasync of everything committed since the last one
@@ -94,6 +114,7 @@ int c2d_tick_init(struct c2d *c2d)
 
 	c2d_clock_update(c2d);
 	c2d->boot_ms = c2d->wall_ms;
+	timeout_clock_start(c2d);
 	rc = uv_loop_init(&c2d->loop);
 	if(rc){
 		c2d_log(C2D_LOG_ERR, "cannot create the timer loop: %s", uv_strerror(rc));

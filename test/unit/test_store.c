@@ -243,7 +243,7 @@ START_TEST(test_open_creates)
 
 	snprintf(dbpath, sizeof(dbpath), "%s/a/b/db", tmpdir);
 	ck_assert_int_eq(raw_get("meta", "schema", val, sizeof(val)), 0);
-	ck_assert_str_eq(val, "1.0");
+	ck_assert_str_eq(val, "1.1");
 	/* an existing directory, trailing slash */
 	snprintf(path, sizeof(path), "%s/a/b/db/", tmpdir);
 	conf.db_path = path;
@@ -1005,6 +1005,163 @@ START_TEST(test_open_errors)
 }
 END_TEST
 
+/* A 1.0 database (written before the timeout index) opens as 1.1 and keeps
+ * its records; a later minor is left as it is. */
+START_TEST(test_schema_upgrade)
+{
+	char val[32], dev[C2D_DEV_MAX + 1];
+	uint64_t at, seq;
+
+	begin();
+	ck_assert_int_eq(c2d_store_due_add(st, 5000, "d", 3), C2D_OK);
+	commit();
+	c2d_store_close(st);
+	st = NULL;
+	raw_put("meta", "schema", "1.0", 3);
+	open_ok();
+	c2d_store_close(st);
+	st = NULL;
+	ck_assert_int_eq(raw_get("meta", "schema", val, sizeof(val)), 0);
+	ck_assert_str_eq(val, "1.1");
+	open_ok();
+	ck_assert_int_eq(c2d_store_due_first(st, &at, dev, &seq), C2D_OK);
+	ck_assert_uint_eq(at, 5000);
+	ck_assert_int_eq(c2d_store_tmo_first(st, &at, dev, &seq), C2D_ENOTFOUND);
+	ck_assert_int_eq(c2d_store_clock_get(st, &at), C2D_ENOTFOUND);
+	c2d_store_close(st);
+	st = NULL;
+	raw_put("meta", "schema", "1.7", 3);
+	open_ok();
+	c2d_store_close(st);
+	st = NULL;
+	ck_assert_int_eq(raw_get("meta", "schema", val, sizeof(val)), 0);
+	ck_assert_str_eq(val, "1.7");
+	open_ok();
+}
+END_TEST
+
+/* A nested transaction's writes join the outer one or vanish alone. */
+START_TEST(test_nested)
+{
+	struct seen s;
+
+	/* without an outer transaction, nest_begin opens one */
+	ck_assert_int_eq(c2d_store_nest_begin(st), C2D_OK);
+	ck_assert_int_eq(c2d_store_in_txn(st), 1);
+	ck_assert_int_eq(c2d_store_in_nest(st), 1);
+	ck_assert_int_eq(c2d_store_nest_begin(st), C2D_ETXN);
+	q_put("d", 1);
+	ck_assert_int_eq(c2d_store_nest_commit(st), C2D_OK);
+	ck_assert_int_eq(c2d_store_in_nest(st), 0);
+	ck_assert_int_eq(c2d_store_nest_commit(st), C2D_ETXN);
+
+	ck_assert_int_eq(c2d_store_nest_begin(st), C2D_OK);
+	q_put("d", 2);
+	/* the child sees the parent's writes and its own */
+	ck_assert_uint_eq(scan(&s, "d", 0, 0), 2);
+	c2d_store_nest_abort(st);
+	c2d_store_nest_abort(st); /* no-op */
+	ck_assert_uint_eq(scan(&s, "d", 0, 0), 1);
+
+	/* commit merges a child still open */
+	ck_assert_int_eq(c2d_store_nest_begin(st), C2D_OK);
+	q_put("d", 3);
+	commit();
+	ck_assert_int_eq(c2d_store_in_txn(st), 0);
+	ck_assert_int_eq(c2d_store_in_nest(st), 0);
+	reopen();
+	ck_assert_uint_eq(scan(&s, "d", 0, 0), 2);
+	ck_assert_uint_eq(s.seq[0], 1);
+	ck_assert_uint_eq(s.seq[1], 3);
+
+	/* abort drops both */
+	begin();
+	q_put("d", 4);
+	ck_assert_int_eq(c2d_store_nest_begin(st), C2D_OK);
+	q_put("d", 5);
+	c2d_store_abort(st);
+	ck_assert_int_eq(c2d_store_in_txn(st), 0);
+	ck_assert_uint_eq(scan(&s, "d", 0, 0), 2);
+}
+END_TEST
+
+/* The timeout index has the due index's order; each entry stores the clock. */
+START_TEST(test_timeout_index)
+{
+	char dev[C2D_DEV_MAX + 1];
+	uint64_t at, seq, clock;
+
+	ck_assert_int_eq(c2d_store_tmo_add(st, 1, "d", 1, 1), C2D_ETXN);
+	ck_assert_int_eq(c2d_store_clock_get(st, &clock), C2D_ENOTFOUND);
+	begin();
+	ck_assert_int_eq(c2d_store_tmo_add(st, 9000, "b", 2, 700), C2D_OK);
+	ck_assert_int_eq(c2d_store_tmo_add(st, 8000, "a", 1, 800), C2D_OK);
+	ck_assert_int_eq(c2d_store_due_add(st, 10, "z", 9), C2D_OK);
+	commit();
+	reopen();
+	ck_assert_int_eq(c2d_store_clock_get(st, &clock), C2D_OK);
+	ck_assert_uint_eq(clock, 800);
+	ck_assert_int_eq(c2d_store_tmo_first(st, &at, dev, &seq), C2D_OK);
+	ck_assert_uint_eq(at, 8000);
+	ck_assert_str_eq(dev, "a");
+	ck_assert_uint_eq(seq, 1);
+	begin();
+	ck_assert_int_eq(c2d_store_tmo_del(st, 8000, "a", 1), C2D_OK);
+	ck_assert_int_eq(c2d_store_tmo_del(st, 8000, "a", 1), C2D_ENOTFOUND);
+	ck_assert_int_eq(c2d_store_tmo_first(st, &at, dev, &seq), C2D_OK);
+	ck_assert_uint_eq(at, 9000);
+	/* an aborted entry takes its clock with it */
+	ck_assert_int_eq(c2d_store_tmo_add(st, 9500, "c", 3, 900), C2D_OK);
+	c2d_store_abort(st);
+	ck_assert_int_eq(c2d_store_clock_get(st, &clock), C2D_OK);
+	ck_assert_uint_eq(clock, 800);
+	/* the due index is separate */
+	ck_assert_int_eq(c2d_store_due_first(st, &at, dev, &seq), C2D_OK);
+	ck_assert_uint_eq(at, 10);
+	ck_assert_str_eq(dev, "z");
+}
+END_TEST
+
+/* Records that cannot be processed move to quarantine, nothing else does. */
+START_TEST(test_quarantine)
+{
+	char dev[C2D_DEV_MAX + 1];
+	uint64_t at, seq, n;
+	void *rec;
+
+	begin();
+	q_put("d", 1);
+	q_put("d", 2);
+	/* late enough that the bad key planted below ("\x01") sorts first */
+	ck_assert_int_eq(c2d_store_due_add(st, 1ull << 57, "d", 2), C2D_OK);
+	ck_assert_int_eq(c2d_store_q_quarantine(st, "d", 1), C2D_OK);
+	ck_assert_int_eq(c2d_store_q_quarantine(st, "d", 1), C2D_ENOTFOUND);
+	/* a readable first key stays */
+	ck_assert_int_eq(c2d_store_dl_quarantine_first(st, false), C2D_ENOTFOUND);
+	commit();
+	ck_assert_int_eq(c2d_store_q_get(st, "d", 1, &rec, NULL), C2D_ENOTFOUND);
+	ck_assert_int_eq(c2d_store_q_get(st, "d", 2, &rec, NULL), C2D_OK);
+	free(rec);
+	ck_assert_int_eq(c2d_store_quarantine_count(st, &n), C2D_OK);
+	ck_assert_uint_eq(n, 1);
+
+	/* an unreadable key first in due blocks due_first until it is moved */
+	c2d_store_close(st);
+	st = NULL;
+	raw_put("due", "\x01", "", 0);
+	open_ok();
+	ck_assert_int_eq(c2d_store_due_first(st, &at, dev, &seq), C2D_ESTORE);
+	ck_assert_int_eq(c2d_store_dl_quarantine_first(st, false), C2D_ETXN);
+	begin();
+	ck_assert_int_eq(c2d_store_dl_quarantine_first(st, false), C2D_OK);
+	commit();
+	ck_assert_int_eq(c2d_store_due_first(st, &at, dev, &seq), C2D_OK);
+	ck_assert_uint_eq(at, 1ull << 57);
+	ck_assert_int_eq(c2d_store_quarantine_count(st, &n), C2D_OK);
+	ck_assert_uint_eq(n, 2);
+}
+END_TEST
+
 static Suite *store_suite(void)
 {
 	Suite *s = suite_create("store");
@@ -1026,6 +1183,10 @@ static Suite *store_suite(void)
 	tcase_add_test(tc, test_dedup);
 	tcase_add_test(tc, test_dev_scan);
 	tcase_add_test(tc, test_schema_major);
+	tcase_add_test(tc, test_schema_upgrade);
+	tcase_add_test(tc, test_nested);
+	tcase_add_test(tc, test_timeout_index);
+	tcase_add_test(tc, test_quarantine);
 	tcase_add_test(tc, test_devrec_size);
 	tcase_add_test(tc, test_map_full);
 	tcase_add_loop_test(tc, test_sync_modes, C2D_SYNC_FULL, C2D_SYNC_PERIODIC + 1);
