@@ -1,10 +1,19 @@
 /* Device twins, broker side: $c2d/{dev}/twin/get|desired|delete from
  * applications, out/reported from the device, pushes on in/twin/{id} and their
  * acknowledgements (plane letter 't', id number = desired version). The
- * document logic is in twin_doc.c. */
+ * document logic is in twin_doc.c.
+ *
+ * A push the device does not acknowledge within ack_timeout while it stays
+ * online is pushed again (the current version, by c2d_twin_push's full /
+ * patch rule), at most once per ack_timeout per device. The waits are kept
+ * in memory: a list in push order, which is due order since every wait is
+ * ack_timeout long, and a hash by device; a reconnect pushes anyway. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <uthash.h>
+#include <utlist.h>
 
 #include "c2d.h"
 #include "c2d_twin.h"
@@ -61,7 +70,60 @@ static int twin_save(struct c2d *c2d, const char *dev, const struct c2d_twin *tw
 	return rc;
 }
 
-/* Push what the device has not acknowledged, if it is online. */
+#define REPUSH_BUDGET 64 /* re-pushes per tick */
+
+struct twin_wait {
+	char dev[C2D_DEV_MAX + 1];
+	uint64_t due_ms;             /* monotonic: push again at this time */
+	struct twin_wait *prev, *next; /* c2d_twin_waits.list, in due order */
+	UT_hash_handle hh;
+};
+
+struct c2d_twin_waits {
+	struct twin_wait *by_dev;    /* uthash */
+	struct twin_wait *list;      /* utlist, oldest first */
+};
+
+/* The device has a push out: wait ack_timeout from now for its answer.
+ * dev: borrowed (copied). Without memory the push is just not repeated. */
+static void wait_start(struct c2d *c2d, const char *dev)
+{
+	struct c2d_twin_waits *tws = c2d->twin_waits;
+	struct twin_wait *w = NULL;
+
+	if(tws == NULL) return;
+	HASH_FIND_STR(tws->by_dev, dev, w);
+	if(w){
+		DL_DELETE(tws->list, w);
+	}else{
+		w = calloc(1, sizeof(*w));
+		if(w == NULL) return;
+		snprintf(w->dev, sizeof(w->dev), "%s", dev);
+		HASH_ADD_STR(tws->by_dev, dev, w);
+	}
+	w->due_ms = c2d->now_ms + (uint64_t)c2d->conf.ack_timeout_s * 1000;
+	DL_APPEND(tws->list, w);
+}
+
+static void wait_free(struct c2d_twin_waits *tws, struct twin_wait *w)
+{
+	HASH_DEL(tws->by_dev, w);
+	DL_DELETE(tws->list, w);
+	free(w);
+}
+
+/* No answer is awaited any more (acknowledged, rejected, offline). */
+static void wait_end(struct c2d *c2d, const char *dev)
+{
+	struct twin_wait *w = NULL;
+
+	if(c2d->twin_waits == NULL) return;
+	HASH_FIND_STR(c2d->twin_waits->by_dev, dev, w);
+	if(w) wait_free(c2d->twin_waits, w);
+}
+
+/* Push what the device has not acknowledged, if it is online, and wait for
+ * its answer. */
 static int twin_push(struct c2d *c2d, const char *dev, struct c2d_twin *tw)
 {
 	cJSON *msg;
@@ -77,6 +139,7 @@ static int twin_push(struct c2d *c2d, const char *dev, struct c2d_twin *tw)
 	rc = c2d_deliver(c2d, dev, "twin", C2D_TWIN_LETTER, tw->version[C2D_TWIN_DESIRED],
 			text, strlen(text), "application/json", 0);
 	cJSON_free(text);
+	if(rc == 0) wait_start(c2d, dev);
 	return rc;
 }
 
@@ -230,6 +293,9 @@ static int twin_on_response(struct c2d *c2d, const struct c2d_resp *resp)
 
 	rc = twin_load(c2d, resp->dev, &tw, &exists);
 	if(rc) return rc;
+	/* the current version answered (or an older one rejected): no re-push;
+	 * an older version's 2xx leaves the newer push waiting */
+	if(!exists || resp->num >= tw.version[C2D_TWIN_DESIRED] || resp->status >= 300) wait_end(c2d, resp->dev);
 	if(resp->status >= 200 && resp->status < 300){
 		if(exists && c2d_twin_acked(&tw, resp->num)){
 			rc = twin_save(c2d, resp->dev, &tw);
@@ -247,8 +313,9 @@ static int twin_on_response(struct c2d *c2d, const struct c2d_resp *resp)
 	return rc;
 }
 
-/* A device came online: one delivery of everything it has not acknowledged. */
-static void twin_on_online(struct c2d *c2d, const char *dev)
+/* One delivery of everything the device has not acknowledged; the stored
+ * twin remembers what was sent. */
+static int catch_up(struct c2d *c2d, const char *dev)
 {
 	struct c2d_twin tw;
 	bool exists;
@@ -258,13 +325,80 @@ static void twin_on_online(struct c2d *c2d, const char *dev)
 	rc = twin_load(c2d, dev, &tw, &exists);
 	if(rc || !exists){
 		if(!rc) c2d_twin_free(&tw);
-		return;
+		return rc;
 	}
 	sent = tw.sent;
 	rc = twin_push(c2d, dev, &tw);
 	if(!rc && tw.sent != sent) rc = twin_save(c2d, dev, &tw);
-	if(rc) c2d_log(C2D_LOG_WARN, "twin catch-up for '%s' failed (%d); retried at its next connect", dev, rc);
 	c2d_twin_free(&tw);
+	return rc;
+}
+
+/* A device came online: catch up, alone (a failure leaves nothing half done
+ * in the shared transaction). */
+static void twin_on_online(struct c2d *c2d, const char *dev)
+{
+	size_t mark;
+	int rc;
+
+	rc = c2d_item_begin(c2d, &mark);
+	if(!rc) rc = catch_up(c2d, dev);
+	rc = c2d_item_end(c2d, mark, rc);
+	if(rc) c2d_log(C2D_LOG_WARN, "twin catch-up for '%s' failed (%d); retried at its next connect", dev, rc);
+}
+
+static void twin_on_offline(struct c2d *c2d, const char *dev)
+{
+	wait_end(c2d, dev);
+}
+
+/* Pushes unanswered for ack_timeout while the device stayed online go
+ * again, each in a nested transaction: a twin record that cannot be read
+ * is reported (quarantined, the record left as it is) and not retried; a
+ * store-wide failure retries after another ack_timeout. */
+static void twin_on_tick(struct c2d *c2d)
+{
+	struct c2d_twin_waits *tws = c2d->twin_waits;
+	struct twin_wait *w;
+	char dev[C2D_DEV_MAX + 1];
+	size_t mark;
+	int n, rc;
+
+	for(n = 0; tws && tws->list && tws->list->due_ms <= c2d->now_ms && n < REPUSH_BUDGET; n++){
+		w = tws->list;
+		snprintf(dev, sizeof(dev), "%s", w->dev);
+		wait_free(tws, w); /* a push made now waits again */
+		if(!c2d_presence_online(c2d, dev)) continue;
+		c2d_log(C2D_LOG_DEBUG, "twin push to '%s' unanswered for %u s: pushing again", dev,
+				(unsigned)c2d->conf.ack_timeout_s);
+		rc = c2d_item_begin(c2d, &mark);
+		if(!rc) rc = catch_up(c2d, dev);
+		rc = c2d_item_end(c2d, mark, rc);
+		if(rc && c2d_transient(c2d, rc)){
+			wait_start(c2d, dev);
+		}else if(rc){
+			c2d_quarantined(c2d, dev, "twin", NULL, rc, false);
+		}
+	}
+}
+
+static int twin_init(struct c2d *c2d)
+{
+	c2d->twin_waits = calloc(1, sizeof(*c2d->twin_waits));
+	return c2d->twin_waits ? 0 : C2D_ENOMEM;
+}
+
+static void twin_cleanup(struct c2d *c2d)
+{
+	struct c2d_twin_waits *tws = c2d->twin_waits;
+	struct twin_wait *w, *tmp;
+
+	if(tws == NULL) return;
+	HASH_ITER(hh, tws->by_dev, w, tmp){
+		wait_free(tws, w);
+	}
+	free(tws);
+	c2d->twin_waits = NULL;
 }
 
 const struct c2d_plane c2d_twin_plane = {
@@ -273,4 +407,8 @@ const struct c2d_plane c2d_twin_plane = {
 	.group_commit = true,
 	.on_response = twin_on_response,
 	.on_online = twin_on_online,
+	.on_offline = twin_on_offline,
+	.on_tick = twin_on_tick,
+	.init = twin_init,
+	.cleanup = twin_cleanup,
 };

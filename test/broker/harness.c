@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
+#include <lmdb.h>
 #include <mosquitto.h>
 #include <mqtt_protocol.h>
 
@@ -31,6 +32,11 @@
 #endif
 #ifndef C2D_FAULTFS_PATH
 #error "C2D_FAULTFS_PATH (absolute path of build/test/libc2d_faultfs.so) must be defined"
+#endif
+#ifndef C2D_FAKETIME_LIB
+/* Debian's libfaketime (package libfaketime); the MT build: the plugin's
+ * periodic sync runs on a worker thread */
+#define C2D_FAKETIME_LIB "/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1"
 #endif
 
 extern char **environ;
@@ -419,31 +425,155 @@ static char *fault_trigger(const struct c2d_broker *b)
 	return c2d_strf("%s/fail-writes", b->dir);
 }
 
+static char *faketime_file(const struct c2d_broker *b)
+{
+	return c2d_strf("%s/faketime", b->dir);
+}
+
 /* The broker's environment: ours, plus (with write faults) the fault library
  * after whatever LD_PRELOAD already holds (the sanitizer runtime must stay
- * first) and its trigger file. Returns: caller owns (env_free). */
+ * first) and its trigger file, plus (with fake_time) libfaketime reading
+ * its offset from a file at every call, the monotonic clock left real.
+ * Returns: caller owns (env_free). */
 static char **broker_env(const struct c2d_broker *b)
 {
 	const char *pre = getenv("LD_PRELOAD");
-	char *trigger;
+	char *trigger, *preload;
 	char **env;
 	size_t n = 0, k = 0, i;
+	bool own_preload = b->write_faults || b->fake_time;
 
 	while(environ[n]) n++;
-	env = xcalloc(n + 3, sizeof(*env));
+	env = xcalloc(n + 7, sizeof(*env));
 	for(i = 0; i < n; i++){
-		if(b->write_faults && (!strncmp(environ[i], "LD_PRELOAD=", 11) || !strncmp(environ[i], "C2D_FAULTFS_TRIGGER=", 20))){
-			continue;
-		}
+		if(own_preload && !strncmp(environ[i], "LD_PRELOAD=", 11)) continue;
+		if(b->write_faults && !strncmp(environ[i], "C2D_FAULTFS_TRIGGER=", 20)) continue;
+		if(b->fake_time && !strncmp(environ[i], "FAKETIME", 8)) continue;
 		env[k++] = xstrdup(environ[i]);
 	}
+	preload = xstrdup(pre && *pre && own_preload ? pre : "");
 	if(b->write_faults){
 		trigger = fault_trigger(b);
-		env[k++] = c2d_strf("LD_PRELOAD=%s%s%s", pre && *pre ? pre : "", pre && *pre ? " " : "", C2D_FAULTFS_PATH);
 		env[k++] = c2d_strf("C2D_FAULTFS_TRIGGER=%s", trigger);
 		free(trigger);
+		trigger = c2d_strf("%s%s%s", preload, *preload ? " " : "", C2D_FAULTFS_PATH);
+		free(preload);
+		preload = trigger;
 	}
+	if(b->fake_time){
+		trigger = faketime_file(b);
+		env[k++] = c2d_strf("FAKETIME_TIMESTAMP_FILE=%s", trigger);
+		free(trigger);
+		env[k++] = xstrdup("FAKETIME_NO_CACHE=1");
+		env[k++] = xstrdup("FAKETIME_DONT_FAKE_MONOTONIC=1");
+		trigger = c2d_strf("%s%s%s", preload, *preload ? " " : "", C2D_FAKETIME_LIB);
+		free(preload);
+		preload = trigger;
+	}
+	if(own_preload) env[k++] = c2d_strf("LD_PRELOAD=%s", preload);
+	free(preload);
 	return env;
+}
+
+/* ---- the broker's LMDB store, from the test process ---- */
+
+/* Opens b's environment and table in a transaction. Returns 0 or -1. */
+static int db_open(struct c2d_broker *b, const char *table, unsigned int flags, MDB_env **env,
+		MDB_txn **txn, MDB_dbi *dbi)
+{
+	int rc = mdb_env_create(env);
+
+	if(rc == 0) rc = mdb_env_set_maxdbs(*env, 16);
+	if(rc == 0) rc = mdb_env_open(*env, b->db_path, MDB_NOTLS, 0600);
+	if(rc == 0) rc = mdb_txn_begin(*env, NULL, flags, txn);
+	if(rc == 0){
+		rc = mdb_dbi_open(*txn, table, 0, dbi);
+		if(rc) mdb_txn_abort(*txn);
+	}
+	if(rc){
+		fprintf(stderr, DIAG "LMDB %s, table %s: %s\n", b->db_path, table, mdb_strerror(rc));
+		mdb_env_close(*env);
+		return -1;
+	}
+	return 0;
+}
+
+/* put (val not NULL) or del (val NULL) in one write transaction. */
+static int db_write(struct c2d_broker *b, const char *table, const void *key, size_t klen,
+		const void *val, size_t vlen)
+{
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi dbi;
+	MDB_val k = {klen, (void *)key}, v = {vlen, (void *)val};
+	int rc;
+
+	if(db_open(b, table, 0, &env, &txn, &dbi)) return -1;
+	rc = val ? mdb_put(txn, dbi, &k, &v, 0) : mdb_del(txn, dbi, &k, NULL);
+	if(rc == MDB_NOTFOUND && val == NULL) rc = 0;
+	if(rc == 0){
+		rc = mdb_txn_commit(txn);
+	}else{
+		mdb_txn_abort(txn);
+	}
+	mdb_env_close(env);
+	if(rc) fprintf(stderr, DIAG "LMDB %s in %s: %s\n", val ? "put" : "del", table, mdb_strerror(rc));
+	return rc ? -1 : 0;
+}
+
+int c2d_broker_db_put(struct c2d_broker *b, const char *table, const void *key, size_t klen,
+		const void *val, size_t vlen)
+{
+	return db_write(b, table, key, klen, val ? val : "", vlen);
+}
+
+int c2d_broker_db_del(struct c2d_broker *b, const char *table, const void *key, size_t klen)
+{
+	return db_write(b, table, key, klen, NULL, 0);
+}
+
+int c2d_broker_db_get(struct c2d_broker *b, const char *table, const void *key, size_t klen,
+		void **val, size_t *len)
+{
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi dbi;
+	MDB_val k = {klen, (void *)key}, v;
+	int rc;
+
+	*val = NULL;
+	*len = 0;
+	if(db_open(b, table, MDB_RDONLY, &env, &txn, &dbi)) return -1;
+	rc = mdb_get(txn, dbi, &k, &v);
+	if(rc == 0){
+		*val = xcalloc(1, v.mv_size + 1);
+		memcpy(*val, v.mv_data, v.mv_size);
+		*len = v.mv_size;
+	}else{
+		fprintf(stderr, DIAG "LMDB get in %s: %s\n", table, mdb_strerror(rc));
+	}
+	mdb_txn_abort(txn);
+	mdb_env_close(env);
+	return rc ? -1 : 0;
+}
+
+int c2d_broker_shift_clock(struct c2d_broker *b, long seconds)
+{
+	char *path = faketime_file(b);
+	char *tmp = c2d_strf("%s.new", path);
+	FILE *f = fopen(tmp, "w");
+	int rc = -1;
+
+	/* renamed into place: the broker never reads a half-written offset */
+	if(f && fprintf(f, "%+ld\n", seconds) > 0 && fclose(f) == 0){
+		f = NULL;
+		rc = rename(tmp, path) == 0 ? 0 : -1;
+	}
+	if(f) fclose(f);
+	if(rc) fprintf(stderr, DIAG "cannot write %s: %s\n", path, strerror(errno));
+	free(tmp);
+	free(path);
+	return rc;
 }
 
 static void env_free(char **env)
@@ -721,6 +851,7 @@ struct c2d_broker *c2d_broker_start(const struct c2d_broker_opts *opts)
 	b->exit_status = -1;
 	b->watcher_fd = -1;
 	b->write_faults = opts->write_faults;
+	b->fake_time = opts->fake_time;
 	snprintf(b->dir, sizeof(b->dir), "%s/c2d-broker-XXXXXX", tmp && *tmp ? tmp : "/tmp");
 	if(!mkdtemp(b->dir)){
 		fprintf(stderr, DIAG "mkdtemp %s: %s\n", b->dir, strerror(errno));
@@ -730,7 +861,8 @@ struct c2d_broker *c2d_broker_start(const struct c2d_broker_opts *opts)
 	snprintf(b->conf_path, sizeof(b->conf_path), "%s/mosquitto.conf", b->dir);
 	snprintf(b->log_path, sizeof(b->log_path), "%s/broker.log", b->dir);
 	snprintf(b->db_path, sizeof(b->db_path), "%s/db", b->dir);
-	if(mkdir(b->db_path, 0700) != 0 || write_start_files(b, opts) != 0){
+	if(mkdir(b->db_path, 0700) != 0 || write_start_files(b, opts) != 0
+			|| (b->fake_time && c2d_broker_shift_clock(b, 0) != 0)){
 		fprintf(stderr, DIAG "cannot prepare %s\n", b->dir);
 		b->keep = true;
 		c2d_broker_cleanup(b);

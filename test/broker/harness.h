@@ -78,6 +78,7 @@ struct c2d_broker_opts {
 	const struct c2d_broker_file *files; /* written before start; ends at name NULL */
 	bool expect_fail;         /* the broker is expected to exit before "running" */
 	bool write_faults;        /* preload C2D_FAULTFS_PATH: c2d_broker_fail_writes works */
+	bool fake_time;           /* run under libfaketime: c2d_broker_shift_clock works */
 };
 
 /* A broker process and its dir. Fields are read-only for tests. */
@@ -93,6 +94,7 @@ struct c2d_broker {
 	long log_mark;    /* log searches start at this byte offset */
 	/* internal */
 	bool write_faults;
+	bool fake_time;
 	pid_t watcher_pid;
 	int watcher_fd;
 	char **paths;
@@ -160,6 +162,25 @@ enum c2d_write_fault {
 /* With opts->write_faults: from the broker's next write on, the writes of
  * `which` fail. b: borrowed. */
 void c2d_broker_fail_writes(struct c2d_broker *b, enum c2d_write_fault which);
+
+/* With opts->fake_time: the broker's wall clock (time, gettimeofday,
+ * CLOCK_REALTIME) reads `seconds` off the real time from its next call on,
+ * as after an NTP step; its monotonic clock stays real. 0 = the real time
+ * again. b: borrowed. Returns 0 or -1 (printed). */
+int c2d_broker_shift_clock(struct c2d_broker *b, long seconds);
+
+/* The broker's LMDB store, opened from the test process while the broker
+ * runs (LMDB is multi-process safe) or is stopped: for tests that plant a
+ * record the plugin would never write. table: a named database ("devices",
+ * "twins", "queue", "due", "timeout", "meta", ...). All borrowed.
+ * c2d_broker_db_get: *val is a malloc'd copy (caller frees), *len its size.
+ * c2d_broker_db_del: 0 also when there was nothing to delete.
+ * Return 0, or -1 (printed, also for a missing key on get). */
+int c2d_broker_db_put(struct c2d_broker *b, const char *table, const void *key, size_t klen,
+		const void *val, size_t vlen);
+int c2d_broker_db_get(struct c2d_broker *b, const char *table, const void *key, size_t klen,
+		void **val, size_t *len);
+int c2d_broker_db_del(struct c2d_broker *b, const char *table, const void *key, size_t klen);
 
 /* Prints the whole log and the broker's stderr to stderr. b: borrowed. */
 void c2d_broker_dump_log(struct c2d_broker *b);
