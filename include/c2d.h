@@ -108,7 +108,7 @@ void c2d_outbox_side(struct c2d *c2d, bool on);
 void c2d_outbox_clear(struct c2d *c2d);
 
 /* Reply to a request on its v5 Response Topic, with its correlation data and
- * user property status. body: consumed (may be NULL: {"status":N} is sent; a
+ * user property status, addressed to the requester's client id. body: consumed (may be NULL: {"status":N} is sent; a
  * body gets "status" added). No response topic: nothing is sent (v3.1.1
  * applications follow events). Returns 0 or an error. */
 int c2d_reply_json(struct c2d *c2d, const struct c2d_req *req, int status, cJSON *body);
@@ -117,9 +117,14 @@ int c2d_reply_raw(struct c2d *c2d, const struct c2d_req *req, int status,
 		const void *payload, size_t len, const char *content_type);
 /* Reply {"status":N,"error":reason} and log the reason at info. */
 int c2d_reply_error(struct c2d *c2d, const struct c2d_req *req, int status, const char *reason);
-/* Reply to a stored requester (response topic + correlation data, borrowed). */
-int c2d_reply_to(struct c2d *c2d, const char *resp_topic, const void *corr, size_t corr_len,
-		int status, const void *payload, size_t len, const char *content_type);
+/* Reply to a stored requester: addressed to its client id `requester`, on
+ * its response topic, with its correlation data (all borrowed). A reply is
+ * never broadcast: without a requester nothing is sent. */
+int c2d_reply_to(struct c2d *c2d, const char *requester, const char *resp_topic, const void *corr,
+		size_t corr_len, int status, const void *payload, size_t len, const char *content_type);
+/* Properties of a reply: correlation data (copied, may be NULL), user
+ * property status, content type (may be NULL). NULL on no memory. */
+mosquitto_property *c2d_reply_props(const void *corr, size_t corr_len, int status, const char *content_type);
 
 /* ---- events (event.c): CloudEvents 1.0 on $c2d/{dev}/events/{kind} ----
  * kind: "presence" | "twin" | "msg" | "rpc" | "device"; type: e.g. "c2d.msg.expired";

@@ -325,7 +325,10 @@ static cJSON *run_command(struct c2d *c2d, const cJSON *cmd)
 	return resp;
 }
 
-static void send_responses(struct c2d *c2d, cJSON *root, const mosquitto_property *props)
+/* The responses go to $CONTROL/c2d/v1/response (as dynamic security's do:
+ * the ACL on that topic decides who reads them) and, for a v5 request with
+ * another Response Topic, to the requester alone on that topic. */
+static void send_responses(struct c2d *c2d, cJSON *root, const char *requester, const mosquitto_property *props)
 {
 	char *resp_topic = NULL, *text;
 	void *corr = NULL;
@@ -339,7 +342,7 @@ static void send_responses(struct c2d *c2d, cJSON *root, const mosquitto_propert
 	mosquitto_property_read_string(props, MQTT_PROP_RESPONSE_TOPIC, &resp_topic, false);
 	mosquitto_property_read_binary(props, MQTT_PROP_CORRELATION_DATA, &corr, &corr_len, false);
 	if(resp_topic && strcmp(resp_topic, C2D_ADMIN_RESPONSE_TOPIC) != 0){
-		c2d_reply_to(c2d, resp_topic, corr, corr_len, C2D_ST_OK, text, len, "application/json");
+		c2d_reply_to(c2d, requester, resp_topic, corr, corr_len, C2D_ST_OK, text, len, "application/json");
 	}
 	mosquitto_free(resp_topic);
 	mosquitto_free(corr);
@@ -382,7 +385,7 @@ int c2d_admin_on_control(struct c2d *c2d, struct mosquitto_evt_control *ed)
 			if(!cJSON_GetObjectItemCaseSensitive(resp, "error")) cJSON_AddStringToObject(resp, "error", "store unavailable: nothing was changed");
 		}
 	}
-	send_responses(c2d, root, ed->properties);
+	send_responses(c2d, root, mosquitto_client_id(ed->client), ed->properties);
 	cJSON_Delete(req);
 	cJSON_Delete(root);
 	c2d_outbox_flush(c2d);

@@ -398,7 +398,7 @@ static int reply_final(struct qdev *d, const struct qitem *it, int state, int st
 
 	if(r->resp_topic == NULL) return 0;
 	if(resp && kind_of(it)->device_answer){
-		return c2d_reply_to(d->c2d, r->resp_topic, r->corr, r->corr_len, status,
+		return c2d_reply_to(d->c2d, r->sender, r->resp_topic, r->corr, r->corr_len, status,
 				resp->req->payload, resp->req->payloadlen, resp->req->content_type);
 	}
 	body = cJSON_CreateObject();
@@ -410,7 +410,7 @@ static int reply_final(struct qdev *d, const struct qitem *it, int state, int st
 	text = cJSON_PrintUnformatted(body);
 	cJSON_Delete(body);
 	if(text == NULL) return C2D_ENOMEM;
-	rc = c2d_reply_to(d->c2d, r->resp_topic, r->corr, r->corr_len, status, text, strlen(text),
+	rc = c2d_reply_to(d->c2d, r->sender, r->resp_topic, r->corr, r->corr_len, status, text, strlen(text),
 			"application/json");
 	cJSON_free(text);
 	return rc;
