@@ -62,8 +62,9 @@ struct c2d_req {
 	char *content_type;                 /* owned copy or NULL */
 };
 
-/* Copy the v5 user property `key` (first match) into buf. Returns true if
- * present and it fit (NUL-terminated). */
+/* Copy the v5 user property `key` (first match) into buf (NUL-terminated).
+ * Returns true if present; a value that does not fit is given as "" (no
+ * option accepts it, so the request is refused rather than defaulted). */
 bool c2d_req_user_prop(const struct c2d_req *req, const char *key, char *buf, size_t len);
 
 /* ---- outbox (outbox.c): the one place that publishes ----

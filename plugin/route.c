@@ -176,8 +176,15 @@ bool c2d_req_user_prop(const struct c2d_req *req, const char *key, char *buf, si
 	for(p = req->props; p && !found; skip = true){
 		p = mosquitto_property_read_string_pair(p, MQTT_PROP_USER_PROPERTY, &name, &value, skip);
 		if(p == NULL) break;
-		if(strcmp(name, key) == 0 && strlen(value) < len){
-			strcpy(buf, value);
+		if(strcmp(name, key) == 0){
+			/* Too long for any valid value: "" (which no option accepts),
+			 * never "absent", so that the request is refused and no
+			 * default is used instead. */
+			if(strlen(value) < len){
+				strcpy(buf, value);
+			}else if(len){
+				buf[0] = '\0';
+			}
 			found = true;
 		}
 		mosquitto_free(name);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "c2d.h"
+#include "c2d_json.h"
 #include "c2d_twin.h"
 #include "c2d_twin_plane.h"
 
@@ -98,19 +99,17 @@ static cJSON *version_data(uint64_t version, cJSON *patch)
 static cJSON *parse_patch(struct c2d *c2d, const struct c2d_req *req, int *rc)
 {
 	cJSON *patch;
+	char why[96];
+	bool nomem;
 
 	*rc = 0;
 	if(req->payloadlen > 2 * (size_t)c2d->conf.twin_max_bytes){
 		*rc = c2d_reply_error(c2d, req, C2D_ST_TOO_LARGE, "patch is over twice plugin_opt_twin_max_bytes");
 		return NULL;
 	}
-	if(req->payloadlen == 0 || mosquitto_validate_utf8(req->payload, (int)req->payloadlen)){
-		*rc = c2d_reply_error(c2d, req, C2D_ST_BAD_REQUEST, "payload must be a JSON object in UTF-8");
-		return NULL;
-	}
-	patch = cJSON_ParseWithLength(req->payload, req->payloadlen);
+	patch = c2d_json_parse(req->payload, req->payloadlen, &nomem, why, sizeof(why));
 	if(patch == NULL){
-		*rc = c2d_reply_error(c2d, req, C2D_ST_BAD_REQUEST, "payload is not valid JSON");
+		*rc = nomem ? C2D_ENOMEM : c2d_reply_error(c2d, req, C2D_ST_BAD_REQUEST, why);
 	}
 	return patch;
 }
