@@ -7,6 +7,11 @@
 
 #include <cjson/cJSON.h>
 
+/* Length of the well-formed UTF-8 sequence at s[0..avail) (avail >= 1), or
+ * 0 if it is malformed: truncated, a stray continuation byte, an overlong
+ * form, a surrogate (U+D800..U+DFFF) or beyond U+10FFFF (RFC 3629). */
+size_t c2d_utf8_seq(const unsigned char *s, size_t avail);
+
 /* True if buf (len bytes, borrowed) is well-formed UTF-8 (RFC 3629: no
  * overlong forms, no surrogates, nothing above U+10FFFF) without NUL. Any
  * length; control characters are left to the JSON grammar. */

@@ -16,6 +16,7 @@
 #include "c2d_queue.h"
 #include "c2d_rpc.h"
 #include "c2d_twin.h"
+#include "c2d_twin_plane.h"
 
 struct c2d_admin {
 	uv_timer_t stats_timer;
@@ -241,12 +242,15 @@ static const char *cmd_delete_device(struct c2d *c2d, const cJSON *cmd, cJSON *d
 {
 	const char *err = NULL, *dev = device_arg(cmd, &err);
 	uint64_t purged = 0, forgotten = 0;
+	bool twin = false;
 	cJSON *ev;
 	int rc;
 
 	if(dev == NULL) return err;
 	rc = c2d_queue_forget_device(c2d, dev, &purged, &forgotten);
+	if(!rc) rc = c2d_twin_forget(c2d, dev, &twin);
 	if(!rc) rc = c2d_store_dev_del(c2d->store, dev);
+	if(rc == C2D_ENOTFOUND && twin) rc = 0;
 	if(rc == C2D_ENOTFOUND && purged + forgotten == 0) return "no such device";
 	if(rc && rc != C2D_ENOTFOUND) return queue_error(rc, NULL);
 	cJSON_AddBoolToObject(data, "deleted", true);

@@ -12,34 +12,41 @@
 
 #include "c2d_json.h"
 
+size_t c2d_utf8_seq(const unsigned char *s, size_t avail)
+{
+	static const unsigned long min_cp[5] = {0, 0, 0x80, 0x800, 0x10000};
+	unsigned long cp;
+	size_t n, i;
+
+	if(s[0] < 0x80) return 1;
+	if((s[0] & 0xE0) == 0xC0){
+		n = 2;
+	}else if((s[0] & 0xF0) == 0xE0){
+		n = 3;
+	}else if((s[0] & 0xF8) == 0xF0){
+		n = 4;
+	}else{
+		return 0; /* a continuation byte, or 0xF8..0xFF */
+	}
+	if(avail < n) return 0;
+	cp = s[0] & (0x7F >> n);
+	for(i = 1; i < n; i++){
+		if((s[i] & 0xC0) != 0x80) return 0;
+		cp = (cp << 6) | (s[i] & 0x3F);
+	}
+	if(cp < min_cp[n] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
+	return n;
+}
+
 bool c2d_utf8_valid(const void *buf, size_t len)
 {
 	const unsigned char *s = buf;
-	size_t i = 0, n, k;
-	uint32_t cp, min;
+	size_t i, n;
 
-	while(i < len){
+	for(i = 0; i < len; i += n){
 		if(s[i] == 0) return false;
-		if(s[i] < 0x80){
-			i++;
-			continue;
-		}
-		if((s[i] & 0xE0) == 0xC0){
-			n = 1; cp = s[i] & 0x1F; min = 0x80;
-		}else if((s[i] & 0xF0) == 0xE0){
-			n = 2; cp = s[i] & 0x0F; min = 0x800;
-		}else if((s[i] & 0xF8) == 0xF0){
-			n = 3; cp = s[i] & 0x07; min = 0x10000;
-		}else{
-			return false;
-		}
-		if(len - i <= n) return false;
-		for(k = 1; k <= n; k++){
-			if((s[i + k] & 0xC0) != 0x80) return false;
-			cp = (cp << 6) | (s[i + k] & 0x3F);
-		}
-		if(cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
-		i += n + 1;
+		n = c2d_utf8_seq(s + i, len - i);
+		if(n == 0) return false;
 	}
 	return true;
 }
