@@ -12,6 +12,7 @@
 
 #include "c2d.h"
 #include "c2d_admin.h"
+#include "c2d_hello.h"
 #include "c2d_pending.h"
 #include "c2d_queue.h"
 #include "c2d_rpc.h"
@@ -106,18 +107,20 @@ static const char *cmd_get_device(struct c2d *c2d, const cJSON *cmd, cJSON *data
 {
 	const char *err = NULL, *dev = device_arg(cmd, &err);
 	struct c2d_devrec rec;
-	cJSON *twin, *q;
-	int rc;
+	cJSON *twin, *q, *info;
+	int rc, rc2;
 
 	if(dev == NULL) return err;
 	memset(&rec, 0, sizeof(rec));
 	rc = c2d_store_dev_get(c2d->store, dev, &rec);
 	if(rc && rc != C2D_ENOTFOUND) return "store unavailable";
+	info = c2d_hello_info(c2d, dev, &rc2);
+	if(rc2) return "store unavailable";
 	twin = twin_summary(c2d, dev);
 	cJSON_AddStringToObject(data, "device", dev);
 	cJSON_AddBoolToObject(data, "online", c2d_presence_online(c2d, dev));
 	cJSON_AddNumberToObject(data, "protocolVersion", c2d_presence_protocol(c2d, dev));
-	cJSON_AddBoolToObject(data, "known", rc == 0 || twin != NULL);
+	cJSON_AddBoolToObject(data, "known", rc == 0 || twin != NULL || info != NULL);
 	if(twin) cJSON_AddItemToObject(data, "twin", twin);
 	else cJSON_AddNullToObject(data, "twin");
 	q = cJSON_AddObjectToObject(data, "queue");
@@ -126,6 +129,7 @@ static const char *cmd_get_device(struct c2d *c2d, const cJSON *cmd, cJSON *data
 		cJSON_AddNumberToObject(q, "nextId", (double)(rec.next_seq ? rec.next_seq : 1));
 	}
 	cJSON_AddNumberToObject(data, "lightweightRpcsPending", c2d_rpc_pending_count(c2d, dev));
+	cJSON_AddItemToObject(data, "info", info ? info : cJSON_CreateObject());
 	if(rec.created_ms) cJSON_AddNumberToObject(data, "createdMs", (double)rec.created_ms);
 	return NULL;
 }

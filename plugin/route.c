@@ -11,6 +11,7 @@
 #include "c2d_route.h"
 #include "c2d_admin.h"
 #include "c2d_calls.h"
+#include "c2d_hello.h"
 #include "c2d_queue.h"
 #include "c2d_rpc.h"
 #include "c2d_twin_plane.h"
@@ -34,6 +35,7 @@ static const c2d_handler handlers[] = {
 	[C2D_T_RPC] = c2d_rpc_on_request,
 	[C2D_T_OUT_CALL] = c2d_calls_on_call,
 	[C2D_T_CALLRES] = c2d_calls_on_callres,
+	[C2D_T_OUT_HELLO] = c2d_hello_on_publish,
 };
 
 /* The planes that own deliveries, by id letter. */

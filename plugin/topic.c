@@ -30,6 +30,7 @@ static const char *const kind_names[] = {
 	[C2D_T_OUT_RES] = "out/res",
 	[C2D_T_OUT_REPORTED] = "out/reported",
 	[C2D_T_OUT_CALL] = "out/call",
+	[C2D_T_OUT_HELLO] = "out/hello",
 	[C2D_T_IN] = "in",
 	[C2D_T_EVENTS] = "events",
 	[C2D_T_CALL] = "call",
@@ -136,6 +137,7 @@ static enum c2d_topic_kind shape(const struct level *lv, size_t n, struct c2d_to
 	if(n < 3 || !is(a, "out")) return C2D_T_INVALID;
 
 	if(n == 3 && is(&lv[2], "reported")) return C2D_T_OUT_REPORTED;
+	if(n == 3 && is(&lv[2], "hello")) return C2D_T_OUT_HELLO;
 	if((n == 4 || n == 5) && is(&lv[2], "res")){
 		set_view(&out->name, &out->name_len, &lv[3]);
 		if(n == 5){
@@ -200,6 +202,7 @@ enum c2d_writer c2d_topic_writer(enum c2d_topic_kind kind)
 		case C2D_T_OUT_RES:
 		case C2D_T_OUT_REPORTED:
 		case C2D_T_OUT_CALL:
+		case C2D_T_OUT_HELLO:
 			return C2D_W_DEVICE;
 		case C2D_T_IN:
 		case C2D_T_EVENTS:

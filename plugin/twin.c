@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "c2d.h"
+#include "c2d_hello.h"
 #include "c2d_json.h"
 #include "c2d_twin.h"
 #include "c2d_twin_plane.h"
@@ -223,14 +224,23 @@ int c2d_twin_on_reported(struct c2d *c2d, struct c2d_req *req)
 cJSON *c2d_twin_get_full(struct c2d *c2d, const char *dev, int *rc)
 {
 	struct c2d_twin tw;
-	cJSON *full;
+	cJSON *full, *info;
 	bool exists;
 
 	*rc = twin_load(c2d, dev, &tw, &exists);
 	if(*rc) return NULL;
 	full = c2d_twin_full(&tw);
 	c2d_twin_free(&tw);
-	if(full == NULL) *rc = C2D_ENOMEM;
+	if(full == NULL){
+		*rc = C2D_ENOMEM;
+		return NULL;
+	}
+	info = c2d_hello_info(c2d, dev, rc);
+	if(*rc){
+		cJSON_Delete(full);
+		return NULL;
+	}
+	cJSON_AddItemToObject(full, "info", info ? info : cJSON_CreateObject());
 	return full;
 }
 
