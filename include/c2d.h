@@ -116,7 +116,9 @@ int c2d_reply_json(struct c2d *c2d, const struct c2d_req *req, int status, cJSON
 /* Reply with the given bytes (copied) and content type (borrowed, may be NULL). */
 int c2d_reply_raw(struct c2d *c2d, const struct c2d_req *req, int status,
 		const void *payload, size_t len, const char *content_type);
-/* Reply {"status":N,"error":reason} and log the reason at info. */
+/* Reply {"status":N,"error":reason} and log the reason at info. A sender
+ * without a response topic (3.1.1, v5 one-way) gets the event
+ * c2d.device.refused instead (side list). */
 int c2d_reply_error(struct c2d *c2d, const struct c2d_req *req, int status, const char *reason);
 /* Reply to a stored requester: addressed to its client id `requester`, on
  * its response topic, with its correlation data (all borrowed). A reply is

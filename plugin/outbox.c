@@ -217,13 +217,37 @@ int c2d_reply_json(struct c2d *c2d, const struct c2d_req *req, int status, cJSON
 	return rc;
 }
 
+/* Nothing is refused in silence: a sender without a response topic (MQTT
+ * 3.1.1, or a v5 one-way request) cannot get the status, so an event on the
+ * device's events/device says what was refused and why. It states no stored
+ * fact: the side list, which a rollback never drops. */
+static void refused_event(struct c2d *c2d, const struct c2d_req *req, int status, const char *reason)
+{
+	bool side = c2d->outbox.side;
+	cJSON *data;
+
+	if(req->resp_topic || status < 400 || !c2d_topic_valid_dev(req->t.dev, req->t.dev_len)) return;
+	data = cJSON_CreateObject();
+	if(data == NULL) return;
+	cJSON_AddStringToObject(data, "topic", req->topic);
+	if(req->client_id) cJSON_AddStringToObject(data, "sender", req->client_id);
+	cJSON_AddNumberToObject(data, "protocolVersion", req->protocol_version);
+	cJSON_AddNumberToObject(data, "status", status);
+	cJSON_AddStringToObject(data, "error", reason);
+	c2d_outbox_side(c2d, true);
+	c2d_event(c2d, req->dev, "device", "c2d.device.refused", data);
+	c2d_outbox_side(c2d, side);
+}
+
 int c2d_reply_error(struct c2d *c2d, const struct c2d_req *req, int status, const char *reason)
 {
-	cJSON *body = cJSON_CreateObject();
+	cJSON *body;
 
 	c2d_log(C2D_LOG_INFO, "%d for '%s' from '%s': %s", status, req->topic,
 			req->client_id ? req->client_id : "?", reason);
 	if(status >= 400 && status < 500) c2d->counters[C2D_C_BAD_REQUESTS]++;
+	refused_event(c2d, req, status, reason);
+	body = cJSON_CreateObject();
 	if(body == NULL) return C2D_ENOMEM;
 	cJSON_AddStringToObject(body, "error", reason);
 	return c2d_reply_json(c2d, req, status, body);

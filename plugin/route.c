@@ -38,12 +38,14 @@ static const c2d_handler handlers[] = {
 	[C2D_T_OUT_HELLO] = c2d_hello_on_publish,
 };
 
-/* The planes that own deliveries, by id letter. */
+/* The planes: those that own deliveries (by id letter), and admin (letter
+ * 0: no deliveries; its init starts the $SYS statistics timer). */
 static const struct c2d_plane *const planes[] = {
 	&c2d_twin_plane,
 	&c2d_calls_plane,
 	&c2d_lrpc_plane,
 	&c2d_queue_plane,
+	&c2d_admin_plane,
 };
 
 int c2d_route_init(struct c2d *c2d)
