@@ -5,7 +5,7 @@
 # make install PREFIX=/usr/local
 
 CC ?= cc
-PKGS := lmdb libuv libcjson
+PKGS := lmdb libuv libcjson libcrypto
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS := $(shell pkg-config --libs $(PKGS))
 WERROR ?=

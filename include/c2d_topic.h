@@ -21,6 +21,7 @@ enum c2d_topic_kind {
 	C2D_T_OUT_RES,       /* $c2d/{dev}/out/res/{id}[/{status}] ; name = id, status */
 	C2D_T_OUT_REPORTED,  /* $c2d/{dev}/out/reported */
 	C2D_T_OUT_CALL,      /* $c2d/{dev}/out/call/{method}/{rid} ; name = method, rid */
+	C2D_T_OUT_HELLO,     /* $c2d/{dev}/out/hello */
 	/* plugin only: no client may write */
 	C2D_T_IN,            /* $c2d/{dev}/in/... */
 	C2D_T_EVENTS,        /* $c2d/{dev}/events/... */

@@ -15,5 +15,9 @@ int c2d_twin_on_reported(struct c2d *c2d, struct c2d_req *req);
 /* The full twin of a device (an empty one if it has none). New object owned
  * by the caller, or NULL with *rc set. */
 cJSON *c2d_twin_get_full(struct c2d *c2d, const char *dev, int *rc);
+/* Delete the device's twin in the event's transaction, first raising its id
+ * mark to the twin's versions (the next twin continues after them).
+ * *existed: whether there was one. 0 or a store error. */
+int c2d_twin_forget(struct c2d *c2d, const char *dev, bool *existed);
 
 #endif

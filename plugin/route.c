@@ -11,6 +11,7 @@
 #include "c2d_route.h"
 #include "c2d_admin.h"
 #include "c2d_calls.h"
+#include "c2d_hello.h"
 #include "c2d_queue.h"
 #include "c2d_rpc.h"
 #include "c2d_twin_plane.h"
@@ -34,14 +35,17 @@ static const c2d_handler handlers[] = {
 	[C2D_T_RPC] = c2d_rpc_on_request,
 	[C2D_T_OUT_CALL] = c2d_calls_on_call,
 	[C2D_T_CALLRES] = c2d_calls_on_callres,
+	[C2D_T_OUT_HELLO] = c2d_hello_on_publish,
 };
 
-/* The planes that own deliveries, by id letter. */
+/* The planes: those that own deliveries (by id letter), and admin (letter
+ * 0: no deliveries; its init starts the $SYS statistics timer). */
 static const struct c2d_plane *const planes[] = {
 	&c2d_twin_plane,
 	&c2d_calls_plane,
 	&c2d_lrpc_plane,
 	&c2d_queue_plane,
+	&c2d_admin_plane,
 };
 
 int c2d_route_init(struct c2d *c2d)
@@ -224,8 +228,15 @@ bool c2d_req_user_prop(const struct c2d_req *req, const char *key, char *buf, si
 	for(p = req->props; p && !found; skip = true){
 		p = mosquitto_property_read_string_pair(p, MQTT_PROP_USER_PROPERTY, &name, &value, skip);
 		if(p == NULL) break;
-		if(strcmp(name, key) == 0 && strlen(value) < len){
-			strcpy(buf, value);
+		if(strcmp(name, key) == 0){
+			/* Too long for any valid value: "" (which no option accepts),
+			 * never "absent", so that the request is refused and no
+			 * default is used instead. */
+			if(strlen(value) < len){
+				strcpy(buf, value);
+			}else if(len){
+				buf[0] = '\0';
+			}
 			found = true;
 		}
 		mosquitto_free(name);

@@ -227,6 +227,14 @@ static void expired(struct world *w)
 	later_reply(w, "o2", "410");
 }
 
+/* The v3.1.1 device says hello, then sends a report that is not JSON: it
+ * gets no status, so the refusal is an event. */
+static void device_events(struct world *w)
+{
+	ck_assert_int_eq(c2d_client_publish(w->dev, "$c2d/ev1/out/hello", "{\"fw\":\"1.0\"}", -1, 1, false, NULL), 0);
+	ck_assert_int_eq(c2d_client_publish(w->dev, "$c2d/ev1/out/reported", "{", -1, 1, false, NULL), 0);
+}
+
 /* A full queue refuses both kinds; then the device is deleted. */
 static void full_then_deleted(struct world *w)
 {
@@ -290,6 +298,7 @@ START_TEST(catalogue_matches_the_broker)
 	messages(&w);
 	rpcs(&w);
 	full_then_deleted(&w);
+	device_events(&w);
 	expired(&w);
 	collect_seen(&w, &seen);
 

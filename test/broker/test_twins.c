@@ -261,7 +261,13 @@ START_TEST(reported_get_and_delta)
 	assert_json_eq(m->payload, "{\"deleted\":true,\"status\":200}");
 	c2d_msg_free(m);
 	m = fx_request(app, "$c2d/dev-r3/twin/get", "", "200");
-	ck_assert_ptr_nonnull(strstr(m->payload, "\"version\":{\"desired\":0,\"reported\":0}"));
+	ck_assert_ptr_nonnull(strstr(m->payload, "\"desired\":{},\"reported\":{}"));
+	/* versions are never reused: the deleted twin's continue */
+	ck_assert_ptr_nonnull(strstr(m->payload, "\"version\":{\"desired\":0,\"reported\":1}"));
+	c2d_msg_free(m);
+	ck_assert_int_eq(c2d_client_publish(dev3, "$c2d/dev-r3/out/reported", "{\"t\":2}", -1, 1, false, NULL), 0);
+	m = fx_request(app, "$c2d/dev-r3/twin/get", "", "200");
+	ck_assert_ptr_nonnull(strstr(m->payload, "\"version\":{\"desired\":0,\"reported\":2}"));
 	c2d_msg_free(m);
 	c2d_client_destroy(dev3);
 	c2d_client_destroy(dev);

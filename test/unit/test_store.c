@@ -243,7 +243,7 @@ START_TEST(test_open_creates)
 
 	snprintf(dbpath, sizeof(dbpath), "%s/a/b/db", tmpdir);
 	ck_assert_int_eq(raw_get("meta", "schema", val, sizeof(val)), 0);
-	ck_assert_str_eq(val, "1.1");
+	ck_assert_str_eq(val, "1.2");
 	/* an existing directory, trailing slash */
 	snprintf(path, sizeof(path), "%s/a/b/db/", tmpdir);
 	conf.db_path = path;
@@ -755,6 +755,71 @@ START_TEST(test_schema_major)
 }
 END_TEST
 
+/* A store written by release 1 (schema 1.0, no info/idmark tables) opens,
+ * gets the new tables and keeps what it had. */
+START_TEST(test_schema_upgrade)
+{
+	struct c2d_devrec rec;
+	struct c2d_idmark m;
+	char val[32], *json;
+
+	begin();
+	put_device("old", 42);
+	commit();
+	c2d_store_close(st);
+	st = NULL;
+	raw_put("meta", "schema", "1.0", 3);
+	open_ok();
+	c2d_store_close(st);
+	st = NULL;
+	ck_assert_int_eq(raw_get("meta", "schema", val, sizeof(val)), 0);
+	ck_assert_str_eq(val, "1.2");
+	open_ok();
+	ck_assert_int_eq(c2d_store_dev_get(st, "old", &rec), C2D_OK);
+	ck_assert_uint_eq(rec.created_ms, 42);
+	ck_assert_int_eq(c2d_store_info_get(st, "old", &json, NULL), C2D_ENOTFOUND);
+	ck_assert_int_eq(c2d_store_idmark_get(st, "old", &m), C2D_OK);
+	ck_assert_uint_eq(m.next_seq + m.desired + m.reported, 0);
+}
+END_TEST
+
+/* Id marks only rise; info goes with the device. */
+START_TEST(test_idmark_info)
+{
+	struct c2d_idmark m = {10, 5, 7}, lower = {3, 9, 1}, got;
+	char *json;
+	size_t len;
+
+	begin();
+	ck_assert_int_eq(c2d_store_idmark_raise(st, "d", &m), C2D_OK);
+	ck_assert_int_eq(c2d_store_idmark_raise(st, "d", &lower), C2D_OK);
+	ck_assert_int_eq(c2d_store_info_put(st, "d", "{\"fw\":\"1.2\"}", 12), C2D_OK);
+	put_device("d", 1);
+	commit();
+	reopen();
+	ck_assert_int_eq(c2d_store_idmark_get(st, "d", &got), C2D_OK);
+	ck_assert_uint_eq(got.next_seq, 10);
+	ck_assert_uint_eq(got.desired, 9);
+	ck_assert_uint_eq(got.reported, 7);
+	ck_assert_int_eq(c2d_store_info_get(st, "d", &json, &len), C2D_OK);
+	ck_assert_str_eq(json, "{\"fw\":\"1.2\"}");
+	free(json);
+	begin();
+	ck_assert_int_eq(c2d_store_dev_del(st, "d"), C2D_OK);
+	commit();
+	ck_assert_int_eq(c2d_store_info_get(st, "d", &json, &len), C2D_ENOTFOUND);
+	/* the mark survives the device */
+	ck_assert_int_eq(c2d_store_idmark_get(st, "d", &got), C2D_OK);
+	ck_assert_uint_eq(got.next_seq, 10);
+	/* a damaged mark is an error, not zeros */
+	c2d_store_close(st);
+	st = NULL;
+	raw_put("idmark", "d", "xx", 2);
+	open_ok();
+	ck_assert_int_eq(c2d_store_idmark_get(st, "d", &got), C2D_ESTORE);
+}
+END_TEST
+
 START_TEST(test_devrec_size)
 {
 	struct c2d_devrec rec;
@@ -1005,9 +1070,9 @@ START_TEST(test_open_errors)
 }
 END_TEST
 
-/* A 1.0 database (written before the timeout index) opens as 1.1 and keeps
- * its records; a later minor is left as it is. */
-START_TEST(test_schema_upgrade)
+/* A 1.1 database (written before the timeout index) opens as 1.2 and keeps
+ * its deadlines; a later minor is left as it is. */
+START_TEST(test_schema_upgrade_timeout)
 {
 	char val[32], dev[C2D_DEV_MAX + 1];
 	uint64_t at, seq;
@@ -1017,12 +1082,12 @@ START_TEST(test_schema_upgrade)
 	commit();
 	c2d_store_close(st);
 	st = NULL;
-	raw_put("meta", "schema", "1.0", 3);
+	raw_put("meta", "schema", "1.1", 3);
 	open_ok();
 	c2d_store_close(st);
 	st = NULL;
 	ck_assert_int_eq(raw_get("meta", "schema", val, sizeof(val)), 0);
-	ck_assert_str_eq(val, "1.1");
+	ck_assert_str_eq(val, "1.2");
 	open_ok();
 	ck_assert_int_eq(c2d_store_due_first(st, &at, dev, &seq), C2D_OK);
 	ck_assert_uint_eq(at, 5000);
@@ -1177,13 +1242,15 @@ static Suite *store_suite(void)
 	tcase_add_test(tc, test_twin);
 	tcase_add_test(tc, test_dev);
 	tcase_add_test(tc, test_dev_del_cascade);
+	tcase_add_test(tc, test_schema_upgrade);
+	tcase_add_test(tc, test_idmark_info);
 	tcase_add_test(tc, test_dev_del_many);
 	tcase_add_test(tc, test_queue);
 	tcase_add_test(tc, test_due);
 	tcase_add_test(tc, test_dedup);
 	tcase_add_test(tc, test_dev_scan);
 	tcase_add_test(tc, test_schema_major);
-	tcase_add_test(tc, test_schema_upgrade);
+	tcase_add_test(tc, test_schema_upgrade_timeout);
 	tcase_add_test(tc, test_nested);
 	tcase_add_test(tc, test_timeout_index);
 	tcase_add_test(tc, test_quarantine);
