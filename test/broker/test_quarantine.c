@@ -13,6 +13,7 @@
  * - an unreadable deadline key is moved aside and the sweep goes on.
  * Devices are v5 and v3.1.1 (loop tests). */
 #include <check.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -98,37 +99,43 @@ static void expect_delivery(struct c2d_client *dev, const char *devid, const cha
 	free(filter);
 }
 
-/* The device answers q1 and t1 back to back, without waiting for PUBACKs:
- * both arrive in one read, so the plugin handles them in one loop pass,
- * one group commit. The twin answer fails (the twin record is damaged);
- * before isolation it took q1's settlement down with it. */
+/* d1 answers q1 and d2 answers t1 while the broker is stopped (SIGSTOP):
+ * on SIGCONT both sockets are ready in one loop pass, so both answers join
+ * one group commit (Mosquitto reads one packet per socket per pass). d2's
+ * answer fails (its twin record is damaged); before isolation it took d1's
+ * settlement down with it. */
 START_TEST(failing_answer_leaves_the_batch)
 {
 	int proto = protocols[_i];
 	struct c2d_broker *b = fx_start(NULL);
 	struct c2d_client *app = fx_app(b, FX_REPLIES), *mon = fx_monitor(b, DEV_EVENTS);
-	struct c2d_client *dev = fx_device(b, NULL, "d1", proto);
-	struct mosquitto *mosq = c2d_client_mosq(dev);
+	struct c2d_client *d1 = fx_device(b, NULL, "d1", proto), *d2 = fx_device(b, NULL, "d2", proto);
 	struct c2d_msg *m;
 
 	accept_msg(app, "d1", "c1", NULL, "q1");
-	expect_delivery(dev, "d1", "q1");
-	m = fx_request(app, "$c2d/d1/twin/desired", "{\"led\":\"on\"}", "200");
+	expect_delivery(d1, "d1", "q1");
+	m = fx_request(app, "$c2d/d2/twin/desired", "{\"led\":\"on\"}", "200");
 	c2d_msg_free(m);
-	expect_delivery(dev, "d1", "t1");
-	ck_assert_int_eq(c2d_broker_db_put(b, "twins", "d1", 2, "{damaged", 8), 0);
+	expect_delivery(d2, "d2", "t1");
+	ck_assert_int_eq(c2d_broker_db_put(b, "twins", "d2", 2, "{damaged", 8), 0);
 
 	c2d_broker_log_mark(b);
-	ck_assert_int_eq(mosquitto_publish(mosq, NULL, "$c2d/d1/out/res/q1/200", 2, "ok", 1, false), MOSQ_ERR_SUCCESS);
-	ck_assert_int_eq(mosquitto_publish(mosq, NULL, "$c2d/d1/out/res/t1/200", 0, NULL, 1, false), MOSQ_ERR_SUCCESS);
+	ck_assert_int_eq(kill(b->pid, SIGSTOP), 0);
+	ck_assert_int_eq(mosquitto_publish(c2d_client_mosq(d1), NULL, "$c2d/d1/out/res/q1/200", 2, "ok", 1, false),
+			MOSQ_ERR_SUCCESS);
+	ck_assert_int_eq(mosquitto_publish(c2d_client_mosq(d2), NULL, "$c2d/d2/out/res/t1/200", 0, NULL, 1, false),
+			MOSQ_ERR_SUCCESS);
+	c2d_sleep_ms(200); /* both are in the broker's socket buffers */
+	ck_assert_int_eq(kill(b->pid, SIGCONT), 0);
 	expect_final(app, "c1", "completed", 200);
-	expect_quarantined(mon, "d1", "answer", "t1");
-	ck_assert(c2d_broker_wait_log(b, "quarantined answer t1 of 'd1'", FX_WAIT_MS));
+	expect_quarantined(mon, "d2", "answer", "t1");
+	ck_assert(c2d_broker_wait_log(b, "quarantined answer t1 of 'd2'", FX_WAIT_MS));
 	ck_assert(!c2d_broker_log_contains(b, "will be repeated"));
-	/* q1 is settled for good: no redelivery, no second final */
-	ck_assert(c2d_client_expect_none(dev, "$c2d/d1/in/msg/#", 300));
+	/* q1 is settled for good: no redelivery */
+	ck_assert(c2d_client_expect_none(d1, "$c2d/d1/in/msg/#", 300));
 
-	c2d_client_destroy(dev);
+	c2d_client_destroy(d2);
+	c2d_client_destroy(d1);
 	c2d_client_destroy(mon);
 	c2d_client_destroy(app);
 	c2d_broker_cleanup(b);
@@ -158,10 +165,10 @@ START_TEST(failing_deadline_leaves_the_sweep)
 	t0 = c2d_now_ms();
 	expect_delivery(good, "good", "q1");
 
-	expect_quarantined(mon, "bad", "queue deadline", "q1");
 	expect_final(app, "c2", "expired", 410);      /* the due index goes on */
 	expect_delivery(good, "good", "q1");          /* the ack timeout too */
 	ck_assert_uint_ge(c2d_now_ms() - t0, 1500);
+	expect_quarantined(mon, "bad", "queue deadline", "q1");
 	fx_answer(good, "good", "q1", 200);
 	expect_final(app, "c3", "completed", 200);
 	/* the item left the queue for quarantine */
