@@ -235,6 +235,17 @@ static void device_events(struct world *w)
 	ck_assert_int_eq(c2d_client_publish(w->dev, "$c2d/ev1/out/reported", "{", -1, 1, false, NULL), 0);
 }
 
+/* A queue record damaged behind the plugin's back (written into its LMDB
+ * store from here) is quarantined when its deadline comes (1 s). */
+static void quarantined(struct world *w)
+{
+	static const char *const ttl1[] = {"ttl", "1", NULL};
+	const unsigned char key[] = {'e', 'v', '9', 0, 0, 0, 0, 0, 0, 0, 0, 1}; /* ev9 \0 seq 1 (be64) */
+
+	request(w, "ev9", "msg", "x", "z1", ttl1, "202");
+	ck_assert_int_eq(c2d_broker_db_put(w->b, "queue", key, sizeof(key), "damaged", 7), 0);
+}
+
 /* A full queue refuses both kinds; then the device is deleted. */
 static void full_then_deleted(struct world *w)
 {
@@ -293,6 +304,7 @@ START_TEST(catalogue_matches_the_broker)
 	w.dev = fx_device(w.b, NULL, "ev1", V311);
 
 	offline_devices(&w); /* first: ev3's lifetimes run out while the rest goes on */
+	quarantined(&w);     /* likewise ev9's */
 	presence(&w);
 	twins(&w);
 	messages(&w);
