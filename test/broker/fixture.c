@@ -1,5 +1,6 @@
 /* Check-aware fixtures shared by the broker suites: see fixture.h. */
 #include <check.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -143,6 +144,23 @@ struct c2d_msg *fx_reply(struct c2d_client *app, const char *corr, const char *e
 	ck_assert_msg(m != NULL, "no reply for %s (want status %s)", corr, expect_status);
 	check_status(m, corr, expect_status);
 	return m;
+}
+
+void fx_final(struct c2d_client *app, const char *corr, const char *state, int status, int wait_ms)
+{
+	char st[8];
+	struct c2d_msg *m = c2d_client_wait_corr(app, FX_REPLIES, corr, (int)strlen(corr), wait_ms);
+	cJSON *j, *v;
+
+	snprintf(st, sizeof(st), "%d", status);
+	ck_assert_msg(m != NULL, "no final reply for %s within %d ms (want %s, %d)", corr, wait_ms, state, status);
+	check_status(m, corr, st);
+	j = fx_json(m);
+	v = cJSON_GetObjectItem(j, "state");
+	ck_assert_msg(cJSON_IsString(v) && strcmp(v->valuestring, state) == 0, "final for %s: %s, want state %s", corr,
+			m->payload, state);
+	cJSON_Delete(j);
+	c2d_msg_free(m);
 }
 
 void fx_answer(struct c2d_client *dev, const char *devid, const char *id, int status)

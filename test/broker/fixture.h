@@ -92,6 +92,11 @@ struct c2d_msg *fx_send(struct c2d_client *app, const char *topic, const char *p
  * Returns: the reply, caller owns. */
 struct c2d_msg *fx_reply(struct c2d_client *app, const char *corr, const char *expect_status);
 
+/* Waits up to wait_ms for the plugin's final feedback for corr (borrowed)
+ * on FX_REPLIES, {"id","state","status"}, and asserts its state (borrowed)
+ * and status (user property and member). */
+void fx_final(struct c2d_client *app, const char *corr, const char *state, int status, int wait_ms);
+
 /* ---- devices ---- */
 
 /* The device answers delivery id with status in the topic

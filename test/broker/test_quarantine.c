@@ -53,21 +53,6 @@ static void accept_msg(struct c2d_client *app, const char *dev, const char *corr
 	free(want);
 }
 
-/* The final feedback for corr: state and status. */
-static void expect_final(struct c2d_client *app, const char *corr, const char *state, int status)
-{
-	char st[8];
-	struct c2d_msg *m;
-	cJSON *j;
-
-	snprintf(st, sizeof(st), "%d", status);
-	m = fx_reply(app, corr, st);
-	j = fx_json(m);
-	ck_assert_str_eq(cJSON_GetObjectItem(j, "state")->valuestring, state);
-	cJSON_Delete(j);
-	c2d_msg_free(m);
-}
-
 /* The next c2d.device.quarantined event of dev: record and id (NULL: none). */
 static void expect_quarantined(struct c2d_client *mon, const char *dev, const char *record, const char *id)
 {
@@ -127,7 +112,7 @@ START_TEST(failing_answer_leaves_the_batch)
 			MOSQ_ERR_SUCCESS);
 	c2d_sleep_ms(200); /* both are in the broker's socket buffers */
 	ck_assert_int_eq(kill(b->pid, SIGCONT), 0);
-	expect_final(app, "c1", "completed", 200);
+	fx_final(app, "c1", "completed", 200, FX_WAIT_MS);
 	expect_quarantined(mon, "d2", "answer", "t1");
 	ck_assert(c2d_broker_wait_log(b, "quarantined answer t1 of 'd2'", FX_WAIT_MS));
 	ck_assert(!c2d_broker_log_contains(b, "will be repeated"));
@@ -165,12 +150,12 @@ START_TEST(failing_deadline_leaves_the_sweep)
 	t0 = c2d_now_ms();
 	expect_delivery(good, "good", "q1");
 
-	expect_final(app, "c2", "expired", 410);      /* the due index goes on */
+	fx_final(app, "c2", "expired", 410, FX_WAIT_MS);      /* the due index goes on */
 	expect_delivery(good, "good", "q1");          /* the ack timeout too */
 	ck_assert_uint_ge(c2d_now_ms() - t0, 1500);
 	expect_quarantined(mon, "bad", "queue deadline", "q1");
 	fx_answer(good, "good", "q1", 200);
-	expect_final(app, "c3", "completed", 200);
+	fx_final(app, "c3", "completed", 200, FX_WAIT_MS);
 	/* the item left the queue for quarantine */
 	ck_assert_int_ne(c2d_broker_db_get(b, "queue", key, queue_key(key, "bad", 1), &gone, &len), 0);
 	ck_assert(c2d_broker_log_contains(b, "quarantined queue deadline q1 of 'bad'"));
@@ -216,7 +201,7 @@ START_TEST(unreadable_deadline_key_is_moved)
 
 	ck_assert_int_eq(c2d_broker_db_put(b, "due", bad_key, 1, NULL, 0), 0);
 	accept_msg(app, "d9", "c1", "1", "q1");
-	expect_final(app, "c1", "expired", 410);
+	fx_final(app, "c1", "expired", 410, FX_WAIT_MS);
 	ck_assert(c2d_broker_log_contains(b, "moved an unreadable entry of due to quarantine"));
 
 	c2d_client_destroy(app);

@@ -52,22 +52,6 @@ static void send_msg(struct c2d_client *app, const char *dev, const char *corr, 
 	free(topic);
 }
 
-static void expect_final(struct c2d_client *app, const char *corr, const char *state, int status, int wait_ms)
-{
-	char st[8];
-	struct c2d_msg *m;
-	cJSON *j;
-
-	snprintf(st, sizeof(st), "%d", status);
-	m = c2d_client_wait_corr(app, FX_REPLIES, corr, (int)strlen(corr), wait_ms);
-	ck_assert_msg(m != NULL, "no final reply for %s (want %s)", corr, state);
-	ck_assert_str_eq(c2d_msg_user_prop(m, "status"), st);
-	j = fx_json(m);
-	ck_assert_str_eq(cJSON_GetObjectItem(j, "state")->valuestring, state);
-	cJSON_Delete(j);
-	c2d_msg_free(m);
-}
-
 /* Waits up to wait_ms for a delivery on topic (borrowed); returns when it
  * came (c2d_now_ms), asserting it did. */
 static uint64_t delivered_at(struct c2d_client *dev, const char *topic, int wait_ms)
@@ -78,6 +62,20 @@ static uint64_t delivered_at(struct c2d_client *dev, const char *topic, int wait
 	ck_assert_msg(m != NULL, "no delivery on %s within %d ms", topic, wait_ms);
 	c2d_msg_free(m);
 	return t;
+}
+
+/* The device answers id with 200; the message sent with corr completes. */
+static void complete(struct c2d_client *dev, const char *devid, const char *id, struct c2d_client *app, const char *corr)
+{
+	fx_answer(dev, devid, id, 200);
+	fx_final(app, corr, "completed", 200, FX_WAIT_MS);
+}
+
+static void finish(struct c2d_broker *b, struct c2d_client *app, struct c2d_client *dev)
+{
+	c2d_client_destroy(dev);
+	c2d_client_destroy(app);
+	c2d_broker_cleanup(b);
 }
 
 /* +1 h: the delivery's ack timeout runs on in real time. Before, its
@@ -94,16 +92,12 @@ START_TEST(forward_step_redelivers_nothing_early)
 	first = delivered_at(dev, "$c2d/d1/in/msg/q1", FX_WAIT_MS);
 	send_msg(app, "d9", "c2", "600"); /* d9 is offline */
 	ck_assert_int_eq(c2d_broker_shift_clock(b, HOUR), 0);
-	expect_final(app, "c2", "expired", 410, FX_WAIT_MS); /* the step reached the broker */
+	fx_final(app, "c2", "expired", 410, FX_WAIT_MS); /* the step reached the broker */
 	again = delivered_at(dev, "$c2d/d1/in/msg/q1", (ACK_S + 4) * 1000);
 	ck_assert_msg(again - first >= (ACK_S - 1) * 1000u, "redelivered %llu ms after the delivery (ack_timeout %d s)",
 			(unsigned long long)(again - first), ACK_S);
-	fx_answer(dev, "d1", "q1", 200);
-	expect_final(app, "c1", "completed", 200, FX_WAIT_MS);
-
-	c2d_client_destroy(dev);
-	c2d_client_destroy(app);
-	c2d_broker_cleanup(b);
+	complete(dev, "d1", "q1", app, "c1");
+	finish(b, app, dev);
 }
 END_TEST
 
@@ -120,16 +114,12 @@ START_TEST(forward_step_expires_ttl)
 	send_msg(app, "d2", "c2", "600");                   /* d2 is offline */
 	send_msg(app, "d1", "c3", "7200");                  /* waits behind q1 */
 	ck_assert_int_eq(c2d_broker_shift_clock(b, HOUR), 0);
-	expect_final(app, "c1", "expired", 410, FX_WAIT_MS);
-	expect_final(app, "c2", "expired", 410, FX_WAIT_MS);
+	fx_final(app, "c1", "expired", 410, FX_WAIT_MS);
+	fx_final(app, "c2", "expired", 410, FX_WAIT_MS);
 	/* the slot q1 held goes to the next message, which lives on */
 	delivered_at(dev, "$c2d/d1/in/msg/q2", FX_WAIT_MS);
-	fx_answer(dev, "d1", "q2", 200);
-	expect_final(app, "c3", "completed", 200, FX_WAIT_MS);
-
-	c2d_client_destroy(dev);
-	c2d_client_destroy(app);
-	c2d_broker_cleanup(b);
+	complete(dev, "d1", "q2", app, "c3");
+	finish(b, app, dev);
 }
 END_TEST
 
@@ -153,14 +143,10 @@ START_TEST(backward_step_stalls_nothing)
 
 	again = delivered_at(dev, "$c2d/d1/in/msg/q1", (ACK_S + 4) * 1000);
 	ck_assert_uint_ge(again - first, (ACK_S - 1) * 1000u);
-	expect_final(app, "c2", "timeout", 504, 8000);
+	fx_final(app, "c2", "timeout", 504, 8000);
 	ck_assert_uint_ge(c2d_now_ms() - t0, 2000);
-	fx_answer(dev, "d1", "q1", 200);
-	expect_final(app, "c1", "completed", 200, FX_WAIT_MS);
-
-	c2d_client_destroy(dev);
-	c2d_client_destroy(app);
-	c2d_broker_cleanup(b);
+	complete(dev, "d1", "q1", app, "c1");
+	finish(b, app, dev);
 }
 END_TEST
 
@@ -188,12 +174,8 @@ START_TEST(restart_resumes_the_timeout_clock)
 	first = delivered_at(dev, "$c2d/d1/in/msg/q1", FX_WAIT_MS); /* the reconnect redelivers */
 	again = delivered_at(dev, "$c2d/d1/in/msg/q1", (ACK_S + 4) * 1000);
 	ck_assert_uint_ge(again - first, (ACK_S - 1) * 1000u);
-	fx_answer(dev, "d1", "q1", 200);
-	expect_final(app, "c1", "completed", 200, FX_WAIT_MS);
-
-	c2d_client_destroy(dev);
-	c2d_client_destroy(app);
-	c2d_broker_cleanup(b);
+	complete(dev, "d1", "q1", app, "c1");
+	finish(b, app, dev);
 }
 END_TEST
 
@@ -291,18 +273,14 @@ START_TEST(store_from_before_the_timeout_index)
 	ck_assert(c2d_broker_wait_log(b, "schema 1.1 upgraded to 1.2", FX_WAIT_MS));
 	ck_assert_int_eq(c2d_client_connect(app, b), 0);
 	ck_assert_int_eq(c2d_client_subscribe(app, FX_REPLIES, 1), 1);
-	expect_final(app, "c2", "expired", 410, 8000);
+	fx_final(app, "c2", "expired", 410, 8000);
 	/* d1's old entry has fired by now (1.5 s after the stop): gone */
 	ck_assert_int_ne(c2d_broker_db_get(b, "due", key, deadline_key(key, wall, "d1", 1), &val, &len), 0);
 	dev = c2d_client_new("d1", proto, true);
 	ck_assert_int_eq(c2d_client_connect(dev, b), 0);
 	delivered_at(dev, "$c2d/d1/in/msg/q1", FX_WAIT_MS);
-	fx_answer(dev, "d1", "q1", 200);
-	expect_final(app, "c1", "completed", 200, FX_WAIT_MS);
-
-	c2d_client_destroy(dev);
-	c2d_client_destroy(app);
-	c2d_broker_cleanup(b);
+	complete(dev, "d1", "q1", app, "c1");
+	finish(b, app, dev);
 }
 END_TEST
 

@@ -755,26 +755,36 @@ START_TEST(test_schema_major)
 }
 END_TEST
 
+/* Close the store, set its schema record to `schema`, open it (the
+ * upgrade, if any, happens here), close it, check the record says `want`,
+ * open it again. Both borrowed. */
+static void reopen_as(const char *schema, const char *want)
+{
+	char val[32];
+
+	c2d_store_close(st);
+	st = NULL;
+	raw_put("meta", "schema", schema, strlen(schema));
+	open_ok();
+	c2d_store_close(st);
+	st = NULL;
+	ck_assert_int_eq(raw_get("meta", "schema", val, sizeof(val)), 0);
+	ck_assert_str_eq(val, want);
+	open_ok();
+}
+
 /* A store written by release 1 (schema 1.0, no info/idmark tables) opens,
  * gets the new tables and keeps what it had. */
 START_TEST(test_schema_upgrade)
 {
 	struct c2d_devrec rec;
 	struct c2d_idmark m;
-	char val[32], *json;
+	char *json;
 
 	begin();
 	put_device("old", 42);
 	commit();
-	c2d_store_close(st);
-	st = NULL;
-	raw_put("meta", "schema", "1.0", 3);
-	open_ok();
-	c2d_store_close(st);
-	st = NULL;
-	ck_assert_int_eq(raw_get("meta", "schema", val, sizeof(val)), 0);
-	ck_assert_str_eq(val, "1.2");
-	open_ok();
+	reopen_as("1.0", "1.2");
 	ck_assert_int_eq(c2d_store_dev_get(st, "old", &rec), C2D_OK);
 	ck_assert_uint_eq(rec.created_ms, 42);
 	ck_assert_int_eq(c2d_store_info_get(st, "old", &json, NULL), C2D_ENOTFOUND);
@@ -1074,34 +1084,18 @@ END_TEST
  * its deadlines; a later minor is left as it is. */
 START_TEST(test_schema_upgrade_timeout)
 {
-	char val[32], dev[C2D_DEV_MAX + 1];
+	char dev[C2D_DEV_MAX + 1];
 	uint64_t at, seq;
 
 	begin();
 	ck_assert_int_eq(c2d_store_due_add(st, 5000, "d", 3), C2D_OK);
 	commit();
-	c2d_store_close(st);
-	st = NULL;
-	raw_put("meta", "schema", "1.1", 3);
-	open_ok();
-	c2d_store_close(st);
-	st = NULL;
-	ck_assert_int_eq(raw_get("meta", "schema", val, sizeof(val)), 0);
-	ck_assert_str_eq(val, "1.2");
-	open_ok();
+	reopen_as("1.1", "1.2");
 	ck_assert_int_eq(c2d_store_due_first(st, &at, dev, &seq), C2D_OK);
 	ck_assert_uint_eq(at, 5000);
 	ck_assert_int_eq(c2d_store_tmo_first(st, &at, dev, &seq), C2D_ENOTFOUND);
 	ck_assert_int_eq(c2d_store_clock_get(st, &at), C2D_ENOTFOUND);
-	c2d_store_close(st);
-	st = NULL;
-	raw_put("meta", "schema", "1.7", 3);
-	open_ok();
-	c2d_store_close(st);
-	st = NULL;
-	ck_assert_int_eq(raw_get("meta", "schema", val, sizeof(val)), 0);
-	ck_assert_str_eq(val, "1.7");
-	open_ok();
+	reopen_as("1.7", "1.7");
 }
 END_TEST
 
