@@ -6,7 +6,7 @@
 
 /* Records examined by one queryDevices call at the most (a page may then
  * hold fewer matches than asked: continue from its "next"). */
-#define C2D_QUERY_SCAN_MAX 20000
+#define C2D_QUERY_SCAN_MAX 5000
 
 /* Make sure the device has a record (it is a known device: listDevices,
  * queryDevices), in the event's transaction. 0 or a store error. */
