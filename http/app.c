@@ -170,9 +170,15 @@ static void twin_reply(struct hreq *r, int status, const struct hmsg *m)
 			req_header(r, "ETag", etag);
 		}
 	}
-	cJSON_Delete(doc);
 	/* a failed If-Match precondition is 412 in HTTP; a $version in the body 409 */
-	if(status == 409 && r->flag) status = 412;
+	if(status == 409 && r->flag){
+		const cJSON *e = cJSON_GetObjectItemCaseSensitive(doc, "error");
+		req_error(r, 412, "%s", cJSON_IsString(e) ? e->valuestring : "precondition failed");
+		cJSON_Delete(doc);
+		req_finish(r);
+		return;
+	}
+	cJSON_Delete(doc);
 	app_reply_raw(r, status, m);
 }
 
