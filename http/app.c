@@ -26,25 +26,7 @@ bool app_call_as(struct hreq *r, const char *user, const char *pass, const char 
 	}
 	r->conn = c;
 	r->kind = HR_CALL;
-	free(r->topic);
-	free(r->pub_topic);
-	free(r->pub_payload);
-	mosquitto_property_free_all(&r->pub_props);
-	r->topic = strdup(topic);
-	r->pub_topic = strdup(topic);
-	r->pub_len = len;
-	r->pub_payload = len > 0 ? malloc((size_t)len) : NULL;
-	if(len > 0 && r->pub_payload) memcpy(r->pub_payload, payload, (size_t)len);
-	r->pub_props = props;
-	r->want_reply = want_reply;
-	r->on_reply = fn;
-	r->deadline_ms = now_ms() + (uint64_t)timeout_ms;
-	if(r->topic == NULL || r->pub_topic == NULL || (len > 0 && r->pub_payload == NULL)){
-		req_error(r, 500, "out of memory");
-		req_finish(r);
-		return true;
-	}
-	if(pool_call(c, r)) req_finish(r);
+	pool_start_call(r, topic, payload, len, props, want_reply, timeout_ms, fn);
 	return true;
 }
 

@@ -198,29 +198,16 @@ static bool do_next(struct hreq *r, const char *dev)
 	return true;
 }
 
-/* Publishes r->pub_* on r's device connection; fn gets the PUBACK (or reply). */
+/* Publishes payload (copied) on topic on r's device connection with the
+ * request's content type; fn gets the PUBACK (or the reply). */
 static bool device_publish(struct hreq *r, const char *topic, const void *payload, int len, bool want_reply,
 		hreq_reply_fn fn)
 {
 	mosquitto_property *props = NULL;
 	const char *ct = MHD_lookup_connection_value(r->mc, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
 
-	if(ct && *ct && fn != NULL) mosquitto_property_add_string(&props, MQTT_PROP_CONTENT_TYPE, ct);
-	r->topic = strdup(topic);
-	r->pub_topic = strdup(topic);
-	r->pub_len = len;
-	r->pub_payload = len > 0 ? malloc((size_t)len) : NULL;
-	if(len > 0 && r->pub_payload) memcpy(r->pub_payload, payload, (size_t)len);
-	r->pub_props = props;
-	r->want_reply = want_reply;
-	r->on_reply = fn;
-	r->deadline_ms = now_ms() + (uint64_t)g.opt.request_timeout;
-	if(r->topic == NULL || r->pub_topic == NULL || (len > 0 && r->pub_payload == NULL)){
-		req_error(r, 500, "out of memory");
-		req_finish(r);
-	}else if(pool_call(r->conn, r)){
-		req_finish(r);
-	}
+	if(ct && *ct) mosquitto_property_add_string(&props, MQTT_PROP_CONTENT_TYPE, ct);
+	pool_start_call(r, topic, payload, len, props, want_reply, g.opt.request_timeout, fn);
 	return true;
 }
 

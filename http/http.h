@@ -196,6 +196,11 @@ void pool_release(struct hconn *c);
  * a refused connection (401), a lost one (502) or its deadline (504).
  * Returns 0, or -1 with r's result set (publish failed). Under g.lock. */
 int pool_call(struct hconn *c, struct hreq *r);
+/* Sets r's call (topic, payload copied; props consumed; a reply callback fn,
+ * a deadline timeout_ms from now) and starts it with pool_call on r->conn;
+ * on failure r is finished with its error. Under g.lock. */
+void pool_start_call(struct hreq *r, const char *topic, const void *payload, int len, mosquitto_property *props,
+		bool want_reply, int timeout_ms, hreq_reply_fn fn);
 /* Starts the MQTT thread. Returns 0 or -1. */
 int pool_start(void);
 /* Stops the thread, closes every connection. */

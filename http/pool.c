@@ -138,6 +138,30 @@ int pool_call(struct hconn *c, struct hreq *r)
 	return -1;
 }
 
+void pool_start_call(struct hreq *r, const char *topic, const void *payload, int len, mosquitto_property *props,
+		bool want_reply, int timeout_ms, hreq_reply_fn fn)
+{
+	free(r->topic);
+	free(r->pub_topic);
+	free(r->pub_payload);
+	mosquitto_property_free_all(&r->pub_props);
+	r->topic = strdup(topic);
+	r->pub_topic = strdup(topic);
+	r->pub_len = len;
+	r->pub_payload = len > 0 ? malloc((size_t)len) : NULL;
+	if(len > 0 && r->pub_payload) memcpy(r->pub_payload, payload, (size_t)len);
+	r->pub_props = props;
+	r->want_reply = want_reply;
+	r->on_reply = fn;
+	r->deadline_ms = now_ms() + (uint64_t)timeout_ms;
+	if(r->topic == NULL || r->pub_topic == NULL || (len > 0 && r->pub_payload == NULL)){
+		req_error(r, 500, "out of memory");
+		req_finish(r);
+	}else if(pool_call(r->conn, r)){
+		req_finish(r);
+	}
+}
+
 /* Finishes every request of list *head with status/msg. */
 static void fail_list(struct hreq **head, int status, const char *msg)
 {
@@ -360,6 +384,8 @@ static struct hconn *conn_new(enum hconn_kind kind, const char *user, const char
 	c->mosq = mosquitto_new(c->client_id, true, c);
 	if(c->mosq == NULL) goto fail;
 	mosquitto_int_option(c->mosq, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V5);
+	/* small request/response packets: without it each waits for a delayed ACK */
+	mosquitto_int_option(c->mosq, MOSQ_OPT_TCP_NODELAY, 1);
 	mosquitto_threaded_set(c->mosq, true);
 	mosquitto_connect_v5_callback_set(c->mosq, on_connect);
 	mosquitto_publish_v5_callback_set(c->mosq, on_publish);
