@@ -14,6 +14,7 @@ enum c2d_topic_kind {
 	C2D_T_TWIN_GET,      /* $c2d/{dev}/twin/get */
 	C2D_T_TWIN_DESIRED,  /* $c2d/{dev}/twin/desired */
 	C2D_T_TWIN_DELETE,   /* $c2d/{dev}/twin/delete */
+	C2D_T_TWIN_TAGS,     /* $c2d/{dev}/twin/tags */
 	C2D_T_MSG,           /* $c2d/{dev}/msg */
 	C2D_T_RPC,           /* $c2d/{dev}/rpc/{method} ; name = method */
 	C2D_T_CALLRES,       /* $c2d/{dev}/callres/{cid} ; name = cid */

@@ -12,6 +12,7 @@
 
 #include "c2d.h"
 #include "c2d_admin.h"
+#include "c2d_fleet.h"
 #include "c2d_hello.h"
 #include "c2d_pending.h"
 #include "c2d_queue.h"
@@ -79,7 +80,8 @@ static const char *queue_error(int rc, const char *why)
 }
 
 /* Twin versions of a device, or NULL when it has none. */
-static cJSON *twin_summary(struct c2d *c2d, const char *dev)
+/* The twin's versions (and, into data, its tags); NULL without a twin. */
+static cJSON *twin_summary(struct c2d *c2d, const char *dev, cJSON *data)
 {
 	struct c2d_twin tw;
 	char *json = NULL;
@@ -96,9 +98,11 @@ static cJSON *twin_summary(struct c2d *c2d, const char *dev)
 	if(j){
 		cJSON_AddNumberToObject(j, "desired", (double)tw.version[C2D_TWIN_DESIRED]);
 		cJSON_AddNumberToObject(j, "reported", (double)tw.version[C2D_TWIN_REPORTED]);
+		cJSON_AddNumberToObject(j, "tags", (double)tw.version[C2D_TWIN_TAGS]);
 		if(tw.has_ack) cJSON_AddNumberToObject(j, "acknowledged", (double)tw.ack);
 		else cJSON_AddNullToObject(j, "acknowledged");
 	}
+	cJSON_AddItemToObject(data, "tags", cJSON_Duplicate(tw.doc[C2D_TWIN_TAGS], true));
 	c2d_twin_free(&tw);
 	return j;
 }
@@ -116,7 +120,7 @@ static const char *cmd_get_device(struct c2d *c2d, const cJSON *cmd, cJSON *data
 	if(rc && rc != C2D_ENOTFOUND) return "store unavailable";
 	info = c2d_hello_info(c2d, dev, &rc2);
 	if(rc2) return "store unavailable";
-	twin = twin_summary(c2d, dev);
+	twin = twin_summary(c2d, dev, data);
 	cJSON_AddStringToObject(data, "device", dev);
 	cJSON_AddBoolToObject(data, "online", c2d_presence_online(c2d, dev));
 	cJSON_AddNumberToObject(data, "protocolVersion", c2d_presence_protocol(c2d, dev));
@@ -302,6 +306,7 @@ static const struct {
 	{"retryCommand", cmd_retry_command, true},
 	{"purgeQueue", cmd_purge_queue, true},
 	{"deleteDevice", cmd_delete_device, true},
+	{"queryDevices", c2d_fleet_query, false},
 };
 
 /* Run one command; returns its response object. */

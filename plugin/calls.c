@@ -60,7 +60,7 @@ static int call_twin(struct c2d *c2d, struct c2d_req *req)
 	cJSON *full;
 	int rc;
 
-	full = c2d_twin_get_full(c2d, req->dev, &rc);
+	full = c2d_twin_get_full(c2d, req->dev, true, &rc);
 	if(full == NULL) return rc;
 	return reply_device_json(c2d, req, C2D_ST_OK, full);
 }

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "c2d.h"
+#include "c2d_fleet.h"
 #include "c2d_hello.h"
 #include "c2d_json.h"
 #include "c2d_mpatch.h"
@@ -93,6 +94,7 @@ int c2d_hello_on_publish(struct c2d *c2d, struct c2d_req *req)
 	}else{
 		info = c2d_hello_info(c2d, req->dev, &rc);
 	}
+	if(!rc) rc = c2d_fleet_ensure_device(c2d, req->dev); /* a known device from now on */
 	if(rc){
 		cJSON_Delete(info);
 		return rc;

@@ -29,6 +29,7 @@ static const c2d_handler handlers[] = {
 	[C2D_T_TWIN_GET] = c2d_twin_on_get,
 	[C2D_T_TWIN_DESIRED] = c2d_twin_on_desired,
 	[C2D_T_TWIN_DELETE] = c2d_twin_on_delete,
+	[C2D_T_TWIN_TAGS] = c2d_twin_on_tags,
 	[C2D_T_MSG] = c2d_queue_on_msg,
 	[C2D_T_OUT_RES] = c2d_deliver_on_response,
 	[C2D_T_OUT_REPORTED] = c2d_twin_on_reported,
@@ -192,7 +193,8 @@ bool c2d_room_low(struct c2d *c2d)
 /* Kinds whose requests add data to the store (persistent RPC: rpc.c checks). */
 static bool adds_data(enum c2d_topic_kind kind)
 {
-	return kind == C2D_T_MSG || kind == C2D_T_TWIN_DESIRED || kind == C2D_T_OUT_REPORTED;
+	return kind == C2D_T_MSG || kind == C2D_T_TWIN_DESIRED || kind == C2D_T_TWIN_TAGS
+			|| kind == C2D_T_OUT_REPORTED;
 }
 
 static const char *status_reason(int rc)

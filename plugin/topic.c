@@ -24,6 +24,7 @@ static const char *const kind_names[] = {
 	[C2D_T_TWIN_GET] = "twin/get",
 	[C2D_T_TWIN_DESIRED] = "twin/desired",
 	[C2D_T_TWIN_DELETE] = "twin/delete",
+	[C2D_T_TWIN_TAGS] = "twin/tags",
 	[C2D_T_MSG] = "msg",
 	[C2D_T_RPC] = "rpc",
 	[C2D_T_CALLRES] = "callres",
@@ -125,6 +126,7 @@ static enum c2d_topic_kind shape(const struct level *lv, size_t n, struct c2d_to
 		if(is(&lv[2], "get")) return C2D_T_TWIN_GET;
 		if(is(&lv[2], "desired")) return C2D_T_TWIN_DESIRED;
 		if(is(&lv[2], "delete")) return C2D_T_TWIN_DELETE;
+		if(is(&lv[2], "tags")) return C2D_T_TWIN_TAGS;
 		return C2D_T_INVALID;
 	}
 	if(n == 3 && (is(a, "rpc") || is(a, "callres"))){
@@ -195,6 +197,7 @@ enum c2d_writer c2d_topic_writer(enum c2d_topic_kind kind)
 		case C2D_T_TWIN_GET:
 		case C2D_T_TWIN_DESIRED:
 		case C2D_T_TWIN_DELETE:
+		case C2D_T_TWIN_TAGS:
 		case C2D_T_MSG:
 		case C2D_T_RPC:
 		case C2D_T_CALLRES:

@@ -16,6 +16,7 @@
 #include <utlist.h>
 
 #include "c2d.h"
+#include "c2d_fleet.h"
 #include "c2d_hello.h"
 #include "c2d_json.h"
 #include "c2d_twin.h"
@@ -87,26 +88,15 @@ static int twin_load(struct c2d *c2d, const char *dev, struct c2d_twin *tw, bool
 	return rc;
 }
 
-/* A device with a twin is a known device (admin listDevices): make sure it
- * has a device record. */
-static int device_record(struct c2d *c2d, const char *dev)
-{
-	struct c2d_devrec rec;
-	int rc = c2d_store_dev_get(c2d->store, dev, &rec);
-
-	if(rc != C2D_ENOTFOUND) return rc;
-	memset(&rec, 0, sizeof(rec));
-	rec.created_ms = c2d->wall_ms;
-	return c2d_store_dev_put(c2d->store, dev, &rec);
-}
-
+/* A device with a twin is a known device (admin listDevices): twin_save
+ * makes sure it has a device record. */
 static int twin_save(struct c2d *c2d, const char *dev, const struct c2d_twin *tw)
 {
 	char *text;
 	int rc;
 
 	rc = c2d_txn(c2d);
-	if(!rc) rc = device_record(c2d, dev);
+	if(!rc) rc = c2d_fleet_ensure_device(c2d, dev);
 	if(rc) return rc;
 	text = c2d_twin_dump(tw);
 	if(text == NULL) return C2D_ENOMEM;
@@ -221,7 +211,11 @@ static cJSON *parse_patch(struct c2d *c2d, const struct c2d_req *req, int *rc)
 	return patch;
 }
 
-/* desired (application) or reported (device): merge, version, event, push. */
+static const char *const changed_type[C2D_TWIN_SECTIONS] = {"c2d.twin.desired.changed",
+	"c2d.twin.reported.changed", "c2d.twin.tags.changed"};
+
+/* desired, tags (application) or reported (device): merge, version, event,
+ * push (desired only: tags never reach the device). */
 static int twin_patch(struct c2d *c2d, struct c2d_req *req, enum c2d_twin_section s)
 {
 	struct c2d_twin_limits limits = {c2d->conf.twin_max_bytes, (int)c2d->conf.twin_max_depth};
@@ -254,9 +248,7 @@ static int twin_patch(struct c2d *c2d, struct c2d_req *req, enum c2d_twin_sectio
 	if(s == C2D_TWIN_DESIRED) rc = twin_push(c2d, req->dev, &tw);
 	if(!rc) rc = twin_save(c2d, req->dev, &tw);
 	if(!rc){
-		rc = c2d_event(c2d, req->dev, "twin",
-				s == C2D_TWIN_DESIRED ? "c2d.twin.desired.changed" : "c2d.twin.reported.changed",
-				version_data(tw.version[s], applied));
+		rc = c2d_event(c2d, req->dev, "twin", changed_type[s], version_data(tw.version[s], applied));
 		applied = NULL;
 	}
 reply:
@@ -284,7 +276,12 @@ int c2d_twin_on_reported(struct c2d *c2d, struct c2d_req *req)
 	return twin_patch(c2d, req, C2D_TWIN_REPORTED);
 }
 
-cJSON *c2d_twin_get_full(struct c2d *c2d, const char *dev, int *rc)
+int c2d_twin_on_tags(struct c2d *c2d, struct c2d_req *req)
+{
+	return twin_patch(c2d, req, C2D_TWIN_TAGS);
+}
+
+cJSON *c2d_twin_get_full(struct c2d *c2d, const char *dev, bool for_device, int *rc)
 {
 	struct c2d_twin tw;
 	cJSON *full, *info;
@@ -292,7 +289,7 @@ cJSON *c2d_twin_get_full(struct c2d *c2d, const char *dev, int *rc)
 
 	*rc = twin_load(c2d, dev, &tw, &exists);
 	if(*rc) return NULL;
-	full = c2d_twin_full(&tw);
+	full = c2d_twin_full(&tw, !for_device);
 	c2d_twin_free(&tw);
 	if(full == NULL){
 		*rc = C2D_ENOMEM;
@@ -312,7 +309,7 @@ int c2d_twin_on_get(struct c2d *c2d, struct c2d_req *req)
 	cJSON *full;
 	int rc;
 
-	full = c2d_twin_get_full(c2d, req->dev, &rc);
+	full = c2d_twin_get_full(c2d, req->dev, false, &rc);
 	if(full == NULL) return rc;
 	return c2d_reply_json(c2d, req, C2D_ST_OK, full);
 }

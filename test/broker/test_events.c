@@ -143,6 +143,7 @@ static void twins(struct world *w)
 	answer(w, "t2", 400);                                        /* rejected */
 	ck_assert_int_lt(c2d_client_publish(w->dev, "$c2d/ev1/out/reported", "{\"temp\":21}", -1, 1, false, NULL), 0x80);
 	request(w, "ev1", "twin/get", "", "t3", NULL, "200");        /* the reported patch is in */
+	request(w, "ev1", "twin/tags", "{\"site\":\"b\"}", "t5", NULL, "200");
 	request(w, "ev1", "twin/delete", "", "t4", NULL, "200");
 }
 

@@ -40,6 +40,7 @@ static const struct row rows[] = {
 	{"$c2d/d1/twin/get", C2D_T_TWIN_GET, "d1", NULL, NULL, 0},
 	{"$c2d/d1/twin/desired", C2D_T_TWIN_DESIRED, "d1", NULL, NULL, 0},
 	{"$c2d/d1/twin/delete", C2D_T_TWIN_DELETE, "d1", NULL, NULL, 0},
+	{"$c2d/d1/twin/tags", C2D_T_TWIN_TAGS, "d1", NULL, NULL, 0},
 	{"$c2d/d1/msg", C2D_T_MSG, "d1", NULL, NULL, 0},
 	{"$c2d/d1/rpc/reboot", C2D_T_RPC, "d1", "reboot", NULL, 0},
 	{"$c2d/d1/rpc/in", C2D_T_RPC, "d1", "in", NULL, 0},
@@ -616,6 +617,7 @@ START_TEST(test_writer)
 		{C2D_T_TWIN_GET, C2D_W_ANY},
 		{C2D_T_TWIN_DESIRED, C2D_W_ANY},
 		{C2D_T_TWIN_DELETE, C2D_W_ANY},
+		{C2D_T_TWIN_TAGS, C2D_W_ANY},
 		{C2D_T_MSG, C2D_W_ANY},
 		{C2D_T_RPC, C2D_W_ANY},
 		{C2D_T_CALLRES, C2D_W_ANY},
@@ -642,7 +644,7 @@ END_TEST
 START_TEST(test_kind_name)
 {
 	static const char *const want[] = {"other", "invalid", "bad-device", "twin/get",
-		"twin/desired", "twin/delete", "msg", "rpc", "callres", "out/res",
+		"twin/desired", "twin/delete", "twin/tags", "msg", "rpc", "callres", "out/res",
 		"out/reported", "out/call", "out/hello", "in", "events", "call"};
 	size_t i;
 
