@@ -193,7 +193,7 @@ static void flush_out(struct c2d_device *d)
 	}
 }
 
-C2D_API int c2d_device_disconnect(struct c2d_device *d)
+static int do_disconnect(struct c2d_device *d)
 {
 	enum dev_state was = d->state;
 
@@ -205,6 +205,18 @@ C2D_API int c2d_device_disconnect(struct c2d_device *d)
 		if(was == ST_CONNECTED) notify(d, 0, 0, "disconnected");
 	}
 	return 0;
+}
+
+/* Inside mosquitto_loop() (a handler, a callback) libmosquitto only queues
+ * packets; a DISCONNECT queued there would close the socket before the
+ * handler's answer is written. So it waits until mosquitto_loop() returns. */
+C2D_API int c2d_device_disconnect(struct c2d_device *d)
+{
+	if(d->in_mosq && d->state != ST_IDLE && d->state != ST_CLOSED){
+		d->close_pending = true;
+		return 0;
+	}
+	return do_disconnect(d);
 }
 
 C2D_API int c2d_device_is_connected(const struct c2d_device *d)
@@ -236,9 +248,15 @@ C2D_API int c2d_device_loop(struct c2d_device *d, int timeout_ms)
 	if(d->state == ST_WAITING){
 		poll(NULL, 0, min_wait(wait, now, d->next_attempt));
 	}else if(d->state == ST_CONNECTING || d->state == ST_CONNECTED){
+		d->in_mosq = true;
 		rc = mosquitto_loop(d->mosq, wait, 1);
+		d->in_mosq = false;
 		if(rc != MOSQ_ERR_SUCCESS){
 			lost(d, rc, rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc));
+		}
+		if(d->close_pending){
+			d->close_pending = false;
+			do_disconnect(d);
 		}
 	}
 	calls_expire(d, dev_now_ms());

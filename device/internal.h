@@ -99,6 +99,8 @@ struct c2d_device {
 	unsigned long long call_seq;
 	char call_tag[12]; /* per-process part of call rids */
 	cJSON *pending_report; /* merged reports made while offline */
+	bool in_mosq;          /* inside mosquitto_loop() (handlers, callbacks) */
+	bool close_pending;    /* c2d_device_disconnect() called there */
 	char in_prefix[DEV_ID_MAX + 16]; /* "$c2d/{dev}/in/" */
 };
 

@@ -34,7 +34,7 @@ DEVICE_TEST_CFLAGS = $(CFLAGS) $(CHECK_CFLAGS) -Idevice -Itest/broker -fvisibili
 	-DC2D_PLUGIN_PATH='"$(DEVICE_PLUGIN)"' -DC2D_FAULTFS_PATH='"$(abspath $(FAULTFS))"'
 DEVICE_TEST_SRC := $(sort $(wildcard device/test/*.c))
 DEVICE_TEST_DEPS := test/broker/harness.c test/broker/harness.h test/broker/fixture.c test/broker/fixture.h \
-	test/check_main.h $(wildcard device/test/*.h)
+	test/check_main.h $(wildcard device/test/*.h) examples/thermostat.py
 
 EXTRA_ALL += $(DEVICE_SO) $(DEVICE_A) $(B)/c2d-device $(B)/examples/thermostat $(B)/c2d-device.pc
 EXTRA_TEST_BIN += $(DEVICE_TEST_BIN)
@@ -72,9 +72,11 @@ $(B)/examples/%: examples/%.c device/c2d_device.h $(DEVICE_SO)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Idevice -o $@ $< $(LDFLAGS) $(DEVICE_LINK) $(shell pkg-config --libs libcjson)
 
-$(DEVICE_TEST_BIN): $(DEVICE_TEST_SRC) $(DEVICE_TEST_DEPS) $(DEVICE_SO) $(B)/c2d-device $(DEVICE_PLUGIN) $(FAULTFS)
+$(DEVICE_TEST_BIN): $(DEVICE_TEST_SRC) $(DEVICE_TEST_DEPS) $(DEVICE_SO) $(B)/c2d-device $(B)/examples/thermostat \
+		$(DEVICE_PLUGIN) $(FAULTFS)
 	@mkdir -p $(dir $@)
-	$(CC) $(DEVICE_TEST_CFLAGS) -DC2D_DEVICE_BIN='"$(abspath $(B)/c2d-device)"' -o $@ $(DEVICE_TEST_SRC) \
+	$(CC) $(DEVICE_TEST_CFLAGS) -DC2D_DEVICE_BIN='"$(abspath $(B)/c2d-device)"' \
+		-DC2D_EXAMPLES_DIR='"$(abspath $(B)/examples)"' -DC2D_SRCDIR='"$(abspath .)"' -o $@ $(DEVICE_TEST_SRC) \
 		test/broker/harness.c test/broker/fixture.c $(LDFLAGS) $(DEVICE_LINK) $(CHECK_LIBS) -lmosquitto \
 		$(PKG_LIBS)
 
