@@ -54,7 +54,9 @@ int dev_publish(struct c2d_device *d, const char *suffix, const void *bytes, siz
 	if(d->state != ST_CONNECTED) return C2D_DEVICE_ESTATE;
 	snprintf(topic, sizeof(topic), "$c2d/%s/%s", d->id, suffix);
 	rc = mosquitto_publish(d->mosq, NULL, topic, (int)len, len ? bytes : NULL, 1, false);
-	return rc == MOSQ_ERR_SUCCESS ? 0 : C2D_DEVICE_ESTATE;
+	if(rc != MOSQ_ERR_SUCCESS) return C2D_DEVICE_ESTATE;
+	d->unacked++;
+	return 0;
 }
 
 /* ---- hello ---- */
@@ -128,6 +130,7 @@ static void on_connect(struct mosquitto *m, void *ud, int rc, int flags, const m
 		return;
 	}
 	d->state = ST_CONNECTED;
+	d->unacked = 0;
 	d->backoff_ms = d->backoff_min;
 	/* A refused hello (a plugin without hello support answers PUBACK 0x87)
 	 * changes nothing: the PUBACK's reason is not looked at. */
@@ -150,9 +153,23 @@ static void on_disconnect(struct mosquitto *m, void *ud, int rc, const mosquitto
 static void on_message(struct mosquitto *m, void *ud, const struct mosquitto_message *msg,
 		const mosquitto_property *props)
 {
+	struct c2d_device *d = ud;
+
 	(void)m;
 	(void)props;
-	inbox_message(ud, msg);
+	/* while a disconnect drains nothing new runs: the platform delivers it again */
+	if(d->state == ST_CONNECTED) inbox_message(d, msg);
+}
+
+static void on_publish(struct mosquitto *m, void *ud, int mid, int reason, const mosquitto_property *props)
+{
+	struct c2d_device *d = ud;
+
+	(void)m;
+	(void)mid;
+	(void)reason;
+	(void)props;
+	if(d->unacked > 0) d->unacked--;
 }
 
 /* Starts one attempt. Returns 0 when it is under way, else the libmosquitto
@@ -193,6 +210,20 @@ static void flush_out(struct c2d_device *d)
 	}
 }
 
+/* Before a clean disconnect: waits (at most FLUSH_MS) until the broker
+ * acknowledged every answer, report and call sent. libmosquitto closes the
+ * socket right after writing DISCONNECT; if a PUBACK is still on its way
+ * then, the close resets the connection and the broker may drop the unread
+ * answers. */
+static void drain(struct c2d_device *d)
+{
+	uint64_t end = dev_now_ms() + FLUSH_MS;
+
+	while(d->unacked > 0 && mosquitto_socket(d->mosq) >= 0 && dev_now_ms() < end){
+		if(mosquitto_loop(d->mosq, 100, 1) != MOSQ_ERR_SUCCESS) break;
+	}
+}
+
 static int do_disconnect(struct c2d_device *d)
 {
 	enum dev_state was = d->state;
@@ -200,6 +231,7 @@ static int do_disconnect(struct c2d_device *d)
 	if(was == ST_IDLE || was == ST_CLOSED) return C2D_DEVICE_ESTATE;
 	d->state = ST_CLOSED;
 	calls_lost(d, true);
+	if(was == ST_CONNECTED) drain(d);
 	if(was == ST_CONNECTED || was == ST_CONNECTING){
 		mosquitto_disconnect(d->mosq);
 		if(was == ST_CONNECTED) notify(d, 0, 0, "disconnected");
@@ -299,6 +331,7 @@ C2D_API struct c2d_device *c2d_device_new(const char *device_id, const char *hos
 	mosquitto_connect_v5_callback_set(d->mosq, on_connect);
 	mosquitto_disconnect_v5_callback_set(d->mosq, on_disconnect);
 	mosquitto_message_v5_callback_set(d->mosq, on_message);
+	mosquitto_publish_v5_callback_set(d->mosq, on_publish);
 	return d;
 }
 
@@ -309,8 +342,9 @@ C2D_API void c2d_device_free(struct c2d_device *d)
 	if(d == NULL) return;
 	if(d->mosq){
 		if(d->state == ST_CONNECTED || d->state == ST_CONNECTING){
-			d->state = ST_CLOSED;
-			mosquitto_disconnect(d->mosq);
+			d->conn_fn = NULL;
+			calls_free(d); /* no callbacks from free */
+			do_disconnect(d);
 			flush_out(d);
 		}
 		mosquitto_destroy(d->mosq);

@@ -101,6 +101,7 @@ struct c2d_device {
 	cJSON *pending_report; /* merged reports made while offline */
 	bool in_mosq;          /* inside mosquitto_loop() (handlers, callbacks) */
 	bool close_pending;    /* c2d_device_disconnect() called there */
+	int unacked;           /* QoS 1 publishes without PUBACK on this connection */
 	char in_prefix[DEV_ID_MAX + 16]; /* "$c2d/{dev}/in/" */
 };
 

@@ -10,31 +10,25 @@
 
 #include "util.h"
 
-#define EVENTS "$c2d/+/events/#"
-
 START_TEST(mqtt311_device)
 {
-	struct c2d_broker *b = fx_start(NULL);
-	struct c2d_client *mon = fx_monitor(b, EVENTS), *app = fx_app(b, FX_REPLIES);
-	struct tdev *t = td_new("old-1", b->port, V311);
+	struct env e;
+	struct tdev *t = env_open(&e, NULL, "old-1", V311);
 	struct c2d_msg *m;
 
-	td_start(t, mon);
-	m = fx_send(app, "$c2d/old-1/rpc/ping", "{\"n\":1}", "c1", NULL, "200");
+	td_start(t, e.mon);
+	m = fx_send(e.app, "$c2d/old-1/rpc/ping", "{\"n\":1}", "c1", NULL, "200");
 	ck_assert_str_eq(m->payload, "{\"n\":1}");
 	c2d_msg_free(m);
-	c2d_msg_free(fx_send(app, "$c2d/old-1/msg", "m", "m1", NULL, "202"));
-	c2d_msg_free(fx_reply(app, "m1", "200"));
-	c2d_msg_free(fx_send(app, "$c2d/old-1/twin/desired", "{\"a\":1}", "d1", NULL, "200"));
-	c2d_msg_free(fx_skip_to_event(mon, "c2d.twin.desired.acknowledged", NULL));
+	c2d_msg_free(fx_send(e.app, "$c2d/old-1/msg", "m", "m1", NULL, "202"));
+	c2d_msg_free(fx_reply(e.app, "m1", "200"));
+	c2d_msg_free(fx_send(e.app, "$c2d/old-1/twin/desired", "{\"a\":1}", "d1", NULL, "200"));
+	c2d_msg_free(fx_skip_to_event(e.mon, "c2d.twin.desired.acknowledged", NULL));
 	ck_assert_int_eq(t->rpcs, 1);
 	ck_assert_int_eq(t->msgs, 1);
 	ck_assert_int_eq(t->desireds, 1);
 	ck_assert_str_eq(t->patch, "{\"a\":1}");
-	td_free(t);
-	c2d_client_destroy(app);
-	c2d_client_destroy(mon);
-	c2d_broker_cleanup(b);
+	env_close(&e);
 }
 END_TEST
 
@@ -67,26 +61,22 @@ START_TEST(tls_client_certificate)
 {
 	char *dir = make_certs(), *conf, *ca, *crt, *key;
 	int tls_port = free_port();
-	struct c2d_broker *b;
-	struct c2d_client *mon, *app;
+	struct env e;
 	struct tdev *t, *nocert;
 	struct c2d_msg *m;
 
 	conf = c2d_strf("listener %d 127.0.0.1\ncafile %s/ca.crt\ncertfile %s/server.crt\nkeyfile %s/server.key\n"
 			"require_certificate true\n", tls_port, dir, dir, dir);
-	b = c2d_broker_start(&(struct c2d_broker_opts){.conf = conf});
-	ck_assert_ptr_nonnull(b);
-	mon = fx_monitor(b, EVENTS);
-	app = fx_app(b, FX_REPLIES);
+	env_open(&e, &(struct c2d_broker_opts){.conf = conf}, NULL, V5);
 	ca = c2d_strf("%s/ca.crt", dir);
 	crt = c2d_strf("%s/dev.crt", dir);
 	key = c2d_strf("%s/dev.key", dir);
-	t = td_new("tls-dev", tls_port, V5);
+	t = e.t = td_new("tls-dev", tls_port, V5);
 	ck_assert_int_eq(c2d_device_set_tls(t->d, ca, NULL, key), C2D_DEVICE_EINVAL);
 	ck_assert_int_eq(c2d_device_set_tls(t->d, "/nonexistent/ca.crt", NULL, NULL), C2D_DEVICE_ETLS);
 	ck_assert_int_eq(c2d_device_set_tls(t->d, ca, crt, key), 0);
-	td_start(t, mon);
-	m = fx_send(app, "$c2d/tls-dev/rpc/ping", "secure", "c1", NULL, "200");
+	td_start(t, e.mon);
+	m = fx_send(e.app, "$c2d/tls-dev/rpc/ping", "secure", "c1", NULL, "200");
 	ck_assert_str_eq(m->payload, "secure");
 	c2d_msg_free(m);
 	/* without a client certificate the broker refuses the connection */
@@ -97,10 +87,7 @@ START_TEST(tls_client_certificate)
 	ck_assert(td_wait(nocert, &nocert->drops, 1, TD_WAIT_MS));
 	ck_assert_int_eq(nocert->connects, 0);
 	td_free(nocert);
-	td_free(t);
-	c2d_client_destroy(app);
-	c2d_client_destroy(mon);
-	c2d_broker_cleanup(b);
+	env_close(&e);
 	free(conf);
 	free(ca);
 	free(crt);
@@ -167,13 +154,13 @@ static void serve_call(struct c2d_client *app, const char *dev, const char *meth
 
 START_TEST(calls_time_custom_timeout_offline)
 {
-	struct c2d_broker *b = fx_start(NULL);
-	struct c2d_client *mon = fx_monitor(b, EVENTS), *app = fx_subscriber(b, "server", "$c2d/+/call/#");
-	struct tdev *t = td_new("caller-1", b->port, V5);
+	struct env e;
+	struct tdev *t = env_open(&e, NULL, "caller-1", V5);
+	struct c2d_client *server = fx_subscriber(e.b, "server", "$c2d/+/call/#");
 
 	/* made before connecting: sent on connect */
 	ck_assert_int_eq(c2d_device_call(t->d, "time", NULL, 5000, td_on_reply, t), 0);
-	td_start(t, mon);
+	td_start(t, e.mon);
 	ck_assert(td_wait(t, &t->replies, 1, TD_WAIT_MS));
 	ck_assert_int_eq(t->reply_status, 200);
 	ck_assert_ptr_nonnull(strstr(t->reply_body, "{\"time\":"));
@@ -183,7 +170,7 @@ START_TEST(calls_time_custom_timeout_offline)
 	ck_assert_int_eq(c2d_device_call(t->d, "config", "{not json", 0, td_on_reply, t), C2D_DEVICE_EINVAL);
 	ck_assert_int_eq(c2d_device_call(t->d, "config", "{\"unit\":\"C\"}", 5000, td_on_reply, t), 0);
 	td_run(t);
-	serve_call(app, "caller-1", "config", "201", "{\"interval\":30}");
+	serve_call(server, "caller-1", "config", "201", "{\"interval\":30}");
 	ck_assert(td_wait(t, &t->replies, 2, TD_WAIT_MS));
 	ck_assert_int_eq(t->reply_status, 201);
 	ck_assert_str_eq(t->reply_body, "{\"interval\":30}");
@@ -200,10 +187,8 @@ START_TEST(calls_time_custom_timeout_offline)
 	ck_assert_int_eq(t->replies, 4);
 	ck_assert_int_eq(t->reply_status, C2D_STATUS_CONNECTION_LOST);
 	ck_assert_int_eq(c2d_device_loop(t->d, 10), C2D_DEVICE_ECLOSED);
-	td_free(t);
-	c2d_client_destroy(app);
-	c2d_client_destroy(mon);
-	c2d_broker_cleanup(b);
+	c2d_client_destroy(server);
+	env_close(&e);
 }
 END_TEST
 

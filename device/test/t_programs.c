@@ -9,7 +9,6 @@
 
 #include "util.h"
 
-#define EVENTS "$c2d/+/events/#"
 #define PROC_WAIT_MS 30000
 
 static const char *const PERSISTENT[] = {"persistent", "true", NULL};
@@ -61,44 +60,44 @@ static struct c2d_msg *twin_event(struct c2d_client *mon, const char *dev, const
  * started by `prog` (a printf format taking the port). */
 static void thermostat(const char *prog, const char *dev)
 {
-	struct c2d_broker *b = fx_start(NULL);
-	struct c2d_client *mon = fx_monitor(b, EVENTS), *app = fx_app(b, FX_REPLIES);
+	struct env e;
 	char *cmd, *topic, *out = NULL;
 	struct c2d_proc *p;
 	struct c2d_msg *m;
 	cJSON *twin, *sp;
 
+	env_open(&e, NULL, NULL, V5);
 	topic = c2d_strf("$c2d/%s/twin/desired", dev);
-	c2d_msg_free(fx_send(app, topic, "{\"setpoint\":23}", "d1", NULL, "200"));
-	cmd = c2d_strf(prog, b->port);
+	c2d_msg_free(fx_send(e.app, topic, "{\"setpoint\":23}", "d1", NULL, "200"));
+	cmd = c2d_strf(prog, e.b->port);
 	p = c2d_proc_start(cmd);
 	ck_assert_ptr_nonnull(p);
-	m = twin_event(mon, dev, "c2d.twin.desired.acknowledged", 10000);
+	m = twin_event(e.mon, dev, "c2d.twin.desired.acknowledged", 10000);
 	ck_assert_msg(m != NULL, "the thermostat did not acknowledge the setpoint");
 	c2d_msg_free(m);
 	free(topic);
 	topic = c2d_strf("$c2d/%s/rpc/getTemperature", dev);
-	m = fx_send(app, topic, "", "g1", NULL, "200");
+	m = fx_send(e.app, topic, "", "g1", NULL, "200");
 	ck_assert_ptr_nonnull(strstr(m->payload, "\"temperature\":"));
 	c2d_msg_free(m);
 	free(topic);
 	topic = c2d_strf("$c2d/%s/rpc/reboot", dev);
-	c2d_msg_free(fx_send(app, topic, "", "r1", PERSISTENT, "202"));
-	m = c2d_client_wait_corr(app, FX_REPLIES, "r1", 2, 10000);
+	c2d_msg_free(fx_send(e.app, topic, "", "r1", PERSISTENT, "202"));
+	m = c2d_client_wait_corr(e.app, FX_REPLIES, "r1", 2, 10000);
 	ck_assert_msg(m != NULL, "no reboot result");
 	ck_assert_str_eq(c2d_msg_user_prop(m, "status"), "200");
 	ck_assert_str_eq(m->payload, "{\"rebooted\":true}");
 	c2d_msg_free(m);
 	free(topic);
 	topic = c2d_strf("$c2d/%s/twin/desired", dev);
-	c2d_msg_free(fx_send(app, topic, "{\"setpoint\":99}", "d2", NULL, "200"));
-	m = twin_event(mon, dev, "c2d.twin.desired.rejected", 5000);
+	c2d_msg_free(fx_send(e.app, topic, "{\"setpoint\":99}", "d2", NULL, "200"));
+	m = twin_event(e.mon, dev, "c2d.twin.desired.rejected", 5000);
 	ck_assert_msg(m != NULL && strstr(m->payload, "\"status\":400"), "out-of-range setpoint not rejected");
 	c2d_msg_free(m);
-	m = twin_event(mon, dev, "c2d.twin.reported.changed", 10000);
+	m = twin_event(e.mon, dev, "c2d.twin.reported.changed", 10000);
 	ck_assert_msg(m != NULL, "no reported state");
 	c2d_msg_free(m);
-	twin = get_twin(app, dev);
+	twin = get_twin(e.app, dev);
 	sp = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(twin, "reported"), "setpoint");
 	ck_assert(cJSON_IsNumber(sp) && sp->valuedouble == 23);
 	cJSON_Delete(twin);
@@ -109,9 +108,7 @@ static void thermostat(const char *prog, const char *dev)
 	free(out);
 	free(topic);
 	free(cmd);
-	c2d_client_destroy(app);
-	c2d_client_destroy(mon);
-	c2d_broker_cleanup(b);
+	env_close(&e);
 }
 
 START_TEST(thermostat_c)

@@ -183,6 +183,24 @@ bool td_wait(struct tdev *t, const int *counter, int n, int timeout_ms)
 	}
 }
 
+struct tdev *env_open(struct env *e, const struct c2d_broker_opts *opts, const char *id, int protocol)
+{
+	e->b = opts ? c2d_broker_start(opts) : fx_start(NULL);
+	ck_assert_ptr_nonnull(e->b);
+	e->mon = fx_monitor(e->b, EVENTS);
+	e->app = fx_app(e->b, FX_REPLIES);
+	e->t = id ? td_new(id, e->b->port, protocol) : NULL;
+	return e->t;
+}
+
+void env_close(struct env *e)
+{
+	td_free(e->t);
+	c2d_client_destroy(e->app);
+	c2d_client_destroy(e->mon);
+	c2d_broker_cleanup(e->b);
+}
+
 int free_port(void)
 {
 	struct sockaddr_in a = {.sin_family = AF_INET};

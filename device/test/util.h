@@ -21,6 +21,7 @@
 #define V5 MQTT_PROTOCOL_V5
 #define V311 MQTT_PROTOCOL_V311
 #define TD_WAIT_MS 5000
+#define EVENTS "$c2d/+/events/#"
 
 struct tdev {
 	struct c2d_device *d;
@@ -60,6 +61,21 @@ void td_free(struct tdev *t);
 bool td_wait(struct tdev *t, const int *counter, int n, int timeout_ms);
 /* A call callback recording into t (ud = t). */
 void td_on_reply(struct c2d_device *d, int status, const void *body, size_t len, void *ud);
+
+/* A test's broker, event monitor ("$c2d/+/events/#"), application (on
+ * FX_REPLIES) and device. */
+struct env {
+	struct c2d_broker *b;
+	struct c2d_client *mon, *app;
+	struct tdev *t;
+};
+
+/* Starts a broker with opts (borrowed; NULL: the plugin with defaults), the
+ * monitor and the application, and (id not NULL) td_new(id, port, protocol)
+ * not yet started. Asserts each step. Returns e->t. */
+struct tdev *env_open(struct env *e, const struct c2d_broker_opts *opts, const char *id, int protocol);
+/* Frees the device, the clients and the broker of e. */
+void env_close(struct env *e);
 
 /* A loopback port that was free a moment ago. */
 int free_port(void);
