@@ -62,8 +62,9 @@ struct c2d_req {
 	char *content_type;                 /* owned copy or NULL */
 };
 
-/* Copy the v5 user property `key` (first match) into buf. Returns true if
- * present and it fit (NUL-terminated). */
+/* Copy the v5 user property `key` (first match) into buf (NUL-terminated).
+ * Returns true if present; a value that does not fit is given as "" (no
+ * option accepts it, so the request is refused rather than defaulted). */
 bool c2d_req_user_prop(const struct c2d_req *req, const char *key, char *buf, size_t len);
 
 /* ---- outbox (outbox.c): the one place that publishes ----
@@ -108,18 +109,25 @@ void c2d_outbox_side(struct c2d *c2d, bool on);
 void c2d_outbox_clear(struct c2d *c2d);
 
 /* Reply to a request on its v5 Response Topic, with its correlation data and
- * user property status. body: consumed (may be NULL: {"status":N} is sent; a
+ * user property status, addressed to the requester's client id. body: consumed (may be NULL: {"status":N} is sent; a
  * body gets "status" added). No response topic: nothing is sent (v3.1.1
  * applications follow events). Returns 0 or an error. */
 int c2d_reply_json(struct c2d *c2d, const struct c2d_req *req, int status, cJSON *body);
 /* Reply with the given bytes (copied) and content type (borrowed, may be NULL). */
 int c2d_reply_raw(struct c2d *c2d, const struct c2d_req *req, int status,
 		const void *payload, size_t len, const char *content_type);
-/* Reply {"status":N,"error":reason} and log the reason at info. */
+/* Reply {"status":N,"error":reason} and log the reason at info. A sender
+ * without a response topic (3.1.1, v5 one-way) gets the event
+ * c2d.device.refused instead (side list). */
 int c2d_reply_error(struct c2d *c2d, const struct c2d_req *req, int status, const char *reason);
-/* Reply to a stored requester (response topic + correlation data, borrowed). */
-int c2d_reply_to(struct c2d *c2d, const char *resp_topic, const void *corr, size_t corr_len,
-		int status, const void *payload, size_t len, const char *content_type);
+/* Reply to a stored requester: addressed to its client id `requester`, on
+ * its response topic, with its correlation data (all borrowed). A reply is
+ * never broadcast: without a requester nothing is sent. */
+int c2d_reply_to(struct c2d *c2d, const char *requester, const char *resp_topic, const void *corr,
+		size_t corr_len, int status, const void *payload, size_t len, const char *content_type);
+/* Properties of a reply: correlation data (copied, may be NULL), user
+ * property status, content type (may be NULL). NULL on no memory. */
+mosquitto_property *c2d_reply_props(const void *corr, size_t corr_len, int status, const char *content_type);
 
 /* ---- events (event.c): CloudEvents 1.0 on $c2d/{dev}/events/{kind} ----
  * kind: "presence" | "twin" | "msg" | "rpc" | "device"; type: e.g. "c2d.msg.expired";

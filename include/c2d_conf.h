@@ -12,6 +12,13 @@ enum c2d_sync {
 	C2D_SYNC_PERIODIC,   /* MDB_NOSYNC + sync every sync_interval ms */
 };
 
+/* Whose name a device's client id must be (identity). */
+enum c2d_identity {
+	C2D_ID_CLIENTID = 0, /* any client id (the broker's authentication decides) */
+	C2D_ID_USERNAME,     /* client id == the CONNECT username */
+	C2D_ID_CERTIFICATE,  /* client id == the CN of the TLS client certificate */
+};
+
 struct c2d_conf {
 	char *db_path;               /* required; owned (free with c2d_conf_free) */
 	uint64_t map_size_mib;       /* map_size, MiB, default 1024, 1..1048576 */
@@ -33,6 +40,8 @@ struct c2d_conf {
 	uint32_t rpc_inflight;       /* lightweight RPCs in flight per device, default 16, 1..65535 */
 	uint32_t stats_interval_s;   /* $SYS statistics period, default 10, 0 = off, ..86400 */
 	uint32_t history_ttl_s;      /* finished queue items kept, default 86400, 0 = none, ..msg_ttl_max */
+	enum c2d_identity identity;  /* identity: clientid|username|certificate, default clientid */
+	uint32_t calls_inflight;     /* device calls waiting per device, default 16, 1..65535 */
 };
 
 /* One option as the broker passes it (same layout as struct mosquitto_opt). */
@@ -68,5 +77,7 @@ bool c2d_conf_parse_uint(const char *s, uint32_t min, uint32_t max, uint32_t *ou
 
 /* "full", "meta", "periodic" */
 const char *c2d_conf_sync_name(enum c2d_sync sync);
+/* "clientid", "username", "certificate" */
+const char *c2d_conf_identity_name(enum c2d_identity identity);
 
 #endif

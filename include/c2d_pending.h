@@ -29,6 +29,7 @@ struct c2d_pending_table {
 struct c2d_pending {
 	uint64_t id;
 	char dev[C2D_DEV_MAX + 1];
+	char *requester;             /* owned: client id the answer is addressed to */
 	char *reply_topic;           /* owned */
 	void *corr;                  /* owned, may be NULL */
 	uint16_t corr_len;
@@ -36,6 +37,8 @@ struct c2d_pending {
 	uint64_t started_ms;         /* monotonic */
 	uv_timer_t timer;
 	struct c2d_pending_table *table;
+	struct c2d_pending_dev *devent; /* its device's entry */
+	struct c2d_pending *prev, *next; /* that device's list (utlist) */
 	UT_hash_handle hh;
 };
 
@@ -45,14 +48,15 @@ void c2d_pending_init(struct c2d_pending_table *t, struct c2d *c2d,
  * or NULL on no memory. Ids start at boot_ms * 1000 + 1, so they do not repeat
  * across restarts either. */
 struct c2d_pending *c2d_pending_add(struct c2d_pending_table *t, const char *dev,
-		const char *reply_topic, const void *corr, uint16_t corr_len, const char *note,
+		const char *requester, const char *reply_topic, const void *corr, uint16_t corr_len, const char *note,
 		uint32_t timeout_ms);
 struct c2d_pending *c2d_pending_find(struct c2d_pending_table *t, uint64_t id);
 /* Entries pending for a device. */
 unsigned c2d_pending_count(struct c2d_pending_table *t, const char *dev);
 /* Remove and free an entry (its timer is stopped). */
 void c2d_pending_done(struct c2d_pending *p);
-/* Call cb for every entry of a device (cb may call c2d_pending_done on it). */
+/* Call cb for every entry of a device (cb may call c2d_pending_done on it);
+ * walks that device's entries only. */
 void c2d_pending_each_dev(struct c2d_pending_table *t, const char *dev,
 		void (*cb)(struct c2d *c2d, struct c2d_pending *p));
 /* Remove everything (cleanup). */

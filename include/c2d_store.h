@@ -77,7 +77,7 @@ int c2d_store_usage(struct c2d_store *st, uint64_t *used_bytes, uint64_t *map_by
 /* ---- devices. dev: borrowed, NUL-terminated, 1..128 bytes. ---- */
 int c2d_store_dev_get(struct c2d_store *st, const char *dev, struct c2d_devrec *rec); /* C2D_ENOTFOUND */
 int c2d_store_dev_put(struct c2d_store *st, const char *dev, const struct c2d_devrec *rec);
-/* Delete the device record, its twin and all its queue items. Deadline and
+/* Delete the device record, its twin, its info and all its queue items. Deadline and
  * dedup entries are not touched: the caller removes those first. */
 int c2d_store_dev_del(struct c2d_store *st, const char *dev);
 /* Visit devices in byte order of their ids, strictly after `after` (NULL or ""
@@ -91,6 +91,25 @@ int c2d_store_dev_scan(struct c2d_store *st, const char *after, size_t limit,
 int c2d_store_twin_get(struct c2d_store *st, const char *dev, char **json, size_t *len);
 int c2d_store_twin_put(struct c2d_store *st, const char *dev, const char *json, size_t len);
 int c2d_store_twin_del(struct c2d_store *st, const char *dev); /* C2D_ENOTFOUND if none */
+/* ---- device info: the JSON object of the device's hello, one per device;
+ * c2d_store_dev_del deletes it ---- */
+int c2d_store_info_get(struct c2d_store *st, const char *dev, char **json, size_t *len);
+int c2d_store_info_put(struct c2d_store *st, const char *dev, const char *json, size_t len);
+
+/* ---- id marks: where a device's ids continue after its queue or twin was
+ * deleted, so that no id is used twice in the device's lifetime. Kept for
+ * good (a few bytes per deleted device); read only when a device record or
+ * twin is created. ---- */
+struct c2d_idmark {
+	uint64_t next_seq;   /* the next queue sequence is at least this */
+	uint64_t desired;    /* the desired version of a new twin starts above this */
+	uint64_t reported;   /* the reported version likewise */
+};
+/* *m: filled, all 0 when the device has no mark. */
+int c2d_store_idmark_get(struct c2d_store *st, const char *dev, struct c2d_idmark *m);
+/* Raise the device's mark to at least *m (borrowed), field by field. */
+int c2d_store_idmark_raise(struct c2d_store *st, const char *dev, const struct c2d_idmark *m);
+
 /* Number of stored twins (statistics). */
 int c2d_store_twin_count(struct c2d_store *st, uint64_t *count);
 

@@ -14,6 +14,7 @@ enum c2d_topic_kind {
 	C2D_T_TWIN_GET,      /* $c2d/{dev}/twin/get */
 	C2D_T_TWIN_DESIRED,  /* $c2d/{dev}/twin/desired */
 	C2D_T_TWIN_DELETE,   /* $c2d/{dev}/twin/delete */
+	C2D_T_TWIN_TAGS,     /* $c2d/{dev}/twin/tags */
 	C2D_T_MSG,           /* $c2d/{dev}/msg */
 	C2D_T_RPC,           /* $c2d/{dev}/rpc/{method} ; name = method */
 	C2D_T_CALLRES,       /* $c2d/{dev}/callres/{cid} ; name = cid */
@@ -21,6 +22,7 @@ enum c2d_topic_kind {
 	C2D_T_OUT_RES,       /* $c2d/{dev}/out/res/{id}[/{status}] ; name = id, status */
 	C2D_T_OUT_REPORTED,  /* $c2d/{dev}/out/reported */
 	C2D_T_OUT_CALL,      /* $c2d/{dev}/out/call/{method}/{rid} ; name = method, rid */
+	C2D_T_OUT_HELLO,     /* $c2d/{dev}/out/hello */
 	/* plugin only: no client may write */
 	C2D_T_IN,            /* $c2d/{dev}/in/... */
 	C2D_T_EVENTS,        /* $c2d/{dev}/events/... */

@@ -2,13 +2,15 @@
  * LMDB. twin.c is the broker side (topics, store, pushes, events).
  *
  * Stored record (one JSON text per device):
- *   {"desired":{..},"reported":{..},"dv":N,"rv":M,
- *    "meta":{"desired":{..},"reported":{..}},
+ *   {"desired":{..},"reported":{..},"tags":{..},"dv":N,"rv":M,"tv":T,
+ *    "meta":{"desired":{..},"reported":{..},"tags":{..}},
  *    "sent":S,            highest desired version pushed to the device
  *    "ack":A,"ackDoc":{..} desired version the device acknowledged and the
  *                          document at that version (absent: never acked)}
  * Metadata mirrors the document: each member has {"$lastUpdated":RFC3339}
- * plus the metadata of its own members when it is an object. */
+ * plus the metadata of its own members when it is an object. Tags (written
+ * by applications, never sent to the device) came later: a record without
+ * "tags"/"tv" has empty tags at version 0. */
 #ifndef C2D_TWIN_H
 #define C2D_TWIN_H
 
@@ -18,12 +20,13 @@
 
 #include <cjson/cJSON.h>
 
-enum c2d_twin_section { C2D_TWIN_DESIRED = 0, C2D_TWIN_REPORTED = 1 };
+enum c2d_twin_section { C2D_TWIN_DESIRED = 0, C2D_TWIN_REPORTED = 1, C2D_TWIN_TAGS = 2 };
+#define C2D_TWIN_SECTIONS 3
 
 struct c2d_twin {
-	cJSON *doc[2];          /* desired, reported: objects, owned */
-	cJSON *meta[2];         /* metadata trees, owned */
-	uint64_t version[2];    /* dv, rv */
+	cJSON *doc[C2D_TWIN_SECTIONS];   /* desired, reported, tags: objects, owned */
+	cJSON *meta[C2D_TWIN_SECTIONS];  /* metadata trees, owned */
+	uint64_t version[C2D_TWIN_SECTIONS]; /* dv, rv, tv */
 	uint64_t sent;          /* highest desired version pushed */
 	bool has_ack;
 	uint64_t ack;           /* acknowledged desired version */
@@ -66,9 +69,10 @@ int c2d_twin_apply(struct c2d_twin *tw, enum c2d_twin_section s, const cJSON *pa
  * nested objects recurse. New object owned by the caller, NULL on no memory. */
 cJSON *c2d_twin_delta(const struct c2d_twin *tw);
 
-/* The full twin as applications see it:
- * {"desired","reported","delta","version":{"desired","reported"},"$metadata"}. */
-cJSON *c2d_twin_full(const struct c2d_twin *tw);
+/* The full twin: {"desired","reported","delta","version":{"desired",
+ * "reported"},"$metadata"}; with_tags (applications; never for the device):
+ * also "tags", version.tags and $metadata.tags. */
+cJSON *c2d_twin_full(const struct c2d_twin *tw, bool with_tags);
 
 /* What to push to the device now: NULL if the device has acknowledged the
  * current desired version (nothing to acknowledge). Else

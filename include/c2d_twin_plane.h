@@ -12,8 +12,14 @@ int c2d_twin_on_get(struct c2d *c2d, struct c2d_req *req);
 int c2d_twin_on_desired(struct c2d *c2d, struct c2d_req *req);
 int c2d_twin_on_delete(struct c2d *c2d, struct c2d_req *req);
 int c2d_twin_on_reported(struct c2d *c2d, struct c2d_req *req);
-/* The full twin of a device (an empty one if it has none). New object owned
- * by the caller, or NULL with *rc set. */
-cJSON *c2d_twin_get_full(struct c2d *c2d, const char *dev, int *rc);
+int c2d_twin_on_tags(struct c2d *c2d, struct c2d_req *req);
+/* The full twin of a device (an empty one if it has none), with its info;
+ * for_device leaves the tags out (they are never sent to the device). New
+ * object owned by the caller, or NULL with *rc set. */
+cJSON *c2d_twin_get_full(struct c2d *c2d, const char *dev, bool for_device, int *rc);
+/* Delete the device's twin in the event's transaction, first raising its id
+ * mark to the twin's versions (the next twin continues after them).
+ * *existed: whether there was one. 0 or a store error. */
+int c2d_twin_forget(struct c2d *c2d, const char *dev, bool *existed);
 
 #endif

@@ -12,10 +12,13 @@
 
 #include "c2d.h"
 #include "c2d_admin.h"
+#include "c2d_fleet.h"
+#include "c2d_hello.h"
 #include "c2d_pending.h"
 #include "c2d_queue.h"
 #include "c2d_rpc.h"
 #include "c2d_twin.h"
+#include "c2d_twin_plane.h"
 
 struct c2d_admin {
 	uv_timer_t stats_timer;
@@ -77,7 +80,8 @@ static const char *queue_error(int rc, const char *why)
 }
 
 /* Twin versions of a device, or NULL when it has none. */
-static cJSON *twin_summary(struct c2d *c2d, const char *dev)
+/* The twin's versions (and, into data, its tags); NULL without a twin. */
+static cJSON *twin_summary(struct c2d *c2d, const char *dev, cJSON *data)
 {
 	struct c2d_twin tw;
 	char *json = NULL;
@@ -94,9 +98,11 @@ static cJSON *twin_summary(struct c2d *c2d, const char *dev)
 	if(j){
 		cJSON_AddNumberToObject(j, "desired", (double)tw.version[C2D_TWIN_DESIRED]);
 		cJSON_AddNumberToObject(j, "reported", (double)tw.version[C2D_TWIN_REPORTED]);
+		cJSON_AddNumberToObject(j, "tags", (double)tw.version[C2D_TWIN_TAGS]);
 		if(tw.has_ack) cJSON_AddNumberToObject(j, "acknowledged", (double)tw.ack);
 		else cJSON_AddNullToObject(j, "acknowledged");
 	}
+	cJSON_AddItemToObject(data, "tags", cJSON_Duplicate(tw.doc[C2D_TWIN_TAGS], true));
 	c2d_twin_free(&tw);
 	return j;
 }
@@ -105,18 +111,20 @@ static const char *cmd_get_device(struct c2d *c2d, const cJSON *cmd, cJSON *data
 {
 	const char *err = NULL, *dev = device_arg(cmd, &err);
 	struct c2d_devrec rec;
-	cJSON *twin, *q;
-	int rc;
+	cJSON *twin, *q, *info;
+	int rc, rc2;
 
 	if(dev == NULL) return err;
 	memset(&rec, 0, sizeof(rec));
 	rc = c2d_store_dev_get(c2d->store, dev, &rec);
 	if(rc && rc != C2D_ENOTFOUND) return "store unavailable";
-	twin = twin_summary(c2d, dev);
+	info = c2d_hello_info(c2d, dev, &rc2);
+	if(rc2) return "store unavailable";
+	twin = twin_summary(c2d, dev, data);
 	cJSON_AddStringToObject(data, "device", dev);
 	cJSON_AddBoolToObject(data, "online", c2d_presence_online(c2d, dev));
 	cJSON_AddNumberToObject(data, "protocolVersion", c2d_presence_protocol(c2d, dev));
-	cJSON_AddBoolToObject(data, "known", rc == 0 || twin != NULL);
+	cJSON_AddBoolToObject(data, "known", rc == 0 || twin != NULL || info != NULL);
 	if(twin) cJSON_AddItemToObject(data, "twin", twin);
 	else cJSON_AddNullToObject(data, "twin");
 	q = cJSON_AddObjectToObject(data, "queue");
@@ -125,6 +133,7 @@ static const char *cmd_get_device(struct c2d *c2d, const cJSON *cmd, cJSON *data
 		cJSON_AddNumberToObject(q, "nextId", (double)(rec.next_seq ? rec.next_seq : 1));
 	}
 	cJSON_AddNumberToObject(data, "lightweightRpcsPending", c2d_rpc_pending_count(c2d, dev));
+	cJSON_AddItemToObject(data, "info", info ? info : cJSON_CreateObject());
 	if(rec.created_ms) cJSON_AddNumberToObject(data, "createdMs", (double)rec.created_ms);
 	return NULL;
 }
@@ -241,12 +250,15 @@ static const char *cmd_delete_device(struct c2d *c2d, const cJSON *cmd, cJSON *d
 {
 	const char *err = NULL, *dev = device_arg(cmd, &err);
 	uint64_t purged = 0, forgotten = 0;
+	bool twin = false;
 	cJSON *ev;
 	int rc;
 
 	if(dev == NULL) return err;
 	rc = c2d_queue_forget_device(c2d, dev, &purged, &forgotten);
+	if(!rc) rc = c2d_twin_forget(c2d, dev, &twin);
 	if(!rc) rc = c2d_store_dev_del(c2d->store, dev);
+	if(rc == C2D_ENOTFOUND && twin) rc = 0;
 	if(rc == C2D_ENOTFOUND && purged + forgotten == 0) return "no such device";
 	if(rc && rc != C2D_ENOTFOUND) return queue_error(rc, NULL);
 	cJSON_AddBoolToObject(data, "deleted", true);
@@ -294,6 +306,7 @@ static const struct {
 	{"retryCommand", cmd_retry_command, true},
 	{"purgeQueue", cmd_purge_queue, true},
 	{"deleteDevice", cmd_delete_device, true},
+	{"queryDevices", c2d_fleet_query, false},
 };
 
 /* Run one command; returns its response object. */
@@ -325,7 +338,10 @@ static cJSON *run_command(struct c2d *c2d, const cJSON *cmd)
 	return resp;
 }
 
-static void send_responses(struct c2d *c2d, cJSON *root, const mosquitto_property *props)
+/* The responses go to $CONTROL/c2d/v1/response (as dynamic security's do:
+ * the ACL on that topic decides who reads them) and, for a v5 request with
+ * another Response Topic, to the requester alone on that topic. */
+static void send_responses(struct c2d *c2d, cJSON *root, const char *requester, const mosquitto_property *props)
 {
 	char *resp_topic = NULL, *text;
 	void *corr = NULL;
@@ -339,7 +355,7 @@ static void send_responses(struct c2d *c2d, cJSON *root, const mosquitto_propert
 	mosquitto_property_read_string(props, MQTT_PROP_RESPONSE_TOPIC, &resp_topic, false);
 	mosquitto_property_read_binary(props, MQTT_PROP_CORRELATION_DATA, &corr, &corr_len, false);
 	if(resp_topic && strcmp(resp_topic, C2D_ADMIN_RESPONSE_TOPIC) != 0){
-		c2d_reply_to(c2d, resp_topic, corr, corr_len, C2D_ST_OK, text, len, "application/json");
+		c2d_reply_to(c2d, requester, resp_topic, corr, corr_len, C2D_ST_OK, text, len, "application/json");
 	}
 	mosquitto_free(resp_topic);
 	mosquitto_free(corr);
@@ -382,7 +398,7 @@ int c2d_admin_on_control(struct c2d *c2d, struct mosquitto_evt_control *ed)
 			if(!cJSON_GetObjectItemCaseSensitive(resp, "error")) cJSON_AddStringToObject(resp, "error", "store unavailable: nothing was changed");
 		}
 	}
-	send_responses(c2d, root, ed->properties);
+	send_responses(c2d, root, mosquitto_client_id(ed->client), ed->properties);
 	cJSON_Delete(req);
 	cJSON_Delete(root);
 	c2d_outbox_flush(c2d);

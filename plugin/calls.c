@@ -3,7 +3,8 @@
  * its correlation data). Built in: "time" and "twin". Any other method is
  * forwarded to applications as an MQTT 5 request on $c2d/{dev}/call/{method}
  * with Response Topic $c2d/{dev}/callres/c{n}; the first answer there goes to
- * the device, no answer within rpc_timeout gives it 504. */
+ * the device, no answer within rpc_timeout gives it 504. At most
+ * calls_inflight forwarded calls of one device wait at once: beyond, 429. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,19 +23,12 @@ struct c2d_calls {
 static int reply_device(struct c2d *c2d, const char *dev, const char *rid, const void *corr,
 		uint16_t corr_len, int status, const void *payload, size_t len, const char *content_type)
 {
-	char topic[C2D_DEV_MAX + C2D_NAME_MAX + 40], st[8];
-	mosquitto_property *props = NULL;
-	int rc = 0;
+	char topic[C2D_DEV_MAX + C2D_NAME_MAX + 40];
+	mosquitto_property *props;
 
 	snprintf(topic, sizeof(topic), "$c2d/%s/in/reply/%s/%d", dev, rid, status);
-	snprintf(st, sizeof(st), "%d", status);
-	if(corr && corr_len) rc = mosquitto_property_add_binary(&props, MQTT_PROP_CORRELATION_DATA, corr, corr_len);
-	if(!rc) rc = mosquitto_property_add_string_pair(&props, MQTT_PROP_USER_PROPERTY, "status", st);
-	if(!rc && content_type) rc = mosquitto_property_add_string(&props, MQTT_PROP_CONTENT_TYPE, content_type);
-	if(rc){
-		mosquitto_property_free_all(&props);
-		return C2D_ENOMEM;
-	}
+	props = c2d_reply_props(corr, corr_len, status, content_type);
+	if(props == NULL) return C2D_ENOMEM;
 	return c2d_outbox_add(c2d, dev, topic, payload, len, 1, props);
 }
 
@@ -66,7 +60,7 @@ static int call_twin(struct c2d *c2d, struct c2d_req *req)
 	cJSON *full;
 	int rc;
 
-	full = c2d_twin_get_full(c2d, req->dev, &rc);
+	full = c2d_twin_get_full(c2d, req->dev, true, &rc);
 	if(full == NULL) return rc;
 	return reply_device_json(c2d, req, C2D_ST_OK, full);
 }
@@ -78,9 +72,17 @@ static int call_forward(struct c2d *c2d, struct c2d_req *req)
 	char topic[C2D_DEV_MAX + C2D_NAME_MAX + 24], resp[C2D_DEV_MAX + 48], cid[24];
 	mosquitto_property *props = NULL;
 	struct c2d_pending *p;
+	cJSON *err;
 	int rc;
 
-	p = c2d_pending_add(&calls->t, req->dev, NULL, req->corr, req->corr_len, req->rid, c2d->conf.rpc_timeout_ms);
+	if(c2d_pending_count(&calls->t, req->dev) >= c2d->conf.calls_inflight){
+		c2d_log(C2D_LOG_INFO, "call '%s' of device '%s' refused: %u calls already wait (plugin_opt_calls_inflight)",
+				req->name, req->dev, c2d->conf.calls_inflight);
+		err = cJSON_CreateObject();
+		if(err) cJSON_AddStringToObject(err, "error", "too many calls waiting for an answer (plugin_opt_calls_inflight)");
+		return reply_device_json(c2d, req, C2D_ST_TOO_MANY, err);
+	}
+	p = c2d_pending_add(&calls->t, req->dev, req->dev, NULL, req->corr, req->corr_len, req->rid, c2d->conf.rpc_timeout_ms);
 	if(p == NULL) return C2D_ENOMEM;
 	snprintf(cid, sizeof(cid), "c%" PRIu64, p->id);
 	snprintf(topic, sizeof(topic), "$c2d/%s/call/%s", req->dev, req->name);

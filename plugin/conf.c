@@ -22,7 +22,7 @@ enum opt_type {
 	T_STR,   /* char *, copied; required and non-empty */
 	T_U32,
 	T_U64,
-	T_SYNC,  /* enum c2d_sync */
+	T_ENUM,  /* an enum field, one of names[] */
 };
 
 struct opt {
@@ -32,42 +32,52 @@ struct opt {
 	uint64_t min, max;
 	const char *min_opt;  /* if set, the lower bound is this (earlier) option's value */
 	const char *max_opt;  /* if set, the upper bound is this (earlier) option's value */
+	const char *const *names; /* T_ENUM: the values' names, by value, NULL-terminated */
 };
 
 #define F(field) offsetof(struct c2d_conf, field)
-
-static const struct opt opts_table[] = {
-	{"db_path", T_STR, F(db_path), 0, 0, NULL, NULL},
-	{"map_size", T_U64, F(map_size_mib), 1, 1048576, NULL, NULL},
-	{"sync", T_SYNC, F(sync), 0, 0, NULL, NULL},
-	{"sync_interval", T_U32, F(sync_interval_ms), 1, 60000, NULL, NULL},
-	{"twin_max_bytes", T_U32, F(twin_max_bytes), 64, 16777216, NULL, NULL},
-	{"twin_max_depth", T_U32, F(twin_max_depth), 1, 64, NULL, NULL},
-	{"msg_ttl_max", T_U32, F(msg_ttl_max_s), 1, 31536000, NULL, NULL},
-	{"msg_ttl", T_U32, F(msg_ttl_s), 1, 0, NULL, "msg_ttl_max"},
-	{"msg_queue_max", T_U32, F(msg_queue_max), 1, 10000000, NULL, NULL},
-	{"msg_inflight", T_U32, F(msg_inflight), 1, 65535, NULL, NULL},
-	{"msg_max_deliveries", T_U32, F(msg_max_deliveries), 1, 1000, NULL, NULL},
-	{"ack_timeout", T_U32, F(ack_timeout_s), 1, 86400, NULL, NULL},
-	{"rpc_timeout_max", T_U32, F(rpc_timeout_max_ms), 1, 86400000, NULL, NULL},
-	{"rpc_timeout_min", T_U32, F(rpc_timeout_min_ms), 1, 0, NULL, "rpc_timeout_max"},
-	{"rpc_timeout", T_U32, F(rpc_timeout_ms), 0, 0, "rpc_timeout_min", "rpc_timeout_max"},
-	{"rpc_ttl", T_U32, F(rpc_ttl_s), 1, 0, NULL, "msg_ttl_max"},
-	{"rpc_retries_max", T_U32, F(rpc_retries_max), 0, 100, NULL, NULL},
-	{"rpc_inflight", T_U32, F(rpc_inflight), 1, 65535, NULL, NULL},
-	{"stats_interval", T_U32, F(stats_interval_s), 0, 86400, NULL, NULL},
-	{"history_ttl", T_U32, F(history_ttl_s), 0, 0, NULL, "msg_ttl_max"},
-};
-
-#define OPT_COUNT (sizeof(opts_table) / sizeof(opts_table[0]))
 
 static const char *const sync_names[] = {
 	[C2D_SYNC_FULL] = "full",
 	[C2D_SYNC_META] = "meta",
 	[C2D_SYNC_PERIODIC] = "periodic",
+	NULL,
 };
 
-#define SYNC_COUNT (sizeof(sync_names) / sizeof(sync_names[0]))
+static const char *const identity_names[] = {
+	[C2D_ID_CLIENTID] = "clientid",
+	[C2D_ID_USERNAME] = "username",
+	[C2D_ID_CERTIFICATE] = "certificate",
+	NULL,
+};
+
+static const struct opt opts_table[] = {
+	{"db_path", T_STR, F(db_path), 0, 0, NULL, NULL, NULL},
+	{"map_size", T_U64, F(map_size_mib), 1, 1048576, NULL, NULL, NULL},
+	{"sync", T_ENUM, F(sync), 0, 0, NULL, NULL, sync_names},
+	{"sync_interval", T_U32, F(sync_interval_ms), 1, 60000, NULL, NULL, NULL},
+	{"twin_max_bytes", T_U32, F(twin_max_bytes), 64, 16777216, NULL, NULL, NULL},
+	{"twin_max_depth", T_U32, F(twin_max_depth), 1, 64, NULL, NULL, NULL},
+	{"msg_ttl_max", T_U32, F(msg_ttl_max_s), 1, 31536000, NULL, NULL, NULL},
+	{"msg_ttl", T_U32, F(msg_ttl_s), 1, 0, NULL, "msg_ttl_max", NULL},
+	{"msg_queue_max", T_U32, F(msg_queue_max), 1, 10000000, NULL, NULL, NULL},
+	{"msg_inflight", T_U32, F(msg_inflight), 1, 65535, NULL, NULL, NULL},
+	{"msg_max_deliveries", T_U32, F(msg_max_deliveries), 1, 1000, NULL, NULL, NULL},
+	{"ack_timeout", T_U32, F(ack_timeout_s), 1, 86400, NULL, NULL, NULL},
+	{"rpc_timeout_max", T_U32, F(rpc_timeout_max_ms), 1, 86400000, NULL, NULL, NULL},
+	{"rpc_timeout_min", T_U32, F(rpc_timeout_min_ms), 1, 0, NULL, "rpc_timeout_max", NULL},
+	{"rpc_timeout", T_U32, F(rpc_timeout_ms), 0, 0, "rpc_timeout_min", "rpc_timeout_max", NULL},
+	{"rpc_ttl", T_U32, F(rpc_ttl_s), 1, 0, NULL, "msg_ttl_max", NULL},
+	{"rpc_retries_max", T_U32, F(rpc_retries_max), 0, 100, NULL, NULL, NULL},
+	{"rpc_inflight", T_U32, F(rpc_inflight), 1, 65535, NULL, NULL, NULL},
+	{"stats_interval", T_U32, F(stats_interval_s), 0, 86400, NULL, NULL, NULL},
+	{"history_ttl", T_U32, F(history_ttl_s), 0, 0, NULL, "msg_ttl_max", NULL},
+	{"identity", T_ENUM, F(identity), 0, 0, NULL, NULL, identity_names},
+	{"calls_inflight", T_U32, F(calls_inflight), 1, 65535, NULL, NULL, NULL},
+};
+
+#define OPT_COUNT (sizeof(opts_table) / sizeof(opts_table[0]))
+
 
 void c2d_conf_defaults(struct c2d_conf *conf)
 {
@@ -91,6 +101,8 @@ void c2d_conf_defaults(struct c2d_conf *conf)
 	conf->rpc_inflight = 16;
 	conf->stats_interval_s = 10;
 	conf->history_ttl_s = 86400;
+	conf->identity = C2D_ID_CLIENTID;
+	conf->calls_inflight = 16;
 }
 
 void c2d_conf_free(struct c2d_conf *conf)
@@ -99,10 +111,19 @@ void c2d_conf_free(struct c2d_conf *conf)
 	conf->db_path = NULL;
 }
 
+static const char *enum_name(const char *const *names, size_t count, unsigned v)
+{
+	return v < count ? names[v] : "?";
+}
+
 const char *c2d_conf_sync_name(enum c2d_sync sync)
 {
-	if((unsigned)sync >= SYNC_COUNT) return "?";
-	return sync_names[sync];
+	return enum_name(sync_names, sizeof(sync_names) / sizeof(sync_names[0]) - 1, (unsigned)sync);
+}
+
+const char *c2d_conf_identity_name(enum c2d_identity identity)
+{
+	return enum_name(identity_names, sizeof(identity_names) / sizeof(identity_names[0]) - 1, (unsigned)identity);
 }
 
 /* The table row named name (borrowed), or NULL. */
@@ -183,17 +204,21 @@ static int set_number(struct c2d_conf *conf, const struct opt *o, const char *va
 	return 0;
 }
 
-static int set_sync(struct c2d_conf *conf, const char *value, char *err, size_t errlen)
+/* An enum option: value (borrowed) must be one of o->names. */
+static int set_enum(struct c2d_conf *conf, const struct opt *o, const char *value, char *err, size_t errlen)
 {
-	size_t i;
+	char list[128] = "";
+	size_t i, used = 0;
 
-	for(i = 0; i < SYNC_COUNT; i++){
-		if(strcmp(value, sync_names[i]) == 0){
-			conf->sync = (enum c2d_sync)i;
+	for(i = 0; o->names[i]; i++){
+		if(strcmp(value, o->names[i]) == 0){
+			*(int *)(void *)((char *)conf + o->off) = (int)i;
 			return 0;
 		}
+		used += (size_t)snprintf(list + used, used < sizeof(list) ? sizeof(list) - used : 0, "%s%s",
+				i ? ", " : "", o->names[i]);
 	}
-	snprintf(err, errlen, P "sync: '%s' is not one of full, meta, periodic", value);
+	snprintf(err, errlen, P "%s: '%s' is not one of %s", o->name, value, list);
 	return C2D_EINVAL;
 }
 
@@ -224,8 +249,8 @@ static int set_option(struct c2d_conf *conf, const struct opt *o, const char *va
 	switch(o->type){
 		case T_STR:
 			return set_string(conf, o, value, err, errlen);
-		case T_SYNC:
-			return value ? set_sync(conf, value, err, errlen) : 0;
+		case T_ENUM:
+			return value ? set_enum(conf, o, value, err, errlen) : 0;
 		case T_U32:
 		case T_U64:
 			break;

@@ -150,8 +150,7 @@ void c2d_outbox_clear(struct c2d *c2d)
 	ob->side_tail = &ob->side_head;
 }
 
-/* Properties of a reply: correlation data (copied), status, content type. */
-static mosquitto_property *reply_props(const void *corr, size_t corr_len, int status, const char *content_type)
+mosquitto_property *c2d_reply_props(const void *corr, size_t corr_len, int status, const char *content_type)
 {
 	mosquitto_property *props = NULL;
 	char st[8];
@@ -168,25 +167,33 @@ static mosquitto_property *reply_props(const void *corr, size_t corr_len, int st
 	return props;
 }
 
-int c2d_reply_to(struct c2d *c2d, const char *resp_topic, const void *corr, size_t corr_len,
-		int status, const void *payload, size_t len, const char *content_type)
+int c2d_reply_to(struct c2d *c2d, const char *requester, const char *resp_topic, const void *corr,
+		size_t corr_len, int status, const void *payload, size_t len, const char *content_type)
 {
 	mosquitto_property *props;
 
 	if(resp_topic == NULL || resp_topic[0] == '\0') return 0;
+	if(requester == NULL || requester[0] == '\0'){
+		/* Never broadcast a reply: the plugin's rights are not the requester's. */
+		c2d_log(C2D_LOG_INFO, "not replying on '%s': the requester is not known", resp_topic);
+		return 0;
+	}
 	if(mosquitto_pub_topic_check(resp_topic) != MOSQ_ERR_SUCCESS){
 		c2d_log(C2D_LOG_INFO, "not replying to invalid response topic '%s'", resp_topic);
 		return 0;
 	}
-	props = reply_props(corr, corr_len, status, content_type);
+	props = c2d_reply_props(corr, corr_len, status, content_type);
 	if(props == NULL) return C2D_ENOMEM;
-	return c2d_outbox_add(c2d, NULL, resp_topic, payload, len, 1, props);
+	/* Addressed to the requester's client id: the broker hands it to that
+	 * client only (queued if its session is offline and persistent, dropped
+	 * if it is gone), whoever else subscribes to the response topic. */
+	return c2d_outbox_add(c2d, requester, resp_topic, payload, len, 1, props);
 }
 
 int c2d_reply_raw(struct c2d *c2d, const struct c2d_req *req, int status,
 		const void *payload, size_t len, const char *content_type)
 {
-	return c2d_reply_to(c2d, req->resp_topic, req->corr, req->corr_len, status, payload, len, content_type);
+	return c2d_reply_to(c2d, req->client_id, req->resp_topic, req->corr, req->corr_len, status, payload, len, content_type);
 }
 
 int c2d_reply_json(struct c2d *c2d, const struct c2d_req *req, int status, cJSON *body)
@@ -210,13 +217,37 @@ int c2d_reply_json(struct c2d *c2d, const struct c2d_req *req, int status, cJSON
 	return rc;
 }
 
+/* Nothing is refused in silence: a sender without a response topic (MQTT
+ * 3.1.1, or a v5 one-way request) cannot get the status, so an event on the
+ * device's events/device says what was refused and why. It states no stored
+ * fact: the side list, which a rollback never drops. */
+static void refused_event(struct c2d *c2d, const struct c2d_req *req, int status, const char *reason)
+{
+	bool side = c2d->outbox.side;
+	cJSON *data;
+
+	if(req->resp_topic || status < 400 || !c2d_topic_valid_dev(req->t.dev, req->t.dev_len)) return;
+	data = cJSON_CreateObject();
+	if(data == NULL) return;
+	cJSON_AddStringToObject(data, "topic", req->topic);
+	if(req->client_id) cJSON_AddStringToObject(data, "sender", req->client_id);
+	cJSON_AddNumberToObject(data, "protocolVersion", req->protocol_version);
+	cJSON_AddNumberToObject(data, "status", status);
+	cJSON_AddStringToObject(data, "error", reason);
+	c2d_outbox_side(c2d, true);
+	c2d_event(c2d, req->dev, "device", "c2d.device.refused", data);
+	c2d_outbox_side(c2d, side);
+}
+
 int c2d_reply_error(struct c2d *c2d, const struct c2d_req *req, int status, const char *reason)
 {
-	cJSON *body = cJSON_CreateObject();
+	cJSON *body;
 
 	c2d_log(C2D_LOG_INFO, "%d for '%s' from '%s': %s", status, req->topic,
 			req->client_id ? req->client_id : "?", reason);
 	if(status >= 400 && status < 500) c2d->counters[C2D_C_BAD_REQUESTS]++;
+	refused_event(c2d, req, status, reason);
+	body = cJSON_CreateObject();
 	if(body == NULL) return C2D_ENOMEM;
 	cJSON_AddStringToObject(body, "error", reason);
 	return c2d_reply_json(c2d, req, status, body);

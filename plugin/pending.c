@@ -4,11 +4,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <utlist.h>
+
 #include "c2d_pending.h"
 
 struct c2d_pending_dev {
 	char *dev;                   /* key, owned */
 	unsigned count;
+	struct c2d_pending *list;    /* its entries (utlist, borrowed from items) */
 	UT_hash_handle hh;
 };
 
@@ -24,22 +27,33 @@ void c2d_pending_init(struct c2d_pending_table *t, struct c2d *c2d,
 	t->next_id = c2d->boot_ms * 1000 + 1;
 }
 
-static void dev_count(struct c2d_pending_table *t, const char *dev, int delta)
+/* Link p into its device's entry, creating it. 0 or C2D_ENOMEM. */
+static int dev_link(struct c2d_pending_table *t, struct c2d_pending *p)
 {
 	struct c2d_pending_dev *d = NULL;
 
-	HASH_FIND_STR(t->devs, dev, d);
+	HASH_FIND_STR(t->devs, p->dev, d);
 	if(d == NULL){
-		if(delta < 0) return;
 		d = calloc(1, sizeof(*d));
-		if(d == NULL || (d->dev = strdup(dev)) == NULL){
+		if(d == NULL || (d->dev = strdup(p->dev)) == NULL){
 			free(d);
-			return;
+			return C2D_ENOMEM;
 		}
 		HASH_ADD_KEYPTR(hh, t->devs, d->dev, strlen(d->dev), d);
 	}
-	d->count = (unsigned)((int)d->count + delta);
-	if(d->count == 0){
+	DL_APPEND(d->list, p);
+	d->count++;
+	p->devent = d;
+	return 0;
+}
+
+static void dev_unlink(struct c2d_pending_table *t, struct c2d_pending *p)
+{
+	struct c2d_pending_dev *d = p->devent;
+
+	DL_DELETE(d->list, p);
+	p->devent = NULL;
+	if(--d->count == 0){
 		HASH_DEL(t->devs, d);
 		free(d->dev);
 		free(d);
@@ -56,6 +70,7 @@ unsigned c2d_pending_count(struct c2d_pending_table *t, const char *dev)
 
 static void pending_free(struct c2d_pending *p)
 {
+	free(p->requester);
 	free(p->reply_topic);
 	free(p->corr);
 	free(p->note);
@@ -72,7 +87,7 @@ void c2d_pending_done(struct c2d_pending *p)
 	struct c2d_pending_table *t = p->table;
 
 	HASH_DEL(t->items, p);
-	dev_count(t, p->dev, -1);
+	dev_unlink(t, p);
 	uv_timer_stop(&p->timer);
 	uv_close((uv_handle_t *)&p->timer, on_closed);
 }
@@ -92,8 +107,8 @@ static char *dup_or_null(const char *s)
 }
 
 struct c2d_pending *c2d_pending_add(struct c2d_pending_table *t, const char *dev,
-		const char *reply_topic, const void *corr, uint16_t corr_len, const char *note,
-		uint32_t timeout_ms)
+		const char *requester, const char *reply_topic, const void *corr, uint16_t corr_len,
+		const char *note, uint32_t timeout_ms)
 {
 	struct c2d_pending *p;
 
@@ -101,6 +116,7 @@ struct c2d_pending *c2d_pending_add(struct c2d_pending_table *t, const char *dev
 	p = calloc(1, sizeof(*p));
 	if(p == NULL) return NULL;
 	strcpy(p->dev, dev);
+	p->requester = dup_or_null(requester);
 	p->reply_topic = dup_or_null(reply_topic);
 	p->note = dup_or_null(note);
 	if(corr && corr_len){
@@ -108,7 +124,8 @@ struct c2d_pending *c2d_pending_add(struct c2d_pending_table *t, const char *dev
 		if(p->corr) memcpy(p->corr, corr, corr_len);
 		p->corr_len = corr_len;
 	}
-	if((reply_topic && !p->reply_topic) || (note && !p->note) || (corr_len && !p->corr)){
+	if((requester && !p->requester) || (reply_topic && !p->reply_topic) || (note && !p->note)
+			|| (corr_len && !p->corr) || dev_link(t, p)){
 		pending_free(p);
 		return NULL;
 	}
@@ -119,7 +136,6 @@ struct c2d_pending *c2d_pending_add(struct c2d_pending_table *t, const char *dev
 	p->timer.data = p;
 	uv_timer_start(&p->timer, on_timer, timeout_ms, 0);
 	HASH_ADD(hh, t->items, id, sizeof(p->id), p);
-	dev_count(t, dev, +1);
 	return p;
 }
 
@@ -134,11 +150,18 @@ struct c2d_pending *c2d_pending_find(struct c2d_pending_table *t, uint64_t id)
 void c2d_pending_each_dev(struct c2d_pending_table *t, const char *dev,
 		void (*cb)(struct c2d *c2d, struct c2d_pending *p))
 {
+	struct c2d_pending_dev *d = NULL;
 	struct c2d_pending *p, *tmp;
+	unsigned left;
 
-	if(c2d_pending_count(t, dev) == 0) return;
-	HASH_ITER(hh, t->items, p, tmp){
-		if(strcmp(p->dev, dev) == 0) cb(t->c2d, p);
+	HASH_FIND_STR(t->devs, dev, d);
+	if(d == NULL) return;
+	/* cb may free p and, with the last entry, d itself: count down instead
+	 * of reading d after the last call. */
+	left = d->count;
+	DL_FOREACH_SAFE(d->list, p, tmp){
+		cb(t->c2d, p);
+		if(--left == 0) break;
 	}
 }
 

@@ -159,8 +159,9 @@ C2D_EXPORT int mosquitto_plugin_init(mosquitto_plugin_id_t *identifier, void **u
 			goto fail;
 		}
 	}
-	c2d_log(C2D_LOG_NOTICE, "mosquitto-c2d loaded: db_path %s, map_size %lu MiB, sync %s",
-			c2d->conf.db_path, (unsigned long)c2d->conf.map_size_mib, c2d_conf_sync_name(c2d->conf.sync));
+	c2d_log(C2D_LOG_NOTICE, "mosquitto-c2d loaded: db_path %s, map_size %lu MiB, sync %s, identity %s",
+			c2d->conf.db_path, (unsigned long)c2d->conf.map_size_mib, c2d_conf_sync_name(c2d->conf.sync),
+			c2d_conf_identity_name(c2d->conf.identity));
 	*userdata = c2d;
 	return MOSQ_ERR_SUCCESS;
 

@@ -25,6 +25,7 @@
 #include <utlist.h>
 
 #include "c2d.h"
+#include "c2d_identity.h"
 
 enum conn_state { CONN_PENDING, CONN_ONLINE };
 
@@ -149,12 +150,19 @@ int c2d_presence_on_auth(struct c2d *c2d, struct mosquitto *client)
 	struct c2d_conn *cn = NULL;
 	struct c2d_devp *d;
 	const char *id;
+	char why[C2D_DEV_MAX + 128];
 
 	if(c2d->presence.reauth) return MOSQ_ERR_PLUGIN_DEFER;
 	id = mosquitto_client_id(client);
 	if(id == NULL || !c2d_topic_valid_dev(id, strlen(id))) return MOSQ_ERR_PLUGIN_DEFER;
 	HASH_FIND_PTR(c2d->presence.conns, &client, cn);
 	if(cn) return MOSQ_ERR_PLUGIN_DEFER; /* re-authentication of a live connection */
+	if(c2d_identity_check(c2d, client, id, why, sizeof(why))){
+		c2d_log(C2D_LOG_NOTICE, "refused the connection of '%s' from %s: %s", id,
+				mosquitto_client_address(client) ? mosquitto_client_address(client) : "?", why);
+		c2d->counters[C2D_C_DENIED]++;
+		return MOSQ_ERR_AUTH;
+	}
 
 	cn = calloc(1, sizeof(*cn));
 	d = devp_get(c2d, id, true);

@@ -135,6 +135,7 @@ struct new_item {
 
 static int dev_load(struct c2d *c2d, const char *dev, struct qdev *d, bool *exists)
 {
+	struct c2d_idmark mark;
 	int rc;
 
 	memset(d, 0, sizeof(*d));
@@ -143,9 +144,11 @@ static int dev_load(struct c2d *c2d, const char *dev, struct qdev *d, bool *exis
 	rc = c2d_store_dev_get(c2d->store, dev, &d->rec);
 	if(exists) *exists = rc == 0;
 	if(rc == C2D_ENOTFOUND){
+		/* a new record: sequences continue after a deleted device's */
 		memset(&d->rec, 0, sizeof(d->rec));
 		d->rec.created_ms = c2d->wall_ms;
-		return 0;
+		rc = c2d_store_idmark_get(c2d->store, dev, &mark);
+		if(rc == 0) d->rec.next_seq = mark.next_seq;
 	}
 	return rc;
 }
@@ -398,7 +401,7 @@ static int reply_final(struct qdev *d, const struct qitem *it, int state, int st
 
 	if(r->resp_topic == NULL) return 0;
 	if(resp && kind_of(it)->device_answer){
-		return c2d_reply_to(d->c2d, r->resp_topic, r->corr, r->corr_len, status,
+		return c2d_reply_to(d->c2d, r->sender, r->resp_topic, r->corr, r->corr_len, status,
 				resp->req->payload, resp->req->payloadlen, resp->req->content_type);
 	}
 	body = cJSON_CreateObject();
@@ -410,7 +413,7 @@ static int reply_final(struct qdev *d, const struct qitem *it, int state, int st
 	text = cJSON_PrintUnformatted(body);
 	cJSON_Delete(body);
 	if(text == NULL) return C2D_ENOMEM;
-	rc = c2d_reply_to(d->c2d, r->resp_topic, r->corr, r->corr_len, status, text, strlen(text),
+	rc = c2d_reply_to(d->c2d, r->sender, r->resp_topic, r->corr, r->corr_len, status, text, strlen(text),
 			"application/json");
 	cJSON_free(text);
 	return rc;
@@ -1272,7 +1275,14 @@ int c2d_queue_forget_device(struct c2d *c2d, const char *dev, uint64_t *purged, 
 		item_free(&it);
 	}
 	free(c.picks.v);
-	/* d is not saved: the caller deletes the device record */
+	/* d is not saved: the caller deletes the device record; its ids are
+	 * never used again */
+	if(!rc){
+		struct c2d_idmark mark = {d.rec.next_seq ? d.rec.next_seq : 1, 0, 0};
+
+		rc = c2d_txn(c2d);
+		if(!rc) rc = c2d_store_idmark_raise(c2d->store, dev, &mark);
+	}
 	return rc;
 }
 

@@ -11,6 +11,7 @@
 #include "c2d_route.h"
 #include "c2d_admin.h"
 #include "c2d_calls.h"
+#include "c2d_hello.h"
 #include "c2d_queue.h"
 #include "c2d_rpc.h"
 #include "c2d_twin_plane.h"
@@ -28,20 +29,24 @@ static const c2d_handler handlers[] = {
 	[C2D_T_TWIN_GET] = c2d_twin_on_get,
 	[C2D_T_TWIN_DESIRED] = c2d_twin_on_desired,
 	[C2D_T_TWIN_DELETE] = c2d_twin_on_delete,
+	[C2D_T_TWIN_TAGS] = c2d_twin_on_tags,
 	[C2D_T_MSG] = c2d_queue_on_msg,
 	[C2D_T_OUT_RES] = c2d_deliver_on_response,
 	[C2D_T_OUT_REPORTED] = c2d_twin_on_reported,
 	[C2D_T_RPC] = c2d_rpc_on_request,
 	[C2D_T_OUT_CALL] = c2d_calls_on_call,
 	[C2D_T_CALLRES] = c2d_calls_on_callres,
+	[C2D_T_OUT_HELLO] = c2d_hello_on_publish,
 };
 
-/* The planes that own deliveries, by id letter. */
+/* The planes: those that own deliveries (by id letter), and admin (letter
+ * 0: no deliveries; its init starts the $SYS statistics timer). */
 static const struct c2d_plane *const planes[] = {
 	&c2d_twin_plane,
 	&c2d_calls_plane,
 	&c2d_lrpc_plane,
 	&c2d_queue_plane,
+	&c2d_admin_plane,
 };
 
 int c2d_route_init(struct c2d *c2d)
@@ -140,7 +145,8 @@ bool c2d_room_low(struct c2d *c2d)
 /* Kinds whose requests add data to the store (persistent RPC: rpc.c checks). */
 static bool adds_data(enum c2d_topic_kind kind)
 {
-	return kind == C2D_T_MSG || kind == C2D_T_TWIN_DESIRED || kind == C2D_T_OUT_REPORTED;
+	return kind == C2D_T_MSG || kind == C2D_T_TWIN_DESIRED || kind == C2D_T_TWIN_TAGS
+			|| kind == C2D_T_OUT_REPORTED;
 }
 
 static const char *status_reason(int rc)
@@ -176,8 +182,15 @@ bool c2d_req_user_prop(const struct c2d_req *req, const char *key, char *buf, si
 	for(p = req->props; p && !found; skip = true){
 		p = mosquitto_property_read_string_pair(p, MQTT_PROP_USER_PROPERTY, &name, &value, skip);
 		if(p == NULL) break;
-		if(strcmp(name, key) == 0 && strlen(value) < len){
-			strcpy(buf, value);
+		if(strcmp(name, key) == 0){
+			/* Too long for any valid value: "" (which no option accepts),
+			 * never "absent", so that the request is refused and no
+			 * default is used instead. */
+			if(strlen(value) < len){
+				strcpy(buf, value);
+			}else if(len){
+				buf[0] = '\0';
+			}
 			found = true;
 		}
 		mosquitto_free(name);

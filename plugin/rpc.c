@@ -112,7 +112,7 @@ int c2d_rpc_on_request(struct c2d *c2d, struct c2d_req *req)
 		return c2d_reply_error(c2d, req, C2D_ST_TOO_MANY, "too many RPCs in flight for this device (plugin_opt_rpc_inflight)");
 	}
 	if(o.two_way){
-		p = c2d_pending_add(&lrpc->t, req->dev, req->resp_topic, req->corr, req->corr_len, req->name, o.timeout_ms);
+		p = c2d_pending_add(&lrpc->t, req->dev, req->client_id, req->resp_topic, req->corr, req->corr_len, req->name, o.timeout_ms);
 		if(p == NULL) return C2D_ENOMEM;
 		num = p->id;
 	}else{
@@ -138,7 +138,7 @@ static int lrpc_on_response(struct c2d *c2d, const struct c2d_resp *resp)
 		return 0;
 	}
 	if(resp->status == C2D_ST_ACCEPTED) return 0; /* delivered; the result follows */
-	rc = c2d_reply_to(c2d, p->reply_topic, p->corr, p->corr_len, resp->status, req->payload,
+	rc = c2d_reply_to(c2d, p->requester, p->reply_topic, p->corr, p->corr_len, resp->status, req->payload,
 			req->payloadlen, req->content_type);
 	c2d_pending_done(p);
 	return rc;
@@ -151,7 +151,7 @@ static void lrpc_fail(struct c2d *c2d, struct c2d_pending *p, int status, const 
 
 	snprintf(body, sizeof(body), "{\"status\":%d,\"error\":\"%s\"}", status, why);
 	c2d_deliver_id(C2D_LRPC_LETTER, p->id, id, sizeof(id));
-	if(c2d_reply_to(c2d, p->reply_topic, p->corr, p->corr_len, status, body, strlen(body), "application/json")
+	if(c2d_reply_to(c2d, p->requester, p->reply_topic, p->corr, p->corr_len, status, body, strlen(body), "application/json")
 			|| c2d_event(c2d, p->dev, "rpc", type, rpc_data(id, p->note, status))){
 		c2d_outbox_rollback(c2d, mark);
 	}

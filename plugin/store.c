@@ -1,6 +1,6 @@
 /* store.c: durable state in LMDB (the only file that includes lmdb.h).
  *
- * One environment at db_path holds six named databases. Keys are built so that
+ * One environment at db_path holds eight named databases. Keys are built so that
  * each hot operation is one B-tree seek, or a cursor walk over adjacent keys:
  *
  *   meta     "schema"                      -> "1.0" (major.minor; other majors refused)
@@ -9,6 +9,13 @@
  *   queue    dev \0 seq(be64)              -> opaque record
  *   due      at_ms(be64) dev \0 seq(be64)  -> empty
  *   dedup    opaque key (1..480 bytes)     -> dev \0 seq(be64)
+ *   info     dev                           -> JSON text (the device's hello), without NUL
+ *   idmark   dev                           -> u8 version (1), u64 next_seq, u64 desired
+ *                                             version, u64 reported version (LE): where
+ *                                             ids continue after a delete
+ *
+ * Schema 1.1 added info and idmark; a 1.0 store gets them (empty) and its
+ * schema record rewritten when it is opened.
  *
  * A device id never contains NUL, so "dev \0" is a prefix no other device shares
  * ("d1\0" sorts before "d10" and "d1x"): a device's queue is the key range that
@@ -39,7 +46,7 @@
 #include "c2d_store.h"
 
 #define SCHEMA_KEY "schema"
-#define SCHEMA_VALUE "1.0"
+#define SCHEMA_VALUE "1.1"
 #define SCHEMA_MAJOR 1
 #define DEDUP_KEY_MAX 480
 #define MIB ((uint64_t)1024 * 1024)
@@ -51,10 +58,13 @@ enum table {
 	T_QUEUE,
 	T_DUE,
 	T_DEDUP,
+	T_INFO,
+	T_IDMARK,
 	T_COUNT
 };
 
-static const char *const table_name[T_COUNT] = {"meta", "devices", "twins", "queue", "due", "dedup"};
+static const char *const table_name[T_COUNT] = {"meta", "devices", "twins", "queue", "due", "dedup", "info",
+	"idmark"};
 
 struct c2d_store {
 	MDB_env *env;
@@ -418,6 +428,11 @@ static int schema_check(struct c2d_store *st, MDB_txn *txn, char *err, size_t er
 	int rc;
 
 	rc = mdb_get(txn, st->dbi[T_META], &k, &v);
+	if(rc == MDB_SUCCESS && v.mv_size == 3 && memcmp(v.mv_data, "1.0", 3) == 0){
+		/* upgrade in place: 1.1 only adds tables, created by the caller */
+		c2d_log(C2D_LOG_NOTICE, "database at %s: schema 1.0 upgraded to " SCHEMA_VALUE, st->path);
+		rc = MDB_NOTFOUND;
+	}
 	if(rc == MDB_NOTFOUND){
 		v = mval(SCHEMA_VALUE, strlen(SCHEMA_VALUE));
 		rc = mdb_put(txn, st->dbi[T_META], &k, &v, 0);
@@ -492,7 +507,7 @@ static int env_open(struct c2d_store *st, char *err, size_t errlen)
 		return open_fail(mdb_code(rc), err, errlen, "cannot create an LMDB environment: %s", mdb_strerror(rc));
 	}
 	rc = mdb_env_set_mapsize(st->env, (size_t)(st->map_mib * MIB));
-	if(rc == 0) rc = mdb_env_set_maxdbs(st->env, 8);
+	if(rc == 0) rc = mdb_env_set_maxdbs(st->env, 16);
 	if(rc == 0) rc = mdb_env_open(st->env, st->path, MDB_NOTLS | sync_flags[st->sync], 0600);
 	if(rc){
 		rc = open_fail(mdb_code(rc), err, errlen,
@@ -727,6 +742,8 @@ int c2d_store_dev_del(struct c2d_store *st, const char *dev)
 	rc = db_del(st, T_TWINS, k.buf, k.len);
 	if(rc && rc != C2D_ENOTFOUND) return rc;
 	found |= rc == C2D_OK;
+	rc = db_del(st, T_INFO, k.buf, k.len);
+	if(rc && rc != C2D_ENOTFOUND) return rc;
 	k.buf[k.len++] = '\0'; /* the queue range: dev \0 */
 	rc = db_walk(st, T_QUEUE, k.buf, k.len, visit_del_prefix, &dp);
 	if(rc) return rc;
@@ -777,18 +794,18 @@ int c2d_store_dev_scan(struct c2d_store *st, const char *after, size_t limit,
 	return db_walk(st, T_DEVICES, NULL, 0, visit_dev, &ds);
 }
 
-/* ---- twins ---- */
+/* ---- per-device texts: twins, info ---- */
 
 /* dev: borrowed. *json: copied, NUL-terminated, caller frees with free();
  * untouched unless C2D_OK. len may be NULL. */
-int c2d_store_twin_get(struct c2d_store *st, const char *dev, char **json, size_t *len)
+static int text_get(struct c2d_store *st, enum table t, const char *dev, char **json, size_t *len)
 {
 	struct key k = {0};
 	struct take_copy tc = {NULL, 0};
 	int rc;
 
 	if(st == NULL || json == NULL || key_dev(&k, dev)) return C2D_EINVAL;
-	rc = db_get(st, T_TWINS, k.buf, k.len, take_copy, &tc);
+	rc = db_get(st, t, k.buf, k.len, take_copy, &tc);
 	if(rc) return rc;
 	*json = tc.data;
 	if(len) *len = tc.len;
@@ -796,21 +813,109 @@ int c2d_store_twin_get(struct c2d_store *st, const char *dev, char **json, size_
 }
 
 /* dev, json (len bytes, no NUL needed): borrowed, copied into the store. */
-int c2d_store_twin_put(struct c2d_store *st, const char *dev, const char *json, size_t len)
+static int text_put(struct c2d_store *st, enum table t, const char *dev, const char *json, size_t len)
 {
 	struct key k = {0};
 
 	if(st == NULL || json == NULL || key_dev(&k, dev)) return C2D_EINVAL;
-	return db_put(st, T_TWINS, k.buf, k.len, json, len);
+	return db_put(st, t, k.buf, k.len, json, len);
 }
 
-/* dev: borrowed. */
-int c2d_store_twin_del(struct c2d_store *st, const char *dev)
+static int text_del(struct c2d_store *st, enum table t, const char *dev)
 {
 	struct key k = {0};
 
 	if(st == NULL || key_dev(&k, dev)) return C2D_EINVAL;
-	return db_del(st, T_TWINS, k.buf, k.len);
+	return db_del(st, t, k.buf, k.len);
+}
+
+int c2d_store_twin_get(struct c2d_store *st, const char *dev, char **json, size_t *len)
+{
+	return text_get(st, T_TWINS, dev, json, len);
+}
+
+int c2d_store_twin_put(struct c2d_store *st, const char *dev, const char *json, size_t len)
+{
+	return text_put(st, T_TWINS, dev, json, len);
+}
+
+int c2d_store_twin_del(struct c2d_store *st, const char *dev)
+{
+	return text_del(st, T_TWINS, dev);
+}
+
+int c2d_store_info_get(struct c2d_store *st, const char *dev, char **json, size_t *len)
+{
+	return text_get(st, T_INFO, dev, json, len);
+}
+
+int c2d_store_info_put(struct c2d_store *st, const char *dev, const char *json, size_t len)
+{
+	return text_put(st, T_INFO, dev, json, len);
+}
+
+/* ---- id marks ---- */
+
+#define IDMARK_LEN 25
+
+static void put_le64(unsigned char *p, uint64_t v)
+{
+	int i;
+
+	for(i = 0; i < 8; i++) p[i] = (unsigned char)(v >> (8 * i));
+}
+
+static uint64_t get_le64(const unsigned char *p)
+{
+	uint64_t v = 0;
+	int i;
+
+	for(i = 7; i >= 0; i--) v = (v << 8) | p[i];
+	return v;
+}
+
+static int take_idmark(void *ud, const MDB_val *val)
+{
+	struct c2d_idmark *m = ud;
+	const unsigned char *p = val->mv_data;
+
+	if(val->mv_size != IDMARK_LEN || p[0] != 1) return corrupt(T_IDMARK, "bad id mark record");
+	m->next_seq = get_le64(p + 1);
+	m->desired = get_le64(p + 9);
+	m->reported = get_le64(p + 17);
+	return C2D_OK;
+}
+
+int c2d_store_idmark_get(struct c2d_store *st, const char *dev, struct c2d_idmark *m)
+{
+	struct key k = {0};
+	int rc;
+
+	if(st == NULL || m == NULL || key_dev(&k, dev)) return C2D_EINVAL;
+	memset(m, 0, sizeof(*m));
+	rc = db_get(st, T_IDMARK, k.buf, k.len, take_idmark, m);
+	if(rc == C2D_ENOTFOUND) rc = C2D_OK;
+	return rc;
+}
+
+int c2d_store_idmark_raise(struct c2d_store *st, const char *dev, const struct c2d_idmark *m)
+{
+	struct c2d_idmark cur;
+	unsigned char buf[IDMARK_LEN];
+	struct key k = {0};
+	int rc;
+
+	if(st == NULL || m == NULL || key_dev(&k, dev)) return C2D_EINVAL;
+	rc = c2d_store_idmark_get(st, dev, &cur);
+	if(rc) return rc;
+	if(m->next_seq > cur.next_seq) cur.next_seq = m->next_seq;
+	if(m->desired > cur.desired) cur.desired = m->desired;
+	if(m->reported > cur.reported) cur.reported = m->reported;
+	buf[0] = 1;
+	put_le64(buf + 1, cur.next_seq);
+	put_le64(buf + 9, cur.desired);
+	put_le64(buf + 17, cur.reported);
+	return db_put(st, T_IDMARK, k.buf, k.len, buf, sizeof(buf));
 }
 
 /* *count: filled. From the B-tree's entry count: no scan. */

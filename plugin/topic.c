@@ -3,6 +3,7 @@
  * string. */
 #include <string.h>
 
+#include "c2d_json.h"
 #include "c2d_topic.h"
 
 #define PREFIX "$c2d/"
@@ -23,45 +24,18 @@ static const char *const kind_names[] = {
 	[C2D_T_TWIN_GET] = "twin/get",
 	[C2D_T_TWIN_DESIRED] = "twin/desired",
 	[C2D_T_TWIN_DELETE] = "twin/delete",
+	[C2D_T_TWIN_TAGS] = "twin/tags",
 	[C2D_T_MSG] = "msg",
 	[C2D_T_RPC] = "rpc",
 	[C2D_T_CALLRES] = "callres",
 	[C2D_T_OUT_RES] = "out/res",
 	[C2D_T_OUT_REPORTED] = "out/reported",
 	[C2D_T_OUT_CALL] = "out/call",
+	[C2D_T_OUT_HELLO] = "out/hello",
 	[C2D_T_IN] = "in",
 	[C2D_T_EVENTS] = "events",
 	[C2D_T_CALL] = "call",
 };
-
-/* Length of the well-formed UTF-8 sequence at s[0..avail), or 0 if it is
- * malformed: truncated, a stray continuation byte, an overlong form, a
- * surrogate (U+D800..U+DFFF) or beyond U+10FFFF (RFC 3629). */
-static size_t utf8_seq(const unsigned char *s, size_t avail)
-{
-	static const unsigned long min_cp[5] = {0, 0, 0x80, 0x800, 0x10000};
-	unsigned long cp;
-	size_t n, i;
-
-	if(s[0] < 0x80) return 1;
-	if((s[0] & 0xE0) == 0xC0){
-		n = 2;
-	}else if((s[0] & 0xF0) == 0xE0){
-		n = 3;
-	}else if((s[0] & 0xF8) == 0xF0){
-		n = 4;
-	}else{
-		return 0; /* a continuation byte, or 0xF8..0xFF */
-	}
-	if(avail < n) return 0;
-	cp = s[0] & (0x7F >> n);
-	for(i = 1; i < n; i++){
-		if((s[i] & 0xC0) != 0x80) return 0;
-		cp = (cp << 6) | (s[i] & 0x3F);
-	}
-	if(cp < min_cp[n] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
-	return n;
-}
 
 /* The rules device ids and names share: 1..max bytes of strict UTF-8, none of
  * NUL '+' '#' (and '/' for both: neither may span levels), no leading '$'.
@@ -74,7 +48,7 @@ static bool valid_level(const char *s, size_t len, size_t max)
 	if(s == NULL || len == 0 || len > max || s[0] == '$') return false;
 	for(i = 0; i < len; i += n){
 		if(u[i] == '\0' || u[i] == '/' || u[i] == '+' || u[i] == '#') return false;
-		n = utf8_seq(u + i, len - i);
+		n = c2d_utf8_seq(u + i, len - i);
 		if(n == 0) return false;
 	}
 	return true;
@@ -152,6 +126,7 @@ static enum c2d_topic_kind shape(const struct level *lv, size_t n, struct c2d_to
 		if(is(&lv[2], "get")) return C2D_T_TWIN_GET;
 		if(is(&lv[2], "desired")) return C2D_T_TWIN_DESIRED;
 		if(is(&lv[2], "delete")) return C2D_T_TWIN_DELETE;
+		if(is(&lv[2], "tags")) return C2D_T_TWIN_TAGS;
 		return C2D_T_INVALID;
 	}
 	if(n == 3 && (is(a, "rpc") || is(a, "callres"))){
@@ -164,6 +139,7 @@ static enum c2d_topic_kind shape(const struct level *lv, size_t n, struct c2d_to
 	if(n < 3 || !is(a, "out")) return C2D_T_INVALID;
 
 	if(n == 3 && is(&lv[2], "reported")) return C2D_T_OUT_REPORTED;
+	if(n == 3 && is(&lv[2], "hello")) return C2D_T_OUT_HELLO;
 	if((n == 4 || n == 5) && is(&lv[2], "res")){
 		set_view(&out->name, &out->name_len, &lv[3]);
 		if(n == 5){
@@ -221,6 +197,7 @@ enum c2d_writer c2d_topic_writer(enum c2d_topic_kind kind)
 		case C2D_T_TWIN_GET:
 		case C2D_T_TWIN_DESIRED:
 		case C2D_T_TWIN_DELETE:
+		case C2D_T_TWIN_TAGS:
 		case C2D_T_MSG:
 		case C2D_T_RPC:
 		case C2D_T_CALLRES:
@@ -228,6 +205,7 @@ enum c2d_writer c2d_topic_writer(enum c2d_topic_kind kind)
 		case C2D_T_OUT_RES:
 		case C2D_T_OUT_REPORTED:
 		case C2D_T_OUT_CALL:
+		case C2D_T_OUT_HELLO:
 			return C2D_W_DEVICE;
 		case C2D_T_IN:
 		case C2D_T_EVENTS:

@@ -7,11 +7,57 @@
 #include <string.h>
 
 #include "c2d.h"
+#include "c2d_fleet.h"
+#include "c2d_hello.h"
+#include "c2d_json.h"
 #include "c2d_twin.h"
 #include "c2d_twin_plane.h"
 
 /* Load the device's twin; a device without one gets an empty twin and
  * *exists = false. tw: filled, the caller frees with c2d_twin_free. */
+static int twin_load(struct c2d *c2d, const char *dev, struct c2d_twin *tw, bool *exists);
+
+/* A twin that is not stored: empty, its versions continuing from the
+ * device's id mark (a deleted twin's pushes t1.. are never reused). */
+static int twin_new(struct c2d *c2d, const char *dev, struct c2d_twin *tw)
+{
+	struct c2d_idmark m;
+	int rc;
+
+	rc = c2d_twin_init(tw);
+	if(rc) return rc;
+	rc = c2d_store_idmark_get(c2d->store, dev, &m);
+	if(rc){
+		c2d_twin_free(tw);
+		return rc;
+	}
+	tw->version[C2D_TWIN_DESIRED] = m.desired;
+	tw->version[C2D_TWIN_REPORTED] = m.reported;
+	tw->sent = m.desired;
+	return 0;
+}
+
+int c2d_twin_forget(struct c2d *c2d, const char *dev, bool *existed)
+{
+	struct c2d_idmark m = {0, 0, 0};
+	struct c2d_twin tw;
+	bool exists;
+	int rc;
+
+	*existed = false;
+	rc = twin_load(c2d, dev, &tw, &exists);
+	if(rc) return rc;
+	m.desired = tw.version[C2D_TWIN_DESIRED];
+	m.reported = tw.version[C2D_TWIN_REPORTED];
+	c2d_twin_free(&tw);
+	if(!exists) return 0;
+	rc = c2d_txn(c2d);
+	if(!rc) rc = c2d_store_idmark_raise(c2d->store, dev, &m);
+	if(!rc) rc = c2d_store_twin_del(c2d->store, dev);
+	if(!rc) *existed = true;
+	return rc;
+}
+
 static int twin_load(struct c2d *c2d, const char *dev, struct c2d_twin *tw, bool *exists)
 {
 	char *json = NULL;
@@ -20,7 +66,7 @@ static int twin_load(struct c2d *c2d, const char *dev, struct c2d_twin *tw, bool
 
 	*exists = false;
 	rc = c2d_store_twin_get(c2d->store, dev, &json, &len);
-	if(rc == C2D_ENOTFOUND) return c2d_twin_init(tw);
+	if(rc == C2D_ENOTFOUND) return twin_new(c2d, dev, tw);
 	if(rc) return rc;
 	rc = c2d_twin_load(tw, json, len);
 	free(json);
@@ -33,26 +79,15 @@ static int twin_load(struct c2d *c2d, const char *dev, struct c2d_twin *tw, bool
 	return rc;
 }
 
-/* A device with a twin is a known device (admin listDevices): make sure it
- * has a device record. */
-static int device_record(struct c2d *c2d, const char *dev)
-{
-	struct c2d_devrec rec;
-	int rc = c2d_store_dev_get(c2d->store, dev, &rec);
-
-	if(rc != C2D_ENOTFOUND) return rc;
-	memset(&rec, 0, sizeof(rec));
-	rec.created_ms = c2d->wall_ms;
-	return c2d_store_dev_put(c2d->store, dev, &rec);
-}
-
+/* A device with a twin is a known device (admin listDevices): twin_save
+ * makes sure it has a device record. */
 static int twin_save(struct c2d *c2d, const char *dev, const struct c2d_twin *tw)
 {
 	char *text;
 	int rc;
 
 	rc = c2d_txn(c2d);
-	if(!rc) rc = device_record(c2d, dev);
+	if(!rc) rc = c2d_fleet_ensure_device(c2d, dev);
 	if(rc) return rc;
 	text = c2d_twin_dump(tw);
 	if(text == NULL) return C2D_ENOMEM;
@@ -98,24 +133,26 @@ static cJSON *version_data(uint64_t version, cJSON *patch)
 static cJSON *parse_patch(struct c2d *c2d, const struct c2d_req *req, int *rc)
 {
 	cJSON *patch;
+	char why[96];
+	bool nomem;
 
 	*rc = 0;
 	if(req->payloadlen > 2 * (size_t)c2d->conf.twin_max_bytes){
 		*rc = c2d_reply_error(c2d, req, C2D_ST_TOO_LARGE, "patch is over twice plugin_opt_twin_max_bytes");
 		return NULL;
 	}
-	if(req->payloadlen == 0 || mosquitto_validate_utf8(req->payload, (int)req->payloadlen)){
-		*rc = c2d_reply_error(c2d, req, C2D_ST_BAD_REQUEST, "payload must be a JSON object in UTF-8");
-		return NULL;
-	}
-	patch = cJSON_ParseWithLength(req->payload, req->payloadlen);
+	patch = c2d_json_parse(req->payload, req->payloadlen, &nomem, why, sizeof(why));
 	if(patch == NULL){
-		*rc = c2d_reply_error(c2d, req, C2D_ST_BAD_REQUEST, "payload is not valid JSON");
+		*rc = nomem ? C2D_ENOMEM : c2d_reply_error(c2d, req, C2D_ST_BAD_REQUEST, why);
 	}
 	return patch;
 }
 
-/* desired (application) or reported (device): merge, version, event, push. */
+static const char *const changed_type[C2D_TWIN_SECTIONS] = {"c2d.twin.desired.changed",
+	"c2d.twin.reported.changed", "c2d.twin.tags.changed"};
+
+/* desired, tags (application) or reported (device): merge, version, event,
+ * push (desired only: tags never reach the device). */
 static int twin_patch(struct c2d *c2d, struct c2d_req *req, enum c2d_twin_section s)
 {
 	struct c2d_twin_limits limits = {c2d->conf.twin_max_bytes, (int)c2d->conf.twin_max_depth};
@@ -148,9 +185,7 @@ static int twin_patch(struct c2d *c2d, struct c2d_req *req, enum c2d_twin_sectio
 	if(s == C2D_TWIN_DESIRED) rc = twin_push(c2d, req->dev, &tw);
 	if(!rc) rc = twin_save(c2d, req->dev, &tw);
 	if(!rc){
-		rc = c2d_event(c2d, req->dev, "twin",
-				s == C2D_TWIN_DESIRED ? "c2d.twin.desired.changed" : "c2d.twin.reported.changed",
-				version_data(tw.version[s], applied));
+		rc = c2d_event(c2d, req->dev, "twin", changed_type[s], version_data(tw.version[s], applied));
 		applied = NULL;
 	}
 reply:
@@ -178,17 +213,31 @@ int c2d_twin_on_reported(struct c2d *c2d, struct c2d_req *req)
 	return twin_patch(c2d, req, C2D_TWIN_REPORTED);
 }
 
-cJSON *c2d_twin_get_full(struct c2d *c2d, const char *dev, int *rc)
+int c2d_twin_on_tags(struct c2d *c2d, struct c2d_req *req)
+{
+	return twin_patch(c2d, req, C2D_TWIN_TAGS);
+}
+
+cJSON *c2d_twin_get_full(struct c2d *c2d, const char *dev, bool for_device, int *rc)
 {
 	struct c2d_twin tw;
-	cJSON *full;
+	cJSON *full, *info;
 	bool exists;
 
 	*rc = twin_load(c2d, dev, &tw, &exists);
 	if(*rc) return NULL;
-	full = c2d_twin_full(&tw);
+	full = c2d_twin_full(&tw, !for_device);
 	c2d_twin_free(&tw);
-	if(full == NULL) *rc = C2D_ENOMEM;
+	if(full == NULL){
+		*rc = C2D_ENOMEM;
+		return NULL;
+	}
+	info = c2d_hello_info(c2d, dev, rc);
+	if(*rc){
+		cJSON_Delete(full);
+		return NULL;
+	}
+	cJSON_AddItemToObject(full, "info", info ? info : cJSON_CreateObject());
 	return full;
 }
 
@@ -197,7 +246,7 @@ int c2d_twin_on_get(struct c2d *c2d, struct c2d_req *req)
 	cJSON *full;
 	int rc;
 
-	full = c2d_twin_get_full(c2d, req->dev, &rc);
+	full = c2d_twin_get_full(c2d, req->dev, false, &rc);
 	if(full == NULL) return rc;
 	return c2d_reply_json(c2d, req, C2D_ST_OK, full);
 }
@@ -207,16 +256,16 @@ int c2d_twin_on_delete(struct c2d *c2d, struct c2d_req *req)
 	cJSON *body;
 	int rc;
 
-	rc = c2d_txn(c2d);
+	bool existed;
+
+	rc = c2d_twin_forget(c2d, req->dev, &existed);
 	if(rc) return rc;
-	rc = c2d_store_twin_del(c2d->store, req->dev);
-	if(rc && rc != C2D_ENOTFOUND) return rc;
-	if(rc == 0){
+	if(existed){
 		rc = c2d_event(c2d, req->dev, "twin", "c2d.twin.deleted", NULL);
 		if(rc) return rc;
 	}
 	body = cJSON_CreateObject();
-	if(body) cJSON_AddBoolToObject(body, "deleted", rc == 0);
+	if(body) cJSON_AddBoolToObject(body, "deleted", existed);
 	return c2d_reply_json(c2d, req, C2D_ST_OK, body);
 }
 

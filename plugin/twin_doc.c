@@ -7,14 +7,15 @@
 #include "c2d_mpatch.h"
 #include "c2d_twin.h"
 
-static const char *const section_name[2] = {"desired", "reported"};
+static const char *const section_name[C2D_TWIN_SECTIONS] = {"desired", "reported", "tags"};
+static const char *const version_name[C2D_TWIN_SECTIONS] = {"dv", "rv", "tv"};
 
 int c2d_twin_init(struct c2d_twin *tw)
 {
 	int i;
 
 	memset(tw, 0, sizeof(*tw));
-	for(i = 0; i < 2; i++){
+	for(i = 0; i < C2D_TWIN_SECTIONS; i++){
 		tw->doc[i] = cJSON_CreateObject();
 		tw->meta[i] = cJSON_CreateObject();
 		if(tw->doc[i] == NULL || tw->meta[i] == NULL){
@@ -29,7 +30,7 @@ void c2d_twin_free(struct c2d_twin *tw)
 {
 	int i;
 
-	for(i = 0; i < 2; i++){
+	for(i = 0; i < C2D_TWIN_SECTIONS; i++){
 		cJSON_Delete(tw->doc[i]);
 		cJSON_Delete(tw->meta[i]);
 	}
@@ -67,24 +68,29 @@ int c2d_twin_load(struct c2d_twin *tw, const char *json, size_t len)
 		return c2d_twin_init(tw) ? C2D_ENOMEM : C2D_EINVAL;
 	}
 	meta = cJSON_GetObjectItemCaseSensitive(root, "meta");
-	for(i = 0; i < 2; i++){
+	for(i = 0; i < C2D_TWIN_SECTIONS; i++){
 		tw->doc[i] = take_object(root, section_name[i]);
 		tw->meta[i] = meta ? take_object(meta, section_name[i]) : NULL;
-		if(tw->doc[i] == NULL) rc = C2D_EINVAL;
 		if(tw->meta[i] == NULL) tw->meta[i] = cJSON_CreateObject();
+		if(i == C2D_TWIN_TAGS && tw->doc[i] == NULL && !cJSON_GetObjectItemCaseSensitive(root, "tags")
+				&& !cJSON_GetObjectItemCaseSensitive(root, version_name[i])){
+			tw->doc[i] = cJSON_CreateObject(); /* a record from before tags */
+			if(tw->doc[i] == NULL) rc = C2D_ENOMEM;
+			continue;
+		}
+		if(tw->doc[i] == NULL) rc = C2D_EINVAL;
+		if(!get_version(cJSON_GetObjectItemCaseSensitive(root, version_name[i]), &tw->version[i])) rc = C2D_EINVAL;
 	}
-	if(!get_version(cJSON_GetObjectItemCaseSensitive(root, "dv"), &tw->version[0])
-			|| !get_version(cJSON_GetObjectItemCaseSensitive(root, "rv"), &tw->version[1])
-			|| !get_version(cJSON_GetObjectItemCaseSensitive(root, "sent"), &tw->sent)){
-		rc = C2D_EINVAL;
-	}
+	if(!get_version(cJSON_GetObjectItemCaseSensitive(root, "sent"), &tw->sent)) rc = C2D_EINVAL;
 	if(get_version(cJSON_GetObjectItemCaseSensitive(root, "ack"), &tw->ack)){
 		tw->ack_doc = take_object(root, "ackDoc");
 		tw->has_ack = tw->ack_doc != NULL;
 		if(!tw->has_ack) rc = C2D_EINVAL;
 	}
 	cJSON_Delete(root);
-	if(rc == 0 && (tw->meta[0] == NULL || tw->meta[1] == NULL)) rc = C2D_ENOMEM;
+	for(i = 0; i < C2D_TWIN_SECTIONS; i++){
+		if(rc == 0 && tw->meta[i] == NULL) rc = C2D_ENOMEM;
+	}
 	if(rc){
 		c2d_twin_free(tw);
 		if(c2d_twin_init(tw)) return C2D_ENOMEM;
@@ -100,12 +106,11 @@ char *c2d_twin_dump(const struct c2d_twin *tw)
 
 	if(root == NULL) return NULL;
 	meta = cJSON_AddObjectToObject(root, "meta");
-	for(i = 0; i < 2; i++){
+	for(i = 0; i < C2D_TWIN_SECTIONS; i++){
 		cJSON_AddItemReferenceToObject(root, section_name[i], tw->doc[i]);
 		if(meta) cJSON_AddItemReferenceToObject(meta, section_name[i], tw->meta[i]);
+		cJSON_AddNumberToObject(root, version_name[i], (double)tw->version[i]);
 	}
-	cJSON_AddNumberToObject(root, "dv", (double)tw->version[0]);
-	cJSON_AddNumberToObject(root, "rv", (double)tw->version[1]);
 	cJSON_AddNumberToObject(root, "sent", (double)tw->sent);
 	if(tw->has_ack){
 		cJSON_AddNumberToObject(root, "ack", (double)tw->ack);
@@ -271,23 +276,23 @@ cJSON *c2d_twin_delta(const struct c2d_twin *tw)
 	return delta_of(tw->doc[C2D_TWIN_DESIRED], tw->doc[C2D_TWIN_REPORTED]);
 }
 
-cJSON *c2d_twin_full(const struct c2d_twin *tw)
+cJSON *c2d_twin_full(const struct c2d_twin *tw, bool with_tags)
 {
 	cJSON *full = cJSON_CreateObject(), *ver, *meta;
-	int i;
+	int i, n = with_tags ? C2D_TWIN_SECTIONS : 2;
 
 	if(full == NULL) return NULL;
-	for(i = 0; i < 2; i++){
+	for(i = 0; i < n; i++){
 		cJSON_AddItemToObject(full, section_name[i], cJSON_Duplicate(tw->doc[i], true));
 	}
 	cJSON_AddItemToObject(full, "delta", c2d_twin_delta(tw));
 	ver = cJSON_AddObjectToObject(full, "version");
 	meta = cJSON_AddObjectToObject(full, "$metadata");
-	for(i = 0; i < 2 && ver && meta; i++){
+	for(i = 0; i < n && ver && meta; i++){
 		cJSON_AddNumberToObject(ver, section_name[i], (double)tw->version[i]);
 		cJSON_AddItemToObject(meta, section_name[i], cJSON_Duplicate(tw->meta[i], true));
 	}
-	if(cJSON_GetArraySize(full) != 5 || cJSON_GetArraySize(ver) != 2 || cJSON_GetArraySize(meta) != 2){
+	if(cJSON_GetArraySize(full) != n + 3 || cJSON_GetArraySize(ver) != n || cJSON_GetArraySize(meta) != n){
 		cJSON_Delete(full);
 		return NULL;
 	}

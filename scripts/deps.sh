@@ -5,8 +5,8 @@
 set -euo pipefail
 
 pkgs=(make gcc pkg-config mosquitto mosquitto-clients mosquitto-dev libmosquitto-dev
-	liblmdb-dev lmdb-utils libcjson-dev libuv1-dev check uthash-dev
-	openssl python3-paho-mqtt "$@")
+	liblmdb-dev lmdb-utils libcjson-dev libuv1-dev libssl-dev openssl check uthash-dev
+	libmicrohttpd-dev python3-requests curl python3-paho-mqtt "$@")
 
 missing=()
 for p in "${pkgs[@]}"; do

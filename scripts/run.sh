@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
-# Install what is missing, build, and run Mosquitto in the foreground with the
-# plugin: listener 127.0.0.1:${C2D_PORT:-1883}, data in ${C2D_DATA:-./data}.
+# Install what is missing, build, and run Mosquitto with the plugin
+# (listener 127.0.0.1:${C2D_PORT:-1883}, data in ${C2D_DATA:-./data}) and
+# c2d-http beside it (HTTP on 127.0.0.1:${C2D_HTTP_PORT:-8080}; C2D_HTTP=0
+# runs the broker alone). Ctrl-C stops both; if one of them exits, the other
+# is stopped too.
 # Usage: scripts/run.sh [port]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -25,5 +28,27 @@ conf=build/run.conf
 	echo "plugin $PWD/build/mosquitto_c2d.so"
 	echo "plugin_opt_db_path $data"
 } > "$conf"
-echo "run: mosquitto with mosquitto-c2d on 127.0.0.1:$port, data in $data (Ctrl-C stops)" >&2
-exec /usr/sbin/mosquitto -c "$conf"
+if [ "${C2D_HTTP:-1}" = 0 ]; then
+	echo "run: mosquitto with mosquitto-c2d on 127.0.0.1:$port, data in $data (Ctrl-C stops)" >&2
+	exec /usr/sbin/mosquitto -c "$conf"
+fi
+http_port="${C2D_HTTP_PORT:-8080}"
+echo "run: mosquitto with mosquitto-c2d on 127.0.0.1:$port, data in $data;" \
+	"c2d-http on http://127.0.0.1:$http_port (Ctrl-C stops both)" >&2
+/usr/sbin/mosquitto -c "$conf" &
+broker=$!
+stop() {
+	trap - INT TERM EXIT
+	kill "${http:-}" "$broker" 2>/dev/null || true
+	wait 2>/dev/null || true
+}
+trap stop INT TERM EXIT
+# c2d-http connects per request, but give the broker its listener first
+for _ in $(seq 50); do
+	(exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
+	kill -0 "$broker" 2>/dev/null || break
+	sleep 0.1
+done
+build/c2d-http --port "$http_port" --mqtt-port "$port" ${C2D_HTTP_ARGS:-} &
+http=$!
+wait -n "$broker" "$http" || true

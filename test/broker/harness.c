@@ -349,7 +349,7 @@ static int decode_status(int st)
 /* ================================================================== */
 
 /* A port that was free on 127.0.0.1 a moment ago; -1 on error. */
-static int free_port(void)
+int c2d_free_port(void)
 {
 	struct sockaddr_in a;
 	socklen_t alen = sizeof(a);
@@ -744,7 +744,7 @@ struct c2d_broker *c2d_broker_start(const struct c2d_broker_opts *opts)
 		char *text;
 		bool in_use;
 
-		b->port = free_port();
+		b->port = c2d_free_port();
 		if(b->port <= 0 || write_conf(b, opts) != 0){
 			fprintf(stderr, DIAG "cannot pick a port or write %s\n", b->conf_path);
 			rc = -1;

@@ -61,6 +61,10 @@ char *c2d_strf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* ---- broker ---- */
 
+/* A port that was free on 127.0.0.1 a moment ago (for a second listener
+ * in opts->conf); -1 on error. */
+int c2d_free_port(void);
+
 /* A file written into the broker dir before the broker starts. */
 struct c2d_broker_file {
 	const char *name;    /* relative to the broker dir */

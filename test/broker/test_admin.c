@@ -579,8 +579,16 @@ START_TEST(delete_device)
 	j = admin_cmd(app, "{\"command\":\"listDevices\"}");
 	ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(ok_response(j, 0, "listDevices"), "devices")), 0);
 	cJSON_Delete(j);
-	/* its dedup entries went too: the same request is a new command of a new device */
-	command(app, "dd1", "msg", "2", "c2", NULL, "q1");
+	/* its dedup entries went too: the same request is a new command; ids
+	 * are never reused, so it is q3, not q1 again, and the new twin's first
+	 * version is 2 (its push t2: a late answer to t1 settles nothing) */
+	command(app, "dd1", "msg", "2", "c2", NULL, "q3");
+	{
+		struct c2d_msg *m = fx_request(app, "$c2d/dd1/twin/desired", "{\"b\":1}", "200");
+
+		ck_assert_str_eq(m->payload, "{\"version\":2,\"status\":200}");
+		c2d_msg_free(m);
+	}
 
 	admin_error(app, "{\"command\":\"deleteDevice\",\"device\":\"nobody\"}", "no such device");
 	admin_error(app, "{\"command\":\"deleteDevice\"}", "missing device");

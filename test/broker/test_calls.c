@@ -158,7 +158,7 @@ START_TEST(twin_full)
 			"no $metadata: %s", m->payload);
 	cJSON_DeleteItemFromObjectCaseSensitive(j, "$metadata");
 	want = cJSON_Parse("{\"desired\":{\"a\":1,\"b\":2},\"reported\":{\"a\":1},\"delta\":{\"b\":2},"
-			"\"version\":{\"desired\":1,\"reported\":1}}");
+			"\"version\":{\"desired\":1,\"reported\":1},\"info\":{}}");
 	ck_assert_msg(cJSON_Compare(j, want, true), "twin %s", m->payload);
 	cJSON_Delete(want);
 	cJSON_Delete(j);

@@ -143,6 +143,7 @@ static void twins(struct world *w)
 	answer(w, "t2", 400);                                        /* rejected */
 	ck_assert_int_lt(c2d_client_publish(w->dev, "$c2d/ev1/out/reported", "{\"temp\":21}", -1, 1, false, NULL), 0x80);
 	request(w, "ev1", "twin/get", "", "t3", NULL, "200");        /* the reported patch is in */
+	request(w, "ev1", "twin/tags", "{\"site\":\"b\"}", "t5", NULL, "200");
 	request(w, "ev1", "twin/delete", "", "t4", NULL, "200");
 }
 
@@ -227,6 +228,14 @@ static void expired(struct world *w)
 	later_reply(w, "o2", "410");
 }
 
+/* The v3.1.1 device says hello, then sends a report that is not JSON: it
+ * gets no status, so the refusal is an event. */
+static void device_events(struct world *w)
+{
+	ck_assert_int_eq(c2d_client_publish(w->dev, "$c2d/ev1/out/hello", "{\"fw\":\"1.0\"}", -1, 1, false, NULL), 0);
+	ck_assert_int_eq(c2d_client_publish(w->dev, "$c2d/ev1/out/reported", "{", -1, 1, false, NULL), 0);
+}
+
 /* A full queue refuses both kinds; then the device is deleted. */
 static void full_then_deleted(struct world *w)
 {
@@ -290,6 +299,7 @@ START_TEST(catalogue_matches_the_broker)
 	messages(&w);
 	rpcs(&w);
 	full_then_deleted(&w);
+	device_events(&w);
 	expired(&w);
 	collect_seen(&w, &seen);
 

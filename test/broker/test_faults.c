@@ -95,6 +95,27 @@ static void expect_completed(struct c2d_client *app, int k)
 	c2d_msg_free(m);
 }
 
+/* A v3.1.1 application's message is refused too: it cannot get the 503,
+ * so c2d.device.refused says what was refused and why. */
+static void expect_refused_v3(struct c2d_broker *b, const char *why)
+{
+	struct c2d_client *mon = fx_monitor(b, "$c2d/" DEV "/events/device");
+	struct c2d_client *app3 = c2d_client_new_connected(b, "app3", MQTT_PROTOCOL_V311, true);
+	const cJSON *data;
+	cJSON *ev;
+
+	ck_assert_ptr_nonnull(app3);
+	ck_assert_int_eq(c2d_client_publish(app3, "$c2d/" DEV "/msg", "from 3.1.1", -1, 1, false, NULL), 0);
+	ev = fx_expect_event(mon, DEV, "device", "c2d.device.refused");
+	data = cJSON_GetObjectItem(ev, "data");
+	ck_assert_int_eq(cJSON_GetObjectItem(data, "status")->valueint, 503);
+	ck_assert_str_eq(cJSON_GetObjectItem(data, "sender")->valuestring, "app3");
+	ck_assert_str_eq(cJSON_GetObjectItem(data, "error")->valuestring, why);
+	cJSON_Delete(ev);
+	c2d_client_destroy(app3);
+	c2d_client_destroy(mon);
+}
+
 START_TEST(answers_not_stored_are_repeated)
 {
 	struct c2d_broker_opts o = {.plugin_opts = opts_by_sync[_i], .write_faults = true};
@@ -135,6 +156,7 @@ START_TEST(answers_not_stored_are_repeated)
 	/* writes: 503 with nothing changed; reads work; nobody is disconnected */
 	send_msg(app, N + 1, "503");
 	c2d_msg_free(fx_request(app, "$c2d/" DEV "/twin/desired", "{\"mode\":\"eco\"}", "503"));
+	expect_refused_v3(b, "store unavailable: nothing was changed");
 	m = fx_request(app, "$c2d/" DEV "/twin/get", "", "200");
 	ck_assert_ptr_null(strstr(m->payload, "eco"));
 	c2d_msg_free(m);

@@ -16,6 +16,7 @@
 #include <cjson/cJSON.h>
 #include <mqtt_protocol.h>
 
+#include "fixture.h"
 #include "harness.h"
 #include "../check_main.h"
 
@@ -193,6 +194,19 @@ static void fill_up(struct fillup *f, struct c2d_broker *b, const char *log_need
 	expect_twin(f->app, &f->corr, f->version);
 	payload = big_payload(0);
 	ck_assert_int_eq(request(f->app, "$c2d/" DEV "/msg", payload, ++f->corr, NULL), 503);
+	/* a 3.1.1 sender cannot get the 503: an event says it */
+	{
+		struct c2d_client *mon = fx_monitor(b, "$c2d/" DEV "/events/device");
+		struct c2d_client *app3 = c2d_client_new_connected(b, "app3", V311, true);
+		cJSON *ev;
+
+		ck_assert_int_eq(c2d_client_publish(app3, "$c2d/" DEV "/msg", payload, -1, 1, false, NULL), 0);
+		ev = fx_expect_event(mon, DEV, "device", "c2d.device.refused");
+		ck_assert_int_eq(cJSON_GetObjectItem(cJSON_GetObjectItem(ev, "data"), "status")->valueint, 503);
+		cJSON_Delete(ev);
+		c2d_client_destroy(app3);
+		c2d_client_destroy(mon);
+	}
 	free(payload);
 	status = request(f->app, "$c2d/" DEV "/twin/desired", "{\"a\":2}", ++f->corr, NULL);
 	ck_assert_msg(status == 200 || status == 503, "small twin patch: %d", status);

@@ -202,7 +202,7 @@ START_TEST(limits_and_invalid_input)
 	}
 	/* nothing changed, and the same limits hold for reported */
 	m = fx_request(app, "$c2d/d1/twin/get", "", "200");
-	ck_assert_ptr_nonnull(strstr(m->payload, "\"version\":{\"desired\":1,\"reported\":0}"));
+	ck_assert_ptr_nonnull(strstr(m->payload, "\"version\":{\"desired\":1,\"reported\":0,\"tags\":0}"));
 	c2d_msg_free(m);
 	ck_assert(c2d_client_is_connected(app));
 	c2d_client_destroy(app);
@@ -261,7 +261,13 @@ START_TEST(reported_get_and_delta)
 	assert_json_eq(m->payload, "{\"deleted\":true,\"status\":200}");
 	c2d_msg_free(m);
 	m = fx_request(app, "$c2d/dev-r3/twin/get", "", "200");
-	ck_assert_ptr_nonnull(strstr(m->payload, "\"version\":{\"desired\":0,\"reported\":0}"));
+	ck_assert_ptr_nonnull(strstr(m->payload, "\"desired\":{},\"reported\":{}"));
+	/* versions are never reused: the deleted twin's continue */
+	ck_assert_ptr_nonnull(strstr(m->payload, "\"version\":{\"desired\":0,\"reported\":1,\"tags\":0}"));
+	c2d_msg_free(m);
+	ck_assert_int_eq(c2d_client_publish(dev3, "$c2d/dev-r3/out/reported", "{\"t\":2}", -1, 1, false, NULL), 0);
+	m = fx_request(app, "$c2d/dev-r3/twin/get", "", "200");
+	ck_assert_ptr_nonnull(strstr(m->payload, "\"version\":{\"desired\":0,\"reported\":2,\"tags\":0}"));
 	c2d_msg_free(m);
 	c2d_client_destroy(dev3);
 	c2d_client_destroy(dev);
@@ -287,10 +293,10 @@ START_TEST(device_write_rules_with_acl)
 	ck_assert_int_eq(c2d_client_publish(dev, "$c2d/dev-b/out/reported", "{\"a\":1}", -1, 1, false, NULL), 0x87);
 	ck_assert_int_lt(c2d_client_publish(dev, "$c2d/dev-a/out/reported", "{\"a\":1}", -1, 1, false, NULL), 0x80);
 	m = fx_request(app, "$c2d/dev-a/twin/get", "", "200");
-	ck_assert_ptr_nonnull(strstr(m->payload, "\"version\":{\"desired\":0,\"reported\":1}"));
+	ck_assert_ptr_nonnull(strstr(m->payload, "\"version\":{\"desired\":0,\"reported\":1,\"tags\":0}"));
 	c2d_msg_free(m);
 	m = fx_request(app, "$c2d/dev-b/twin/get", "", "200");
-	ck_assert_ptr_nonnull(strstr(m->payload, "\"version\":{\"desired\":0,\"reported\":0}"));
+	ck_assert_ptr_nonnull(strstr(m->payload, "\"version\":{\"desired\":0,\"reported\":0,\"tags\":0}"));
 	c2d_msg_free(m);
 	c2d_client_destroy(app);
 	c2d_client_destroy(dev);

@@ -200,6 +200,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			switch(p[1]){
 				case 'd': s = C2D_TWIN_DESIRED; break;
 				case 'r': s = C2D_TWIN_REPORTED; break;
+				case 't': s = C2D_TWIN_TAGS; break;
 				case 'p': do_push(&tw, sane); break;
 				case 'a':
 					c2d_twin_acked(&tw, tw.version[0]);
@@ -221,7 +222,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	j = c2d_twin_delta(&tw);
 	FUZZ_ASSERT(cJSON_IsObject(j));
 	cJSON_Delete(j);
-	j = c2d_twin_full(&tw);
+	j = c2d_twin_full(&tw, (size & 1) != 0);
 	FUZZ_ASSERT(cJSON_IsObject(j));
 	cJSON_Delete(j);
 	check_reload(&tw);

@@ -65,6 +65,8 @@ START_TEST(test_defaults)
 	ck_assert_ptr_null(conf.db_path);
 	ck_assert_uint_eq(conf.map_size_mib, 1024);
 	ck_assert_int_eq(conf.sync, C2D_SYNC_FULL);
+	ck_assert_int_eq(conf.identity, C2D_ID_CLIENTID);
+	ck_assert_uint_eq(conf.calls_inflight, 16);
 	ck_assert_uint_eq(conf.sync_interval_ms, 100);
 	ck_assert_uint_eq(conf.twin_max_bytes, 32768);
 	ck_assert_uint_eq(conf.twin_max_depth, 10);
@@ -133,6 +135,7 @@ static const struct nrow nrows[] = {
 	{"msg_inflight", F(msg_inflight), 0, 1, 65535, "", {NULL}},
 	{"msg_max_deliveries", F(msg_max_deliveries), 0, 1, 1000, "", {NULL}},
 	{"ack_timeout", F(ack_timeout_s), 0, 1, 86400, "", {NULL}},
+	{"calls_inflight", F(calls_inflight), 0, 1, 65535, "", {NULL}},
 	{"rpc_timeout_max", F(rpc_timeout_max_ms), 0, 1, 86400000, "",
 			{"rpc_timeout_min", "1", "rpc_timeout", "1", NULL}},
 	{"rpc_timeout_min", F(rpc_timeout_min_ms), 0, 1, 300000, " (the upper bound is plugin_opt_rpc_timeout_max)",
@@ -252,6 +255,31 @@ START_TEST(test_sync)
 		snprintf(want, sizeof(want), "plugin_opt_sync: '%s' is not one of full, meta, periodic", bad[i]);
 		expect_err(kv, want);
 	}
+}
+END_TEST
+
+START_TEST(test_identity)
+{
+	static const char *const names[] = {"clientid", "username", "certificate"};
+	static const char *const bad[] = {"", "cert", "Username", "clientid ", "cn"};
+	char want[160];
+	size_t i;
+
+	for(i = 0; i < 3; i++){
+		const char *kv[] = {"identity", names[i], NULL};
+
+		expect_ok(kv);
+		ck_assert_int_eq(conf.identity, (int)i);
+		ck_assert_str_eq(c2d_conf_identity_name(conf.identity), names[i]);
+		c2d_conf_free(&conf);
+	}
+	for(i = 0; i < sizeof(bad) / sizeof(bad[0]); i++){
+		const char *kv[] = {"identity", bad[i], NULL};
+
+		snprintf(want, sizeof(want), "plugin_opt_identity: '%s' is not one of clientid, username, certificate", bad[i]);
+		expect_err(kv, want);
+	}
+	ck_assert_str_eq(c2d_conf_identity_name((enum c2d_identity)3), "?");
 }
 END_TEST
 
@@ -551,6 +579,7 @@ static Suite *conf_suite(void)
 	tcase_add_test(tc, test_db_path_only);
 	tcase_add_loop_test(tc, test_number, 0, NROW_COUNT);
 	tcase_add_test(tc, test_sync);
+	tcase_add_test(tc, test_identity);
 	tcase_add_test(tc, test_sync_name);
 	tcase_add_test(tc, test_message_example);
 	tcase_add_test(tc, test_unknown);

@@ -243,7 +243,7 @@ START_TEST(test_open_creates)
 
 	snprintf(dbpath, sizeof(dbpath), "%s/a/b/db", tmpdir);
 	ck_assert_int_eq(raw_get("meta", "schema", val, sizeof(val)), 0);
-	ck_assert_str_eq(val, "1.0");
+	ck_assert_str_eq(val, "1.1");
 	/* an existing directory, trailing slash */
 	snprintf(path, sizeof(path), "%s/a/b/db/", tmpdir);
 	conf.db_path = path;
@@ -755,6 +755,71 @@ START_TEST(test_schema_major)
 }
 END_TEST
 
+/* A store written by release 1 (schema 1.0, no info/idmark tables) opens,
+ * gets the new tables and keeps what it had. */
+START_TEST(test_schema_upgrade)
+{
+	struct c2d_devrec rec;
+	struct c2d_idmark m;
+	char val[32], *json;
+
+	begin();
+	put_device("old", 42);
+	commit();
+	c2d_store_close(st);
+	st = NULL;
+	raw_put("meta", "schema", "1.0", 3);
+	open_ok();
+	c2d_store_close(st);
+	st = NULL;
+	ck_assert_int_eq(raw_get("meta", "schema", val, sizeof(val)), 0);
+	ck_assert_str_eq(val, "1.1");
+	open_ok();
+	ck_assert_int_eq(c2d_store_dev_get(st, "old", &rec), C2D_OK);
+	ck_assert_uint_eq(rec.created_ms, 42);
+	ck_assert_int_eq(c2d_store_info_get(st, "old", &json, NULL), C2D_ENOTFOUND);
+	ck_assert_int_eq(c2d_store_idmark_get(st, "old", &m), C2D_OK);
+	ck_assert_uint_eq(m.next_seq + m.desired + m.reported, 0);
+}
+END_TEST
+
+/* Id marks only rise; info goes with the device. */
+START_TEST(test_idmark_info)
+{
+	struct c2d_idmark m = {10, 5, 7}, lower = {3, 9, 1}, got;
+	char *json;
+	size_t len;
+
+	begin();
+	ck_assert_int_eq(c2d_store_idmark_raise(st, "d", &m), C2D_OK);
+	ck_assert_int_eq(c2d_store_idmark_raise(st, "d", &lower), C2D_OK);
+	ck_assert_int_eq(c2d_store_info_put(st, "d", "{\"fw\":\"1.2\"}", 12), C2D_OK);
+	put_device("d", 1);
+	commit();
+	reopen();
+	ck_assert_int_eq(c2d_store_idmark_get(st, "d", &got), C2D_OK);
+	ck_assert_uint_eq(got.next_seq, 10);
+	ck_assert_uint_eq(got.desired, 9);
+	ck_assert_uint_eq(got.reported, 7);
+	ck_assert_int_eq(c2d_store_info_get(st, "d", &json, &len), C2D_OK);
+	ck_assert_str_eq(json, "{\"fw\":\"1.2\"}");
+	free(json);
+	begin();
+	ck_assert_int_eq(c2d_store_dev_del(st, "d"), C2D_OK);
+	commit();
+	ck_assert_int_eq(c2d_store_info_get(st, "d", &json, &len), C2D_ENOTFOUND);
+	/* the mark survives the device */
+	ck_assert_int_eq(c2d_store_idmark_get(st, "d", &got), C2D_OK);
+	ck_assert_uint_eq(got.next_seq, 10);
+	/* a damaged mark is an error, not zeros */
+	c2d_store_close(st);
+	st = NULL;
+	raw_put("idmark", "d", "xx", 2);
+	open_ok();
+	ck_assert_int_eq(c2d_store_idmark_get(st, "d", &got), C2D_ESTORE);
+}
+END_TEST
+
 START_TEST(test_devrec_size)
 {
 	struct c2d_devrec rec;
@@ -1020,6 +1085,8 @@ static Suite *store_suite(void)
 	tcase_add_test(tc, test_twin);
 	tcase_add_test(tc, test_dev);
 	tcase_add_test(tc, test_dev_del_cascade);
+	tcase_add_test(tc, test_schema_upgrade);
+	tcase_add_test(tc, test_idmark_info);
 	tcase_add_test(tc, test_dev_del_many);
 	tcase_add_test(tc, test_queue);
 	tcase_add_test(tc, test_due);

@@ -40,6 +40,7 @@ static const struct row rows[] = {
 	{"$c2d/d1/twin/get", C2D_T_TWIN_GET, "d1", NULL, NULL, 0},
 	{"$c2d/d1/twin/desired", C2D_T_TWIN_DESIRED, "d1", NULL, NULL, 0},
 	{"$c2d/d1/twin/delete", C2D_T_TWIN_DELETE, "d1", NULL, NULL, 0},
+	{"$c2d/d1/twin/tags", C2D_T_TWIN_TAGS, "d1", NULL, NULL, 0},
 	{"$c2d/d1/msg", C2D_T_MSG, "d1", NULL, NULL, 0},
 	{"$c2d/d1/rpc/reboot", C2D_T_RPC, "d1", "reboot", NULL, 0},
 	{"$c2d/d1/rpc/in", C2D_T_RPC, "d1", "in", NULL, 0},
@@ -58,6 +59,7 @@ static const struct row rows[] = {
 	{"$c2d/d1/out/res/42/599", C2D_T_OUT_RES, "d1", "42", NULL, 599},
 	{"$c2d/d1/out/res/m-7/500", C2D_T_OUT_RES, "d1", "m-7", NULL, 500},
 	{"$c2d/d1/out/reported", C2D_T_OUT_REPORTED, "d1", NULL, NULL, 0},
+	{"$c2d/d1/out/hello", C2D_T_OUT_HELLO, "d1", NULL, NULL, 0},
 	{"$c2d/d1/out/call/time/r1", C2D_T_OUT_CALL, "d1", "time", "r1", 0},
 	{"$c2d/d1/out/call/twin/7", C2D_T_OUT_CALL, "d1", "twin", "7", 0},
 
@@ -173,6 +175,7 @@ static const struct row rows[] = {
 	{"$c2d/d1/out/res/1/\xD9\xA2\xD9\xA0\xD9\xA0", C2D_T_INVALID, NULL, NULL, NULL, 0},
 	{"$c2d/d1/out/reported/", C2D_T_INVALID, NULL, NULL, NULL, 0},
 	{"$c2d/d1/out/reported/x", C2D_T_INVALID, NULL, NULL, NULL, 0},
+	{"$c2d/d1/out/hello/x", C2D_T_INVALID, NULL, NULL, NULL, 0},
 	{"$c2d/d1/out/call", C2D_T_INVALID, NULL, NULL, NULL, 0},
 	{"$c2d/d1/out/call/m", C2D_T_INVALID, NULL, NULL, NULL, 0},
 	{"$c2d/d1/out/call/m/", C2D_T_INVALID, NULL, NULL, NULL, 0},
@@ -230,6 +233,7 @@ static const struct row rows[] = {
 	{"$c2d/$d/callres/c", C2D_T_BAD_DEVICE, "$d", "c", NULL, 0},
 	{"$c2d/$d/out/res/1/200", C2D_T_BAD_DEVICE, "$d", "1", NULL, 200},
 	{"$c2d/$d/out/reported", C2D_T_BAD_DEVICE, "$d", NULL, NULL, 0},
+	{"$c2d/$d/out/hello", C2D_T_BAD_DEVICE, "$d", NULL, NULL, 0},
 	{"$c2d/$d/out/call/m/r", C2D_T_BAD_DEVICE, "$d", "m", "r", 0},
 	{"$c2d/$d/in/x", C2D_T_BAD_DEVICE, "$d", NULL, NULL, 0},
 	{"$c2d/$d/events/x", C2D_T_BAD_DEVICE, "$d", NULL, NULL, 0},
@@ -613,12 +617,14 @@ START_TEST(test_writer)
 		{C2D_T_TWIN_GET, C2D_W_ANY},
 		{C2D_T_TWIN_DESIRED, C2D_W_ANY},
 		{C2D_T_TWIN_DELETE, C2D_W_ANY},
+		{C2D_T_TWIN_TAGS, C2D_W_ANY},
 		{C2D_T_MSG, C2D_W_ANY},
 		{C2D_T_RPC, C2D_W_ANY},
 		{C2D_T_CALLRES, C2D_W_ANY},
 		{C2D_T_OUT_RES, C2D_W_DEVICE},
 		{C2D_T_OUT_REPORTED, C2D_W_DEVICE},
 		{C2D_T_OUT_CALL, C2D_W_DEVICE},
+		{C2D_T_OUT_HELLO, C2D_W_DEVICE},
 		{C2D_T_IN, C2D_W_PLUGIN},
 		{C2D_T_EVENTS, C2D_W_PLUGIN},
 		{C2D_T_CALL, C2D_W_PLUGIN},
@@ -638,8 +644,8 @@ END_TEST
 START_TEST(test_kind_name)
 {
 	static const char *const want[] = {"other", "invalid", "bad-device", "twin/get",
-		"twin/desired", "twin/delete", "msg", "rpc", "callres", "out/res",
-		"out/reported", "out/call", "in", "events", "call"};
+		"twin/desired", "twin/delete", "twin/tags", "msg", "rpc", "callres", "out/res",
+		"out/reported", "out/call", "out/hello", "in", "events", "call"};
 	size_t i;
 
 	ck_assert_uint_eq(sizeof(want) / sizeof(want[0]), C2D_T_CALL + 1);

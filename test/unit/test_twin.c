@@ -182,11 +182,20 @@ START_TEST(delta_and_full)
 	ck_assert_int_eq(c2d_twin_init(&tw), 0);
 	ck_assert_int_eq(patch(&tw, C2D_TWIN_DESIRED, "{\"a\":1,\"b\":{\"c\":2,\"d\":3},\"e\":[1]}", T1), 0);
 	ck_assert_int_eq(patch(&tw, C2D_TWIN_REPORTED, "{\"a\":1,\"b\":{\"c\":2,\"d\":4},\"e\":[2],\"z\":0}", T1), 0);
-	full = c2d_twin_full(&tw);
+	full = c2d_twin_full(&tw, false);
 	ck_assert_ptr_nonnull(full);
 	assert_json(cJSON_GetObjectItem(full, "delta"), "{\"b\":{\"d\":3},\"e\":[1]}");
 	assert_json(cJSON_GetObjectItem(full, "version"), "{\"desired\":1,\"reported\":1}");
 	ck_assert_ptr_nonnull(cJSON_GetObjectItem(cJSON_GetObjectItem(full, "$metadata"), "reported"));
+	ck_assert_ptr_null(cJSON_GetObjectItem(full, "tags"));
+	cJSON_Delete(full);
+	/* tags: a section of their own, in the applications' view only */
+	ck_assert_int_eq(patch(&tw, C2D_TWIN_TAGS, "{\"site\":\"berlin\"}", T1), 0);
+	full = c2d_twin_full(&tw, true);
+	ck_assert_ptr_nonnull(full);
+	assert_json(cJSON_GetObjectItem(full, "tags"), "{\"site\":\"berlin\"}");
+	assert_json(cJSON_GetObjectItem(full, "version"), "{\"desired\":1,\"reported\":1,\"tags\":1}");
+	ck_assert_ptr_nonnull(cJSON_GetObjectItem(cJSON_GetObjectItem(full, "$metadata"), "tags"));
 	cJSON_Delete(full);
 	c2d_twin_free(&tw);
 }
@@ -272,12 +281,31 @@ START_TEST(dump_and_load)
 }
 END_TEST
 
+/* A record written before tags existed loads with empty tags at version 0. */
+START_TEST(load_before_tags)
+{
+	static const char old[] = "{\"desired\":{\"a\":1},\"reported\":{},\"dv\":1,\"rv\":0,"
+		"\"meta\":{\"desired\":{\"a\":{\"$lastUpdated\":\"2026-11-01T00:00:00.000Z\"}},\"reported\":{}},\"sent\":1}";
+	struct c2d_twin tw;
+
+	ck_assert_int_eq(c2d_twin_load(&tw, old, strlen(old)), 0);
+	ck_assert_uint_eq(tw.version[C2D_TWIN_TAGS], 0);
+	ck_assert_ptr_nonnull(tw.doc[C2D_TWIN_TAGS]);
+	ck_assert_ptr_null(tw.doc[C2D_TWIN_TAGS]->child);
+	ck_assert_uint_eq(tw.version[C2D_TWIN_DESIRED], 1);
+	c2d_twin_free(&tw);
+}
+END_TEST
+
 START_TEST(load_damaged)
 {
 	static const char *const bad[] = {"", "x", "[]", "{}", "{\"desired\":{},\"reported\":{}}",
 		"{\"desired\":[],\"reported\":{},\"dv\":0,\"rv\":0,\"sent\":0}",
 		"{\"desired\":{},\"reported\":{},\"dv\":-1,\"rv\":0,\"sent\":0}",
-		"{\"desired\":{},\"reported\":{},\"dv\":0,\"rv\":0,\"sent\":0,\"ack\":1}"};
+		"{\"desired\":{},\"reported\":{},\"dv\":0,\"rv\":0,\"sent\":0,\"ack\":1}",
+		"{\"desired\":{},\"reported\":{},\"dv\":0,\"rv\":0,\"sent\":0,\"tags\":[]}",
+		"{\"desired\":{},\"reported\":{},\"dv\":0,\"rv\":0,\"sent\":0,\"tags\":{}}",
+		"{\"desired\":{},\"reported\":{},\"dv\":0,\"rv\":0,\"sent\":0,\"tv\":1}"};
 	struct c2d_twin tw;
 	size_t i;
 
@@ -304,6 +332,7 @@ int main(void)
 	tcase_add_test(tc, unacked_push_forces_full);
 	tcase_add_test(tc, dump_and_load);
 	tcase_add_test(tc, load_damaged);
+	tcase_add_test(tc, load_before_tags);
 	suite_add_tcase(s, tc);
 	return c2d_check_run(s);
 }

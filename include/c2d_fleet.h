@@ -1,0 +1,20 @@
+/* The fleet: device records and device queries (fleet.c). */
+#ifndef C2D_FLEET_H
+#define C2D_FLEET_H
+
+#include "c2d.h"
+
+/* Records examined by one queryDevices call at the most (a page may then
+ * hold fewer matches than asked: continue from its "next"). */
+#define C2D_QUERY_SCAN_MAX 5000
+
+/* Make sure the device has a record (it is a known device: listDevices,
+ * queryDevices), in the event's transaction. 0 or a store error. */
+int c2d_fleet_ensure_device(struct c2d *c2d, const char *dev);
+
+/* Admin command queryDevices {"where","count","after","select"}: matching
+ * devices in id order. cmd: borrowed; data: filled. Returns NULL or the
+ * error (valid until the next call). */
+const char *c2d_fleet_query(struct c2d *c2d, const cJSON *cmd, cJSON *data);
+
+#endif
