@@ -53,11 +53,6 @@ include $(filter-out mk/fuzz.mk,$(sort $(wildcard mk/*.mk)))
 
 all: $(B)/mosquitto_c2d.so $(B)/c2d-device $(EXTRA_ALL)
 
-# A terminal device for trying the plugin (scripts/c2d device, README tour).
-$(B)/c2d-device: scripts/c2d_device.c
-	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $< $(LDFLAGS) -lmosquitto
-
 $(B)/obj/%.o: plugin/%.c $(wildcard include/*.h) Makefile
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c -o $@ $<

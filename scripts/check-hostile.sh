@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Hostile input and memory safety (docs/reliability.md): fuzzing, the
 # ASan+UBSan build with the unit and broker suites, valgrind on the unit
-# suites. What CI calls after the regular suite.
+# suites, the device library's suite under valgrind and ASan+UBSan. What CI
+# calls after the regular suite.
 #   FUZZ_SECONDS=N   seconds per fuzz target (default 60; 5 targets)
 #   SAN_BROKER="test_foundation test_twins"   broker suites under the
 #                    sanitizers (default: all)
@@ -41,12 +42,15 @@ step() {
 step fuzz "${mk[@]}" fuzz FUZZ_SECONDS="$FUZZ_SECONDS"
 step sanitize "${mk[@]}" sanitize
 step valgrind "${mk[@]}" valgrind
+# the device library's suite (real broker) under valgrind and ASan+UBSan
+step device-valgrind "${mk[@]}" device-valgrind
+step device-sanitize "${mk[@]}" device-sanitize
 
 echo "==== summary (FUZZ_SECONDS=$FUZZ_SECONDS, $(( $(date +%s) - t0 ))s in all)"
 printf '%s\n' "${summary[@]}"
 if [ $failed -eq 0 ]; then
 	echo "check-hostile: OK"
 else
-	echo "check-hostile: $failed of 3 steps FAILED"
+	echo "check-hostile: $failed of ${#summary[@]} steps FAILED"
 fi
 [ $failed -eq 0 ]
