@@ -273,7 +273,7 @@ static const char *cmd_get_stats(struct c2d *c2d, const cJSON *cmd, cJSON *data)
 {
 	static const char *const names[C2D_C__COUNT] = {"connects", "disconnects", "requests", "denied",
 		"badRequests", "deliveries", "responses", "storeErrors", "events", "storeCommits"};
-	uint64_t used = 0, map = 0, twins = 0;
+	uint64_t used = 0, map = 0, twins = 0, quarantined = 0;
 	cJSON *counters, *store;
 	int i;
 
@@ -289,6 +289,9 @@ static const char *cmd_get_stats(struct c2d *c2d, const cJSON *cmd, cJSON *data)
 		cJSON_AddNumberToObject(store, "usedBytes", (double)used);
 		cJSON_AddNumberToObject(store, "mapBytes", (double)map);
 		cJSON_AddNumberToObject(store, "usedPercent", map ? (double)(used * 1000 / map) / 10.0 : 0);
+	}
+	if(store && c2d_store_quarantine_count(c2d->store, &quarantined) == 0){
+		cJSON_AddNumberToObject(store, "quarantined", (double)quarantined);
 	}
 	return NULL;
 }
@@ -419,7 +422,7 @@ static void publish_stat(struct c2d *c2d, const char *name, uint64_t value)
 static void on_stats_timer(uv_timer_t *timer)
 {
 	struct c2d *c2d = timer->data;
-	uint64_t used = 0, map = 0, twins = 0;
+	uint64_t used = 0, map = 0, twins = 0, quarantined = 0;
 
 	publish_stat(c2d, "devices/online", c2d->presence.online);
 	if(c2d_store_twin_count(c2d->store, &twins) == 0) publish_stat(c2d, "twins", twins);
@@ -434,6 +437,7 @@ static void on_stats_timer(uv_timer_t *timer)
 		publish_stat(c2d, "store/used_bytes", used);
 		publish_stat(c2d, "store/map_bytes", map);
 	}
+	if(c2d_store_quarantine_count(c2d->store, &quarantined) == 0) publish_stat(c2d, "store/quarantined", quarantined);
 }
 
 static int admin_init(struct c2d *c2d)

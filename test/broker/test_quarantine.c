@@ -184,6 +184,13 @@ START_TEST(damaged_queue_record_is_quarantined)
 	expect_quarantined(mon, "dq", "queue item", "q1");
 	ck_assert_int_eq(c2d_admin_queue_depth(app, "dq"), 1);
 	ck_assert(c2d_broker_log_contains(b, "queue item q1 of 'dq' is damaged"));
+	/* operators see it in the statistics */
+	{
+		struct c2d_msg *m = fx_request(app, "$CONTROL/c2d/v1", "{\"commands\":[{\"command\":\"getStats\"}]}", NULL);
+
+		ck_assert_msg(strstr(m->payload, "\"quarantined\":1") != NULL, "%s", m->payload);
+		c2d_msg_free(m);
+	}
 
 	c2d_client_destroy(mon);
 	c2d_client_destroy(app);
