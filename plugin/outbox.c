@@ -17,7 +17,7 @@ static void out_free(struct c2d_out *o)
 	mosquitto_free(o);
 }
 
-int c2d_outbox_add_owned(struct c2d *c2d, const char *clientid, const char *topic,
+int c2d_outbox_add_owned(struct c2d *c2d, enum c2d_out_list list, const char *clientid, const char *topic,
 		void *payload, size_t len, int qos, mosquitto_property *props)
 {
 	struct c2d_outbox *ob = &c2d->outbox;
@@ -37,7 +37,7 @@ int c2d_outbox_add_owned(struct c2d *c2d, const char *clientid, const char *topi
 	o->payloadlen = (uint32_t)len;
 	o->qos = (uint8_t)qos;
 	o->props = props;
-	if(ob->side){
+	if(list == C2D_OUT_SIDE){
 		if(ob->side_tail == NULL) ob->side_tail = &ob->side_head;
 		*ob->side_tail = o;
 		ob->side_tail = &o->next;
@@ -55,7 +55,7 @@ fail:
 	return C2D_ENOMEM;
 }
 
-int c2d_outbox_add(struct c2d *c2d, const char *clientid, const char *topic,
+int c2d_outbox_add(struct c2d *c2d, enum c2d_out_list list, const char *clientid, const char *topic,
 		const void *payload, size_t len, int qos, mosquitto_property *props)
 {
 	void *copy = NULL;
@@ -68,7 +68,7 @@ int c2d_outbox_add(struct c2d *c2d, const char *clientid, const char *topic,
 		}
 		memcpy(copy, payload, len);
 	}
-	return c2d_outbox_add_owned(c2d, clientid, topic, copy, len, qos, props);
+	return c2d_outbox_add_owned(c2d, list, clientid, topic, copy, len, qos, props);
 }
 
 size_t c2d_outbox_mark(struct c2d *c2d)
@@ -91,11 +91,6 @@ void c2d_outbox_rollback(struct c2d *c2d, size_t mark)
 	*pp = NULL;
 	ob->tail = pp;
 	ob->count = mark;
-}
-
-void c2d_outbox_side(struct c2d *c2d, bool on)
-{
-	c2d->outbox.side = on;
 }
 
 static void publish_all(struct c2d_outbox *ob, struct c2d_out *head)
@@ -167,8 +162,8 @@ mosquitto_property *c2d_reply_props(const void *corr, size_t corr_len, int statu
 	return props;
 }
 
-int c2d_reply_to(struct c2d *c2d, const char *requester, const char *resp_topic, const void *corr,
-		size_t corr_len, int status, const void *payload, size_t len, const char *content_type)
+int c2d_reply_list(struct c2d *c2d, enum c2d_out_list list, const char *requester, const char *resp_topic,
+		const void *corr, size_t corr_len, int status, const void *payload, size_t len, const char *content_type)
 {
 	mosquitto_property *props;
 
@@ -187,7 +182,14 @@ int c2d_reply_to(struct c2d *c2d, const char *requester, const char *resp_topic,
 	/* Addressed to the requester's client id: the broker hands it to that
 	 * client only (queued if its session is offline and persistent, dropped
 	 * if it is gone), whoever else subscribes to the response topic. */
-	return c2d_outbox_add(c2d, requester, resp_topic, payload, len, 1, props);
+	return c2d_outbox_add(c2d, list, requester, resp_topic, payload, len, 1, props);
+}
+
+int c2d_reply_to(struct c2d *c2d, const char *requester, const char *resp_topic, const void *corr,
+		size_t corr_len, int status, const void *payload, size_t len, const char *content_type)
+{
+	return c2d_reply_list(c2d, C2D_OUT_STORED, requester, resp_topic, corr, corr_len, status, payload, len,
+			content_type);
 }
 
 int c2d_reply_raw(struct c2d *c2d, const struct c2d_req *req, int status,
@@ -223,7 +225,6 @@ int c2d_reply_json(struct c2d *c2d, const struct c2d_req *req, int status, cJSON
  * fact: the side list, which a rollback never drops. */
 static void refused_event(struct c2d *c2d, const struct c2d_req *req, int status, const char *reason)
 {
-	bool side = c2d->outbox.side;
 	cJSON *data;
 
 	if(req->resp_topic || status < 400 || !c2d_topic_valid_dev(req->t.dev, req->t.dev_len)) return;
@@ -234,9 +235,7 @@ static void refused_event(struct c2d *c2d, const struct c2d_req *req, int status
 	cJSON_AddNumberToObject(data, "protocolVersion", req->protocol_version);
 	cJSON_AddNumberToObject(data, "status", status);
 	cJSON_AddStringToObject(data, "error", reason);
-	c2d_outbox_side(c2d, true);
-	c2d_event(c2d, req->dev, "device", "c2d.device.refused", data);
-	c2d_outbox_side(c2d, side);
+	c2d_event_side(c2d, req->dev, "device", "c2d.device.refused", data);
 }
 
 int c2d_reply_error(struct c2d *c2d, const struct c2d_req *req, int status, const char *reason)
