@@ -1,6 +1,8 @@
-/* Durable state in LMDB. store.c is the only file that includes lmdb.h; this
- * API speaks the domain (devices, twins, queue items, deadlines, dedup keys)
- * so that another backend can sit behind it later.
+/* Durable state in LMDB. The store modules (plugin/store.c and
+ * plugin/store_*.c, through plugin/store_int.h) are the only plugin files
+ * that include lmdb.h; this API speaks the domain (devices, twins, queue
+ * items, deadlines, dedup keys) so that another backend can sit behind it
+ * later.
  *
  * Transactions: the broker thread opens one write transaction per broker
  * event with c2d_store_begin(), does all its writes, then c2d_store_commit()
