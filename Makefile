@@ -89,6 +89,7 @@ broker-test: $(BROKER_BIN)
 # closing "N passed, N failed" line, and fails if anything failed.
 test:
 	$(MAKE) WERROR=-Werror all unit broker-test $(EXTRA_TEST_BIN)
+	scripts/module-graph.py $(B)/obj
 	scripts/run-tests.sh $(UNIT_BIN) $(BROKER_BIN) $(EXTRA_TEST_BIN)
 
 bench: $(BENCH_BIN)

@@ -91,6 +91,10 @@ int c2d_store_usage(struct c2d_store *st, uint64_t *used_bytes, uint64_t *map_by
 /* ---- devices. dev: borrowed, NUL-terminated, 1..128 bytes. ---- */
 int c2d_store_dev_get(struct c2d_store *st, const char *dev, struct c2d_devrec *rec); /* C2D_ENOTFOUND */
 int c2d_store_dev_put(struct c2d_store *st, const char *dev, const struct c2d_devrec *rec);
+/* Make sure the device has a record (a known device: listDevices,
+ * queryDevices), in the open transaction: a new one with created_ms and
+ * everything else 0 if it has none. 0 or an error. */
+int c2d_store_dev_ensure(struct c2d_store *st, const char *dev, uint64_t created_ms);
 /* Delete the device record, its twin, its info and all its queue items. Deadline and
  * dedup entries are not touched: the caller removes those first. */
 int c2d_store_dev_del(struct c2d_store *st, const char *dev);

@@ -50,10 +50,6 @@
 #define SCHEMA_MINOR 2
 #define MIB ((uint64_t)1024 * 1024)
 
-/* By enum table (store_int.h); the names are on disk: never rename one. */
-const char *const c2d_db_table_name[T_COUNT] = {"meta", "devices", "twins", "queue", "due", "dedup", "info",
-	"idmark", "timeout", "quarantine"};
-
 /* ---- open / close ---- */
 
 /* Format a one-line reason into err (may be NULL/0) and log it. Returns rc. */

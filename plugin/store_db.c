@@ -17,6 +17,10 @@
 #include "c2d_log.h"
 #include "store_int.h"
 
+/* By enum table (store_int.h); the names are on disk: never rename one. */
+const char *const c2d_db_table_name[T_COUNT] = {"meta", "devices", "twins", "queue", "due", "dedup", "info",
+	"idmark", "timeout", "quarantine"};
+
 /* ---- status ---- */
 
 /* The code alone: open failures log their own line. */

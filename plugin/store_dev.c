@@ -51,6 +51,18 @@ int c2d_store_dev_put(struct c2d_store *st, const char *dev, const struct c2d_de
 	return c2d_db_put(st, T_DEVICES, k.buf, k.len, &copy, sizeof(copy));
 }
 
+/* dev: borrowed. A new record (created_ms, all else 0) unless one exists. */
+int c2d_store_dev_ensure(struct c2d_store *st, const char *dev, uint64_t created_ms)
+{
+	struct c2d_devrec rec;
+	int rc = c2d_store_dev_get(st, dev, &rec);
+
+	if(rc != C2D_ENOTFOUND) return rc;
+	memset(&rec, 0, sizeof(rec));
+	rec.created_ms = created_ms;
+	return c2d_store_dev_put(st, dev, &rec);
+}
+
 /* Deletes the keys that start with prefix, counting them. */
 struct del_prefix {
 	const struct key *prefix;
