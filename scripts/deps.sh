@@ -6,7 +6,7 @@ set -euo pipefail
 
 pkgs=(make gcc pkg-config mosquitto mosquitto-clients mosquitto-dev libmosquitto-dev
 	liblmdb-dev lmdb-utils libcjson-dev libuv1-dev libssl-dev openssl check uthash-dev
-	libmicrohttpd-dev python3-requests curl python3-paho-mqtt "$@")
+	libmicrohttpd-dev python3-requests curl chromium chromium-driver python3-selenium python3-paho-mqtt "$@")
 
 missing=()
 for p in "${pkgs[@]}"; do
