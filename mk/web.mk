@@ -17,9 +17,14 @@ WEB_TEST_SRC := test/web/test_web.py test/web/webfix.py test/http/httpfix.py
 EXTRA_TEST_BIN += $(WEB_TEST)
 EXTRA_INSTALL += install-web
 
-# c2d-http's --web-dir default is where `make install` puts the pages.
+# c2d-http's --web-dir default is where `make install` puts the pages; the
+# stamp changes (and opts.o is rebuilt) when WEBDIR or PREFIX does.
 $(B)/http/opts.o: HTTP_CFLAGS += -DC2D_WEB_DIR='"$(WEBDIR)"'
-$(B)/http/opts.o: mk/web.mk
+$(B)/http/opts.o: mk/web.mk $(B)/http/webdir.stamp
+
+$(B)/http/webdir.stamp: web-force
+	@mkdir -p $(dir $@)
+	@echo '$(WEBDIR)' | cmp -s - $@ || echo '$(WEBDIR)' > $@
 
 $(WEB_TEST): $(WEB_TEST_SRC) $(WEB_FILES) $(HTTP_BIN) $(B)/mosquitto_c2d.so $(B)/c2d-device mk/web.mk
 	@mkdir -p $(dir $@)
@@ -28,7 +33,8 @@ $(WEB_TEST): $(WEB_TEST_SRC) $(WEB_FILES) $(HTTP_BIN) $(B)/mosquitto_c2d.so $(B)
 		"$(abspath $(B)/c2d-device)" "$(abspath web)" "$(abspath $(B)/test/web/shots)" > $@
 	chmod +x $@
 
-.PHONY: install-web dashboard-shots
+.PHONY: install-web dashboard-shots web-force
+web-force:
 install-web:
 	install -d $(DESTDIR)$(WEBDIR)
 	cd web && find . -type d -exec install -d $(DESTDIR)$(WEBDIR)/{} \; \

@@ -481,7 +481,7 @@ class Auth(unittest.TestCase):
         if DRIVER.find_elements(By.ID, "signout"):
             DRIVER.find_element(By.ID, "signout").click()
         go("#/fleet")
-        text_in("auth-banner", "401 Not authorized")
+        text_in("auth-banner", "Not signed in. 401: the broker refused the connection")
         text_in("live-state", "Live: 401 error")
         self.assertTrue(DRIVER.find_element(By.ID, "banner-signin").is_displayed())
         self.assertTrue(DRIVER.find_element(By.ID, "banner-browser").is_displayed())
@@ -531,12 +531,7 @@ def main():
         DEVS.stop_all()
         alive = STACK.http_alive()
         STACK.stop(keep=res is None or not res.wasSuccessful() or not alive)
-    n, f, e = res.testsRun, len(res.failures), len(res.errors)
-    if not alive:
-        e += 1
-        print("c2d-http died during the tests")
-    print("%d%%: Checks: %d, Failures: %d, Errors: %d" % ((100 * (n - f - e) // n) if n else 0, n, f, e))
-    return 0 if res.wasSuccessful() and alive else 1
+    return webfix.httpfix.check_summary(res, alive)
 
 
 if __name__ == "__main__":

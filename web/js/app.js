@@ -50,7 +50,7 @@ function showAuth(status, reason, path) {
   const c = credentials();
   const user = c ? c.user : 'the browser\'s credentials (or anonymous)';
   const text = status === 401
-    ? `401 Not authorized: the broker refused ${c ? 'user ' + c.user : 'the connection'} (${reason}). Sign in with a broker user.`
+    ? `401: ${reason}${c ? ' (user ' + c.user + ')' : ''}. Sign in with a broker user.`
     : `403 Forbidden: the broker's ACL does not allow ${user} this request (${path}: ${reason}).`;
   fill(banner, h('p', {}, h('strong', {}, status === 401 ? 'Not signed in. ' : 'Forbidden. '), text),
     h('button', { type: 'button', id: 'banner-signin', onclick: openSignIn }, c ? 'Sign in as another user' : 'Sign in'),

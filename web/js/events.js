@@ -36,6 +36,7 @@ export function mount(root, ctx) {
     const empty = body.querySelector('td.empty');
     if (empty) empty.parentElement.remove();
     while (body.children.length > KEEP) body.lastChild.remove();
+    count.textContent = `${body.children.length} events shown (the last ${KEEP} are kept).`;
   });
 
   fill(root,
