@@ -49,6 +49,7 @@ struct hopts {
 	char *telemetry_topic;    /* "devices/{dev}/telemetry" */
 	char *reply_prefix;       /* application response topics: "replies/%u/c2d-http/" */
 	char *metrics_user, *metrics_password; /* for /metrics (getStats); NULL = the caller's */
+	char *web_dir;            /* static files served at / (the dashboard); "" = none */
 	bool verbose;
 };
 
@@ -238,6 +239,9 @@ void sse_req_gone(struct hreq *r);
 struct MHD_Response *sse_response(struct hreq *r);
 /* metrics.c: /metrics, /healthz. */
 bool metrics_route(struct hreq *r, char **seg, int nseg);
+/* static.c: GET/HEAD of a file under --web-dir (the dashboard); false when
+ * there is no such file (the caller answers 404). */
+bool static_route(struct hreq *r, char **seg, int nseg);
 
 /* Shared helpers of the routes (app.c). */
 /* Starts a call on the caller's application connection: topic (copied),

@@ -20,6 +20,11 @@ struct odef {
 
 #define OFF(f) offsetof(struct hopts, f)
 
+/* Where `make install` puts web/ (mk/web.mk sets it from PREFIX). */
+#ifndef C2D_WEB_DIR
+#define C2D_WEB_DIR "/usr/local/share/mosquitto-c2d/web"
+#endif
+
 static const struct odef defs[] = {
 	{"listen", O_STR, OFF(listen_addr), 0, 0, "HTTP address to listen on (127.0.0.1)"},
 	{"port", O_INT, OFF(listen_port), 0, 65535, "HTTP port (8080; 0 = any free port, printed)"},
@@ -44,6 +49,7 @@ static const struct odef defs[] = {
 	{"reply-prefix", O_STR, OFF(reply_prefix), 0, 0, "response topic prefix of application connections, %u = username (replies/%u/c2d-http/)"},
 	{"metrics-user", O_STR, OFF(metrics_user), 0, 0, "MQTT username for /metrics (getStats); unset: the caller's credentials"},
 	{"metrics-password", O_STR, OFF(metrics_password), 0, 0, "its password"},
+	{"web-dir", O_STR, OFF(web_dir), 0, 0, "directory of the dashboard served at / (" C2D_WEB_DIR "; \"\" = none)"},
 	{"verbose", O_BOOL, OFF(verbose), 0, 1, "log every request (-v)"},
 };
 #define NDEFS (sizeof(defs) / sizeof(defs[0]))
@@ -84,6 +90,7 @@ static void set_defaults(struct hopts *o)
 	o->sse_buffer = 262144;
 	o->telemetry_topic = strdup("devices/{dev}/telemetry");
 	o->reply_prefix = strdup("replies/%u/c2d-http/");
+	o->web_dir = strdup(C2D_WEB_DIR);
 }
 
 void opts_free(struct hopts *o)

@@ -59,7 +59,10 @@ void req_error(struct hreq *r, int status, const char *fmt, ...)
 	cJSON_AddNumberToObject(doc, "status", status);
 	cJSON_AddStringToObject(doc, "error", msg);
 	req_json(r, status, doc);
-	if(status == 401){
+	/* A script that signs in itself (the dashboard) says so with
+	 * X-Requested-With: it gets the 401 without the challenge, so the
+	 * browser shows no login dialog of its own. */
+	if(status == 401 && !MHD_lookup_connection_value(r->mc, MHD_HEADER_KIND, "X-Requested-With")){
 		req_header(r, "WWW-Authenticate", "Basic realm=\"mosquitto-c2d\"");
 	}
 	hlog(true, "%s %s -> %d %s", r->method, r->url, status, msg);

@@ -63,7 +63,7 @@ static void dispatch(struct hreq *r)
 		if(!openapi_route(r, seg, n) && !sse_route(r, seg, n) && !device_route(r, seg, n) && !app_route(r, seg, n)){
 			req_error(r, 404, "no such path: %s", r->url);
 		}
-	}else if(!tb_route(r, seg, n)){
+	}else if(!tb_route(r, seg, n) && !static_route(r, seg, n)){
 		req_error(r, 404, "no such path: %s", r->url);
 	}
 	free(path);

@@ -6,7 +6,8 @@ set -euo pipefail
 
 pkgs=(make gcc pkg-config mosquitto mosquitto-clients mosquitto-dev libmosquitto-dev
 	liblmdb-dev lmdb-utils libcjson-dev libuv1-dev libssl-dev openssl check uthash-dev
-	libmicrohttpd-dev python3-requests curl python3-paho-mqtt libfaketime "$@")
+	libmicrohttpd-dev python3-requests curl python3-paho-mqtt libfaketime
+	chromium chromium-driver python3-selenium "$@")
 
 missing=()
 for p in "${pkgs[@]}"; do

@@ -49,6 +49,6 @@ for _ in $(seq 50); do
 	kill -0 "$broker" 2>/dev/null || break
 	sleep 0.1
 done
-build/c2d-http --port "$http_port" --mqtt-port "$port" ${C2D_HTTP_ARGS:-} &
+build/c2d-http --port "$http_port" --mqtt-port "$port" --web-dir "$PWD/web" ${C2D_HTTP_ARGS:-} &
 http=$!
 wait -n "$broker" "$http" || true

@@ -42,6 +42,17 @@ topic readwrite replies/fleet-app/#
 """
 
 
+def check_summary(res, alive):
+    """Prints Check's summary line for scripts/run-tests.sh (c2d-http dying
+    counts as an error); returns the exit status."""
+    n, f, e = res.testsRun, len(res.failures), len(res.errors)
+    if not alive:
+        e += 1
+        print("c2d-http died during the tests")
+    print("%d%%: Checks: %d, Failures: %d, Errors: %d" % ((100 * (n - f - e) // n) if n else 0, n, f, e))
+    return 0 if res.wasSuccessful() and alive else 1
+
+
 def free_port():
     s = socket.socket()
     s.bind(("127.0.0.1", 0))

@@ -471,12 +471,7 @@ def main():
     res = unittest.TextTestRunner(verbosity=2, stream=sys.stdout).run(suite)
     alive = STACK.http_alive()
     STACK.stop(keep=not res.wasSuccessful() or not alive)
-    n, f, e = res.testsRun, len(res.failures), len(res.errors)
-    if not alive:
-        e += 1
-        print("c2d-http died during the tests")
-    print("%d%%: Checks: %d, Failures: %d, Errors: %d" % ((100 * (n - f - e) // n) if n else 0, n, f, e))
-    return 0 if res.wasSuccessful() and alive else 1
+    return httpfix.check_summary(res, alive)
 
 
 if __name__ == "__main__":
