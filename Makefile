@@ -53,7 +53,7 @@ include $(filter-out mk/fuzz.mk,$(sort $(wildcard mk/*.mk)))
 
 all: $(B)/mosquitto_c2d.so $(B)/c2d-device $(EXTRA_ALL)
 
-$(B)/obj/%.o: plugin/%.c $(wildcard include/*.h) Makefile
+$(B)/obj/%.o: plugin/%.c $(wildcard include/*.h) $(wildcard plugin/*.h) Makefile
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c -o $@ $<
 
