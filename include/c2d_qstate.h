@@ -119,7 +119,5 @@ bool c2d_qstate_device_answer(int kind);
 /* The index entries r names: *due in `due` (wall clock), *tmo in `timeout`
  * (timeout clock; 0: none). */
 void c2d_qstate_entries(const struct c2d_qrec *r, uint64_t *due, uint64_t *tmo);
-/* "deliver", "reconnect", ... ; "?" out of range. */
-const char *c2d_qstate_event_name(int event);
 
 #endif

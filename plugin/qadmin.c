@@ -38,6 +38,22 @@ static int op_load(struct c2d *c2d, const char *dev, const char *id, bool histor
 	return rc;
 }
 
+/* Carry out an operator's event (enum c2d_qevent) on the loaded item, then
+ * pump and save the device. data: gets the command's {"id","state"} on
+ * success; id: borrowed. */
+static int op_apply(struct qdev *d, struct qitem *it, int event, const char *id, cJSON *data)
+{
+	int rc = c2d_qitem_on(d, it, event, NULL, NULL);
+
+	if(!rc) rc = c2d_qpump(d, false);
+	if(!rc) rc = c2d_qdev_save(d);
+	if(!rc){
+		cJSON_AddStringToObject(data, "id", id);
+		cJSON_AddStringToObject(data, "state", c2d_qrec_state_name(it->r.state));
+	}
+	return rc;
+}
+
 /* The device's queue keys in order, with history or without. */
 struct collect {
 	bool history;
@@ -170,13 +186,7 @@ int c2d_queue_cancel(struct c2d *c2d, const char *dev, const char *id, cJSON *da
 		rc = C2D_EINVAL;
 	}
 	if(!rc) rc = c2d_qdev_load(c2d, dev, &d, NULL);
-	if(!rc) rc = c2d_qitem_on(&d, &it, C2D_QE_CANCEL, NULL, NULL);
-	if(!rc) rc = c2d_qpump(&d, false);
-	if(!rc) rc = c2d_qdev_save(&d);
-	if(!rc){
-		cJSON_AddStringToObject(data, "id", id);
-		cJSON_AddStringToObject(data, "state", c2d_qrec_state_name(C2D_QS_CANCELLED));
-	}
+	if(!rc) rc = op_apply(&d, &it, C2D_QE_CANCEL, id, data);
 	c2d_qitem_free(&it);
 	return rc;
 }
@@ -208,14 +218,8 @@ int c2d_queue_retry(struct c2d *c2d, const char *dev, const char *id, cJSON *dat
 		*why = "queue full";
 		rc = C2D_EINVAL;
 	}
-	if(!rc) rc = c2d_qitem_on(&d, &it, C2D_QE_REVIVE, NULL, NULL);
-	if(!rc) rc = c2d_qpump(&d, false);
-	if(!rc) rc = c2d_qdev_save(&d);
-	if(!rc){
-		cJSON_AddStringToObject(data, "id", id);
-		cJSON_AddStringToObject(data, "state", c2d_qrec_state_name(C2D_QS_QUEUED));
-		cJSON_AddNumberToObject(data, "expiresMs", (double)it.r.expires_ms);
-	}
+	if(!rc) rc = op_apply(&d, &it, C2D_QE_REVIVE, id, data);
+	if(!rc) cJSON_AddNumberToObject(data, "expiresMs", (double)it.r.expires_ms);
 	c2d_qitem_free(&it);
 	return rc;
 }

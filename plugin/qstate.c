@@ -26,32 +26,22 @@ static const struct kind_info kinds[C2D_QK__COUNT] = {
 		true, true, true},
 };
 
-/* Status of each final state (protocol.md); 0 = the device's status. */
-static const int final_status[C2D_QS__COUNT] = {
-	[C2D_QS_COMPLETED] = C2D_QSTATE_ST_OK,
-	[C2D_QS_EXPIRED] = C2D_QSTATE_ST_GONE,
-	[C2D_QS_DEAD] = C2D_QSTATE_ST_TIMEOUT,
-	[C2D_QS_PURGED] = C2D_QSTATE_ST_GONE,
-	[C2D_QS_CANCELLED] = C2D_QSTATE_ST_GONE,
-	[C2D_QS_TIMEOUT] = C2D_QSTATE_ST_TIMEOUT,
-};
-
-static const char *const event_names[C2D_QE__COUNT] = {
-	[C2D_QE_DELIVER] = "deliver",
-	[C2D_QE_RECONNECT] = "reconnect",
-	[C2D_QE_ANSWER] = "answer",
-	[C2D_QE_TIMEOUT] = "timeout",
-	[C2D_QE_PAUSE] = "pause",
-	[C2D_QE_EXPIRE] = "expire",
-	[C2D_QE_CANCEL] = "cancel",
-	[C2D_QE_PURGE] = "purge",
-	[C2D_QE_REVIVE] = "revive",
-};
-
-const char *c2d_qstate_event_name(int event)
+/* Status of a final state (protocol.md); 0 = the device's status. */
+static int final_status(int state)
 {
-	if(event < 0 || event >= C2D_QE__COUNT) return "?";
-	return event_names[event];
+	switch(state){
+		case C2D_QS_COMPLETED:
+			return C2D_QSTATE_ST_OK;
+		case C2D_QS_EXPIRED:
+		case C2D_QS_PURGED:
+		case C2D_QS_CANCELLED:
+			return C2D_QSTATE_ST_GONE;
+		case C2D_QS_DEAD:
+		case C2D_QS_TIMEOUT:
+			return C2D_QSTATE_ST_TIMEOUT;
+		default:
+			return 0; /* rejected, successful, failed */
+	}
 }
 
 bool c2d_qstate_expired(const struct c2d_qrec *r, uint64_t wall_ms)
@@ -134,7 +124,7 @@ static int rearm(struct c2d_qrec *r, uint64_t due_ms, struct c2d_qstep *out)
  * device's answer (cx->status) decided it. */
 static int finish(struct c2d_qrec *r, int state, bool answered, const struct c2d_qctx *cx, struct c2d_qstep *out)
 {
-	int status = final_status[state];
+	int status = final_status(state);
 
 	if(status == 0) status = answered ? cx->status : C2D_QSTATE_ST_INTERNAL;
 	r->state = (uint8_t)state;

@@ -205,8 +205,8 @@ static void check_one(int kind, int state, int event, int status, unsigned *matc
 			w = &rows[i];
 		}
 	}
-	snprintf(what, sizeof(what), "%s %s %s(%d)", c2d_qrec_kind_name(kind), c2d_qrec_state_name(state),
-			c2d_qstate_event_name(event), status);
+	snprintf(what, sizeof(what), "%s %s event %d (status %d)", c2d_qrec_kind_name(kind), c2d_qrec_state_name(state),
+			event, status);
 	memcpy(&before, &r, sizeof(r));
 	action = c2d_qstate_step(&r, event, &cx, &out);
 	ck_assert_int_eq(action, out.action);
@@ -247,6 +247,27 @@ static void check_one(int kind, int state, int event, int status, unsigned *matc
 	ck_assert_uint_eq(r.retries, before.retries);
 	ck_assert_uint_eq(r.ttl_s, before.ttl_s);
 	ck_assert_ptr_eq(r.method, before.method);
+}
+
+/* Step r with event in cx and check the action, the state reached and the
+ * status given. */
+static void expect(struct c2d_qrec *r, int event, const struct c2d_qctx *cx, int action, int state, int status)
+{
+	struct c2d_qstep out;
+
+	ck_assert_int_eq(c2d_qstate_step(r, event, cx, &out), action);
+	ck_assert_str_eq(c2d_qrec_state_name(r->state), c2d_qrec_state_name(state));
+	ck_assert_int_eq(out.status, status);
+}
+
+/* rec(kind, state) with deliveries and retries_left set. */
+static struct c2d_qrec rec_n(int kind, int state, uint32_t deliveries, uint32_t retries_left)
+{
+	struct c2d_qrec r = rec(kind, state);
+
+	r.deliveries = deliveries;
+	r.retries_left = retries_left;
+	return r;
 }
 
 START_TEST(every_kind_state_event)
@@ -305,43 +326,28 @@ START_TEST(no_delivery_left)
 {
 	struct c2d_qctx cx = ctx(503);
 	struct c2d_qrec r;
-	struct c2d_qstep out;
 	int kind;
 
 	for(kind = 0; kind < C2D_QK__COUNT; kind++){
 		bool rpc = kind == C2D_QK_RPC;
+		int used_up = rpc ? C2D_QS_TIMEOUT : C2D_QS_DEAD;
 
-		r = rec(kind, C2D_QS_SENT);
-		r.deliveries = MAX_DELIVERIES;
+		r = rec_n(kind, C2D_QS_SENT, MAX_DELIVERIES, 1);
 		ck_assert(!c2d_qstate_may_retry(&r, MAX_DELIVERIES));
-		ck_assert_int_eq(c2d_qstate_step(&r, C2D_QE_ANSWER, &cx, &out), C2D_QA_FINISH);
-		ck_assert_uint_eq(r.state, rpc ? C2D_QS_FAILED : C2D_QS_DEAD);
-		ck_assert_int_eq(out.status, rpc ? 503 : 504); /* rpc: the device's status; msg: dead */
-
-		r = rec(kind, C2D_QS_SENT);
-		r.deliveries = MAX_DELIVERIES;
-		ck_assert_int_eq(c2d_qstate_step(&r, C2D_QE_TIMEOUT, &cx, &out), C2D_QA_FINISH);
-		ck_assert_uint_eq(r.state, rpc ? C2D_QS_TIMEOUT : C2D_QS_DEAD);
-		ck_assert_int_eq(out.status, 504);
-
+		/* rpc: failed with the device's status; msg: dead */
+		expect(&r, C2D_QE_ANSWER, &cx, C2D_QA_FINISH, rpc ? C2D_QS_FAILED : C2D_QS_DEAD, rpc ? 503 : 504);
+		r = rec_n(kind, C2D_QS_SENT, MAX_DELIVERIES, 1);
+		expect(&r, C2D_QE_TIMEOUT, &cx, C2D_QA_FINISH, used_up, 504);
 		/* the next delivery would be one too many */
-		r = rec(kind, C2D_QS_QUEUED);
-		r.deliveries = MAX_DELIVERIES;
-		ck_assert_int_eq(c2d_qstate_step(&r, C2D_QE_DELIVER, &cx, &out), C2D_QA_FINISH);
-		ck_assert_uint_eq(r.state, rpc ? C2D_QS_TIMEOUT : C2D_QS_DEAD);
-		ck_assert_int_eq(out.status, 504);
+		r = rec_n(kind, C2D_QS_QUEUED, MAX_DELIVERIES, 1);
+		expect(&r, C2D_QE_DELIVER, &cx, C2D_QA_FINISH, used_up, 504);
 		ck_assert_uint_eq(r.deliveries, MAX_DELIVERIES);
-
-		r = rec(kind, C2D_QS_SENT);
-		r.deliveries = MAX_DELIVERIES;
-		ck_assert_int_eq(c2d_qstate_step(&r, C2D_QE_RECONNECT, &cx, &out), C2D_QA_FINISH);
-		ck_assert_uint_eq(r.state, rpc ? C2D_QS_TIMEOUT : C2D_QS_DEAD);
-
+		r = rec_n(kind, C2D_QS_SENT, MAX_DELIVERIES, 1);
+		expect(&r, C2D_QE_RECONNECT, &cx, C2D_QA_FINISH, used_up, 504);
 		/* one below the bound: still allowed */
-		r = rec(kind, C2D_QS_QUEUED);
-		r.deliveries = MAX_DELIVERIES - 1;
+		r = rec_n(kind, C2D_QS_QUEUED, MAX_DELIVERIES - 1, 1);
 		ck_assert(c2d_qstate_may_retry(&r, MAX_DELIVERIES));
-		ck_assert_int_eq(c2d_qstate_step(&r, C2D_QE_DELIVER, &cx, &out), C2D_QA_SEND);
+		expect(&r, C2D_QE_DELIVER, &cx, C2D_QA_SEND, C2D_QS_SENT, 0);
 		ck_assert_uint_eq(r.deliveries, MAX_DELIVERIES);
 	}
 }
@@ -353,34 +359,20 @@ START_TEST(no_retry_left)
 {
 	struct c2d_qctx cx = ctx(500);
 	struct c2d_qrec r;
-	struct c2d_qstep out;
 
-	r = rec(C2D_QK_RPC, C2D_QS_DELIVERED);
-	r.retries_left = 0;
+	r = rec_n(C2D_QK_RPC, C2D_QS_DELIVERED, 1, 0);
 	ck_assert(!c2d_qstate_may_retry(&r, MAX_DELIVERIES));
-	ck_assert_int_eq(c2d_qstate_step(&r, C2D_QE_ANSWER, &cx, &out), C2D_QA_FINISH);
-	ck_assert_uint_eq(r.state, C2D_QS_FAILED);
-	ck_assert_int_eq(out.status, 500);
+	expect(&r, C2D_QE_ANSWER, &cx, C2D_QA_FINISH, C2D_QS_FAILED, 500);
 	ck_assert_uint_eq(r.retries_left, 0);
-
-	r = rec(C2D_QK_RPC, C2D_QS_SENT);
-	r.retries_left = 0;
-	ck_assert_int_eq(c2d_qstate_step(&r, C2D_QE_TIMEOUT, &cx, &out), C2D_QA_FINISH);
-	ck_assert_uint_eq(r.state, C2D_QS_TIMEOUT);
-	ck_assert_int_eq(out.status, 504);
-
-	/* a delivery does not need a retry: the first one is not a retry */
-	r = rec(C2D_QK_RPC, C2D_QS_QUEUED);
-	r.retries_left = 0;
-	ck_assert_int_eq(c2d_qstate_step(&r, C2D_QE_DELIVER, &cx, &out), C2D_QA_SEND);
-
-	r = rec(C2D_QK_MSG, C2D_QS_SENT);
-	r.retries_left = 0;
+	r = rec_n(C2D_QK_RPC, C2D_QS_SENT, 1, 0);
+	expect(&r, C2D_QE_TIMEOUT, &cx, C2D_QA_FINISH, C2D_QS_TIMEOUT, 504);
+	/* a delivery needs no retry: the first one is not a retry */
+	r = rec_n(C2D_QK_RPC, C2D_QS_QUEUED, 1, 0);
+	expect(&r, C2D_QE_DELIVER, &cx, C2D_QA_SEND, C2D_QS_SENT, 0);
+	r = rec_n(C2D_QK_MSG, C2D_QS_SENT, 1, 0);
 	ck_assert(c2d_qstate_may_retry(&r, MAX_DELIVERIES));
-	ck_assert_int_eq(c2d_qstate_step(&r, C2D_QE_ANSWER, &cx, &out), C2D_QA_RETRY);
+	expect(&r, C2D_QE_ANSWER, &cx, C2D_QA_RETRY, C2D_QS_QUEUED, 500);
 	ck_assert_uint_eq(r.retries_left, 0);
-	ck_assert(c2d_qstate_bounded_retries(C2D_QK_RPC));
-	ck_assert(!c2d_qstate_bounded_retries(C2D_QK_MSG));
 }
 END_TEST
 
@@ -390,25 +382,19 @@ START_TEST(lifetime_over)
 {
 	struct c2d_qctx cx = ctx(0);
 	struct c2d_qrec r;
-	struct c2d_qstep out;
 
 	r = rec(C2D_QK_MSG, C2D_QS_QUEUED);
 	r.expires_ms = WALL;
 	ck_assert(c2d_qstate_expired(&r, WALL));
-	ck_assert_int_eq(c2d_qstate_step(&r, C2D_QE_DELIVER, &cx, &out), C2D_QA_FINISH);
-	ck_assert_uint_eq(r.state, C2D_QS_EXPIRED);
-	ck_assert_int_eq(out.status, 410);
+	expect(&r, C2D_QE_DELIVER, &cx, C2D_QA_FINISH, C2D_QS_EXPIRED, 410);
 	ck_assert_uint_eq(r.deliveries, 1);
-
 	r = rec(C2D_QK_RPC, C2D_QS_SENT);
 	r.expires_ms = WALL - 1;
-	ck_assert_int_eq(c2d_qstate_step(&r, C2D_QE_RECONNECT, &cx, &out), C2D_QA_FINISH);
-	ck_assert_uint_eq(r.state, C2D_QS_EXPIRED);
-
+	expect(&r, C2D_QE_RECONNECT, &cx, C2D_QA_FINISH, C2D_QS_EXPIRED, 410);
 	r = rec(C2D_QK_RPC, C2D_QS_QUEUED);
 	r.expires_ms = WALL + 1;
 	ck_assert(!c2d_qstate_expired(&r, WALL));
-	ck_assert_int_eq(c2d_qstate_step(&r, C2D_QE_DELIVER, &cx, &out), C2D_QA_SEND);
+	expect(&r, C2D_QE_DELIVER, &cx, C2D_QA_SEND, C2D_QS_SENT, 0);
 }
 END_TEST
 
@@ -427,46 +413,60 @@ START_TEST(due_entry_event)
 END_TEST
 
 /* Answers: never to an item not delivered yet (late or unknown), and a
- * status outside 2xx and 5xx refuses. Without a device status a final
- * state with none of its own is 500. */
+ * status outside 2xx and 5xx refuses. */
 START_TEST(answers_edges)
 {
+	static const struct {
+		int kind, status, to, final_status;
+	} odd[] = {
+		{C2D_QK_RPC, 100, C2D_QS_FAILED, 100},
+		{C2D_QK_MSG, 499, C2D_QS_REJECTED, 499},
+		{C2D_QK_MSG, 299, C2D_QS_COMPLETED, 200},
+		{C2D_QK_RPC, 299, C2D_QS_SUCCESSFUL, 299},
+		{C2D_QK_RPC, 599, C2D_QS_QUEUED, 599},
+	};
 	struct c2d_qctx cx = ctx(200);
 	struct c2d_qrec r, before;
 	struct c2d_qstep out;
+	size_t i;
 
-	r = rec(C2D_QK_MSG, C2D_QS_QUEUED);
-	r.deliveries = 0;
+	r = rec_n(C2D_QK_MSG, C2D_QS_QUEUED, 0, 1);
 	before = r;
 	ck_assert(!c2d_qstate_awaits_answer(&r));
 	ck_assert_int_eq(c2d_qstate_step(&r, C2D_QE_ANSWER, &cx, &out), C2D_QA_IGNORE);
 	ck_assert(memcmp(&r, &before, sizeof(r)) == 0);
 	ck_assert(c2d_qstate_awaits_answer(&(struct c2d_qrec){.state = C2D_QS_QUEUED, .deliveries = 1}));
 	ck_assert(!c2d_qstate_awaits_answer(&(struct c2d_qrec){.state = C2D_QS_COMPLETED, .deliveries = 1}));
+	for(i = 0; i < sizeof(odd) / sizeof(odd[0]); i++){
+		cx.status = odd[i].status;
+		r = rec(odd[i].kind, C2D_QS_SENT);
+		expect(&r, C2D_QE_ANSWER, &cx, odd[i].to == C2D_QS_QUEUED ? C2D_QA_RETRY : C2D_QA_FINISH, odd[i].to,
+				odd[i].final_status);
+	}
+}
+END_TEST
 
-	cx.status = 100;
-	r = rec(C2D_QK_RPC, C2D_QS_SENT);
-	ck_assert_int_eq(c2d_qstate_step(&r, C2D_QE_ANSWER, &cx, &out), C2D_QA_FINISH);
-	ck_assert_uint_eq(r.state, C2D_QS_FAILED);
-	ck_assert_int_eq(out.status, 100);
-	cx.status = 499;
-	r = rec(C2D_QK_MSG, C2D_QS_SENT);
-	ck_assert_int_eq(c2d_qstate_step(&r, C2D_QE_ANSWER, &cx, &out), C2D_QA_FINISH);
-	ck_assert_uint_eq(r.state, C2D_QS_REJECTED);
-	ck_assert_int_eq(out.status, 499);
-	cx.status = 299;
-	r = rec(C2D_QK_MSG, C2D_QS_SENT);
-	ck_assert_int_eq(c2d_qstate_step(&r, C2D_QE_ANSWER, &cx, &out), C2D_QA_FINISH);
-	ck_assert_uint_eq(r.state, C2D_QS_COMPLETED);
-	ck_assert_int_eq(out.status, 200);
+/* What differs between the kinds: which final is a success, whether final
+ * replies carry the device's bytes, whether retries are counted. */
+START_TEST(kind_rules)
+{
+	static const struct {
+		int kind, success;
+		bool device_answer, bounded;
+	} want[C2D_QK__COUNT] = {
+		{C2D_QK_MSG, C2D_QS_COMPLETED, false, false},
+		{C2D_QK_RPC, C2D_QS_SUCCESSFUL, true, true},
+	};
+	int k, state;
 
-	/* which finals count as success, which replies carry the device's bytes */
-	ck_assert(c2d_qstate_succeeded(C2D_QK_MSG, C2D_QS_COMPLETED));
-	ck_assert(!c2d_qstate_succeeded(C2D_QK_MSG, C2D_QS_SUCCESSFUL));
-	ck_assert(c2d_qstate_succeeded(C2D_QK_RPC, C2D_QS_SUCCESSFUL));
-	ck_assert(!c2d_qstate_succeeded(C2D_QK_RPC, C2D_QS_EXPIRED));
-	ck_assert(c2d_qstate_device_answer(C2D_QK_RPC));
-	ck_assert(!c2d_qstate_device_answer(C2D_QK_MSG));
+	for(k = 0; k < C2D_QK__COUNT; k++){
+		ck_assert_int_eq(want[k].kind, k);
+		for(state = 0; state < C2D_QS__COUNT; state++){
+			ck_assert(c2d_qstate_succeeded(k, state) == (state == want[k].success));
+		}
+		ck_assert(c2d_qstate_device_answer(k) == want[k].device_answer);
+		ck_assert(c2d_qstate_bounded_retries(k) == want[k].bounded);
+	}
 }
 END_TEST
 
@@ -537,34 +537,16 @@ START_TEST(deadline_entries)
 }
 END_TEST
 
-START_TEST(event_names)
-{
-	static const char *const want[C2D_QE__COUNT] = {"deliver", "reconnect", "answer", "timeout", "pause",
-		"expire", "cancel", "purge", "revive"};
-	int e;
-
-	for(e = 0; e < C2D_QE__COUNT; e++) ck_assert_str_eq(c2d_qstate_event_name(e), want[e]);
-	ck_assert_str_eq(c2d_qstate_event_name(-1), "?");
-	ck_assert_str_eq(c2d_qstate_event_name(C2D_QE__COUNT), "?");
-}
-END_TEST
-
 int main(void)
 {
+	const TTest *tests[] = {every_kind_state_event, out_of_range_is_ignored, no_delivery_left, no_retry_left,
+		lifetime_over, due_entry_event, answers_edges, kind_rules, history_and_revive, deadline_entries};
 	Suite *s = suite_create("qstate");
 	TCase *tc = tcase_create("machine");
+	size_t i;
 
 	tcase_set_timeout(tc, 60); /* valgrind */
-	tcase_add_test(tc, every_kind_state_event);
-	tcase_add_test(tc, out_of_range_is_ignored);
-	tcase_add_test(tc, no_delivery_left);
-	tcase_add_test(tc, no_retry_left);
-	tcase_add_test(tc, lifetime_over);
-	tcase_add_test(tc, due_entry_event);
-	tcase_add_test(tc, answers_edges);
-	tcase_add_test(tc, history_and_revive);
-	tcase_add_test(tc, deadline_entries);
-	tcase_add_test(tc, event_names);
+	for(i = 0; i < sizeof(tests) / sizeof(tests[0]); i++) tcase_add_test(tc, tests[i]);
 	suite_add_tcase(s, tc);
 	return c2d_check_run(s);
 }
