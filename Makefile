@@ -53,7 +53,7 @@ include $(filter-out mk/fuzz.mk,$(sort $(wildcard mk/*.mk)))
 
 all: $(B)/mosquitto_c2d.so $(B)/c2d-device $(EXTRA_ALL)
 
-$(B)/obj/%.o: plugin/%.c $(wildcard include/*.h) $(wildcard plugin/*.h) Makefile
+$(B)/obj/%.o: plugin/%.c $(wildcard include/*.h plugin/*.h) Makefile
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c -o $@ $<
 
@@ -89,6 +89,7 @@ broker-test: $(BROKER_BIN)
 # closing "N passed, N failed" line, and fails if anything failed.
 test:
 	$(MAKE) WERROR=-Werror all unit broker-test $(EXTRA_TEST_BIN)
+	scripts/module-graph.py $(B)/obj
 	scripts/run-tests.sh $(UNIT_BIN) $(BROKER_BIN) $(EXTRA_TEST_BIN)
 
 bench: $(BENCH_BIN)
@@ -105,7 +106,7 @@ uninstall:
 	rm -f $(DESTDIR)$(LIBDIR)/mosquitto_c2d.so
 
 format:
-	clang-format -i plugin/*.c include/*.h test/unit/*.c test/broker/*.c
+	clang-format -i plugin/*.c plugin/*.h include/*.h test/unit/*.c test/broker/*.c
 
 clean:
 	rm -rf $(B)

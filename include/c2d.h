@@ -18,11 +18,13 @@
 #include <mosquitto.h>
 #include <mqtt_protocol.h>
 
+#include "c2d_clock.h"
 #include "c2d_conf.h"
 #include "c2d_err.h"
 #include "c2d_log.h"
 #include "c2d_store.h"
 #include "c2d_topic.h"
+#include "c2d_unit.h"
 
 struct c2d;
 struct c2d_conn;
@@ -68,12 +70,16 @@ struct c2d_req {
 bool c2d_req_user_prop(const struct c2d_req *req, const char *key, char *buf, size_t len);
 
 /* ---- outbox (outbox.c): the one place that publishes ----
- * Handlers append; route.c/tick.c flush after the store commit, so nothing is
- * announced that is not durable. On a failed commit the appends since a mark
- * are discarded and an error reply is sent instead. Publishes that announce
- * no store state (presence events, lightweight RPC and call timeouts, $SYS
- * statistics) go to a side list while c2d_outbox_side is on: a rollback
- * never drops them; a flush sends them first. */
+ * Handlers append; the unit (unit.c) flushes after the store commit, so
+ * nothing is announced that is not durable. On a failed commit the appends
+ * since the unit's mark are discarded and an error reply is sent instead.
+ * Publishes that announce no store state (presence events, refusals,
+ * lightweight RPC and call timeouts, $SYS statistics) go to the side list
+ * (C2D_OUT_SIDE): a rollback never drops them; a flush sends them first. */
+enum c2d_out_list {
+	C2D_OUT_STORED = 0,          /* announces what the unit stores: rolled back with it */
+	C2D_OUT_SIDE,                /* states no stored fact: never rolled back */
+};
 struct c2d_out {
 	struct c2d_out *next;
 	char *topic;                 /* owned */
@@ -89,23 +95,21 @@ struct c2d_outbox {
 	size_t count;
 	struct c2d_out *side_head;   /* not rolled back */
 	struct c2d_out **side_tail;
-	bool side;                   /* appends go to the side list */
 	uint64_t published;          /* lifetime counters */
 	uint64_t failed;
 };
 
 /* Append a publish. topic, clientid, payload: copied; props: consumed (also on
  * failure). Returns 0 or C2D_ENOMEM. */
-int c2d_outbox_add(struct c2d *c2d, const char *clientid, const char *topic,
+int c2d_outbox_add(struct c2d *c2d, enum c2d_out_list list, const char *clientid, const char *topic,
 		const void *payload, size_t len, int qos, mosquitto_property *props);
 /* Same, payload consumed (mosquitto_malloc memory). */
-int c2d_outbox_add_owned(struct c2d *c2d, const char *clientid, const char *topic,
+int c2d_outbox_add_owned(struct c2d *c2d, enum c2d_out_list list, const char *clientid, const char *topic,
 		void *payload, size_t len, int qos, mosquitto_property *props);
 size_t c2d_outbox_mark(struct c2d *c2d);
+/* Drop the stored-list entries appended after mark (the side list stays). */
 void c2d_outbox_rollback(struct c2d *c2d, size_t mark);
 void c2d_outbox_flush(struct c2d *c2d);
-/* Route appends to the side list (on) or the main list (off). */
-void c2d_outbox_side(struct c2d *c2d, bool on);
 void c2d_outbox_clear(struct c2d *c2d);
 
 /* Reply to a request on its v5 Response Topic, with its correlation data and
@@ -125,6 +129,9 @@ int c2d_reply_error(struct c2d *c2d, const struct c2d_req *req, int status, cons
  * never broadcast: without a requester nothing is sent. */
 int c2d_reply_to(struct c2d *c2d, const char *requester, const char *resp_topic, const void *corr,
 		size_t corr_len, int status, const void *payload, size_t len, const char *content_type);
+/* The same on the given outbox list. */
+int c2d_reply_list(struct c2d *c2d, enum c2d_out_list list, const char *requester, const char *resp_topic,
+		const void *corr, size_t corr_len, int status, const void *payload, size_t len, const char *content_type);
 /* Properties of a reply: correlation data (copied, may be NULL), user
  * property status, content type (may be NULL). NULL on no memory. */
 mosquitto_property *c2d_reply_props(const void *corr, size_t corr_len, int status, const char *content_type);
@@ -133,6 +140,9 @@ mosquitto_property *c2d_reply_props(const void *corr, size_t corr_len, int statu
  * kind: "presence" | "twin" | "msg" | "rpc" | "device"; type: e.g. "c2d.msg.expired";
  * data: consumed (NULL = no data). */
 int c2d_event(struct c2d *c2d, const char *dev, const char *kind, const char *type, cJSON *data);
+/* The same for a change that is not stored (presence, a refusal, a
+ * timeout of something in memory): the outbox's side list. */
+int c2d_event_side(struct c2d *c2d, const char *dev, const char *kind, const char *type, cJSON *data);
 /* RFC 3339 UTC with milliseconds into buf (>= 32 bytes). */
 void c2d_time_rfc3339(uint64_t wall_ms, char *buf, size_t len);
 
@@ -142,9 +152,12 @@ struct c2d_presence {
 	struct c2d_devp *devs;       /* by device id (uthash) */
 	struct c2d_conn *pending_list; /* conns awaiting confirmation at TICK (utlist) */
 	struct c2d_devp *due_list;   /* devices whose on_online is due, oldest first (utlist) */
+	struct c2d_devp *caught_list; /* due devices whose on_online ran in the open transaction */
 	bool reauth;                 /* between MOSQ_EVT_RELOAD and the next TICK */
 	uint64_t online;             /* devices online now */
 };
+/* Register with the unit (catch-ups count once their commit holds). */
+int c2d_presence_init(struct c2d *c2d);
 int c2d_presence_on_auth(struct c2d *c2d, struct mosquitto *client);
 void c2d_presence_on_disconnect(struct c2d *c2d, struct mosquitto *client);
 void c2d_presence_on_reload(struct c2d *c2d);
@@ -153,9 +166,9 @@ void c2d_presence_touch(struct c2d *c2d, struct mosquitto *client);
 /* Confirm connections that survived the refused-connect window (TICK). */
 void c2d_presence_confirm(struct c2d *c2d);
 /* Run the planes' on_online for devices that came online, at most budget
- * (capped at C2D_CATCHUP_MAX) devices in one transaction committed here
- * (one per device if that fails); only: that device alone (borrowed), NULL:
- * any, in the order they came online. */
+ * (capped at C2D_CATCHUP_MAX) devices, in the current unit's transaction
+ * (they stay due until its commit holds); only: that device alone
+ * (borrowed), NULL: any, in the order they came online. */
 #define C2D_CATCHUP_MAX 64
 void c2d_presence_catch_up(struct c2d *c2d, const char *only, unsigned budget);
 bool c2d_presence_online(const struct c2d *c2d, const char *dev);
@@ -211,32 +224,25 @@ int c2d_deliver_parse_id(const char *id, char *letter, uint64_t *num);
 /* Route an out/res publish to its plane. */
 int c2d_deliver_on_response(struct c2d *c2d, struct c2d_req *req);
 void c2d_deliver_online(struct c2d *c2d, const char *dev);
+/* Create the planes' state (planes.c: the one list of planes) / free it. */
+int c2d_planes_init(struct c2d *c2d);
+void c2d_planes_cleanup(struct c2d *c2d);
 void c2d_deliver_offline(struct c2d *c2d, const char *dev);
 
 /* ---- the request handlers, one per topic kind (route.c dispatches) ---- */
 typedef int (*c2d_handler)(struct c2d *c2d, struct c2d_req *req);
 
-/* ---- clocks and timers (tick.c) ---- */
-uint64_t c2d_mono_ms(void);
-uint64_t c2d_mono_us(void);
-uint64_t c2d_wall_ms(void);
+/* ---- timers (tick.c) ---- */
+/* TICK: its unit of work (presence confirmation, catch-ups, timers, the
+ * planes' timed work, the answer batch). */
 void c2d_tick(struct c2d *c2d);
 /* Open the timer loop and the periodic sync timer; close them again. */
 int c2d_tick_init(struct c2d *c2d);
 void c2d_tick_cleanup(struct c2d *c2d);
-/* Read both clocks into c2d->now_ms / c2d->wall_ms, and c2d->tmo_ms.
- * The timeout clock (ack and RPC timeouts) runs with CLOCK_MONOTONIC, so
- * wall-clock steps do not move it; it starts at the later of the wall clock
- * and its value stored with the last timeout entry (c2d_store_tmo_add). */
-void c2d_clock_update(struct c2d *c2d);
 
-/* ---- store transaction for the current event (route.c commits) ---- */
-/* Open the event's write transaction if it is not open yet. 0 or error. */
+/* ---- store transaction of the current unit (unit.c owns it) ---- */
+/* Open the unit's write transaction if it is not open yet. 0 or error. */
 int c2d_txn(struct c2d *c2d);
-/* Commit the event's transaction if one is open. On failure the outbox is
- * rolled back to `mark` (or to the start of an open answer batch) and the
- * error returned (C2D_EFULL / C2D_ESTORE). */
-int c2d_txn_end(struct c2d *c2d, size_t mark);
 /* One item's work (an answer, a due entry, a device's catch-up) isolated
  * from the rest of the event's transaction: c2d_item_begin opens a nested
  * store transaction (and the event's one first if needed) and takes the
@@ -305,20 +311,14 @@ struct c2d {
 	uint64_t busy_until_ms;      /* publishes flowed within the last 100 ms */
 	uint64_t now_ms;             /* CLOCK_MONOTONIC at the current TICK/event */
 	uint64_t wall_ms;            /* CLOCK_REALTIME at the current TICK/event */
-	uint64_t tmo_ms;             /* the timeout clock at the current TICK/event (tick.c) */
+	uint64_t tmo_ms;             /* the timeout clock at the current TICK/event (clock.c) */
 	uint64_t tmo_offset;         /* tmo_ms - now_ms, fixed at start */
 	uint64_t boot_ms;            /* wall clock at init, event id prefix */
 	uint64_t event_seq;
 	uint64_t room_checked_ms;    /* c2d_room_low's cache */
 	struct c2d_twin_waits *twin_waits; /* twin.c: unacknowledged pushes of online devices */
 	bool room_low;
-	/* Group commit (route.c): device answers (out/res) leave their writes in
-	 * the open transaction; the end of the broker's loop pass (TICK) or the
-	 * next event that commits stores them all at once, then their publishes
-	 * leave (which the broker would only send in its next pass anyway). */
-	bool batch_open;
-	size_t batch_mark;           /* outbox mark before the batch's first answer */
-	unsigned batch_count;        /* answers in the batch */
+	struct c2d_unit unit;        /* the current unit of work and the answer batch (unit.c) */
 	uint64_t counters[C2D_C__COUNT];
 };
 

@@ -8,10 +8,6 @@
  * hold fewer matches than asked: continue from its "next"). */
 #define C2D_QUERY_SCAN_MAX 5000
 
-/* Make sure the device has a record (it is a known device: listDevices,
- * queryDevices), in the event's transaction. 0 or a store error. */
-int c2d_fleet_ensure_device(struct c2d *c2d, const char *dev);
-
 /* Admin command queryDevices {"where","count","after","select"}: matching
  * devices in id order. cmd: borrowed; data: filled. Returns NULL or the
  * error (valid until the next call). */

@@ -1,6 +1,8 @@
-/* Durable state in LMDB. store.c is the only file that includes lmdb.h; this
- * API speaks the domain (devices, twins, queue items, deadlines, dedup keys)
- * so that another backend can sit behind it later.
+/* Durable state in LMDB. The store modules (plugin/store.c and
+ * plugin/store_*.c, through plugin/store_int.h) are the only plugin files
+ * that include lmdb.h; this API speaks the domain (devices, twins, queue
+ * items, deadlines, dedup keys) so that another backend can sit behind it
+ * later.
  *
  * Transactions: the broker thread opens one write transaction per broker
  * event with c2d_store_begin(), does all its writes, then c2d_store_commit()
@@ -89,6 +91,10 @@ int c2d_store_usage(struct c2d_store *st, uint64_t *used_bytes, uint64_t *map_by
 /* ---- devices. dev: borrowed, NUL-terminated, 1..128 bytes. ---- */
 int c2d_store_dev_get(struct c2d_store *st, const char *dev, struct c2d_devrec *rec); /* C2D_ENOTFOUND */
 int c2d_store_dev_put(struct c2d_store *st, const char *dev, const struct c2d_devrec *rec);
+/* Make sure the device has a record (a known device: listDevices,
+ * queryDevices), in the open transaction: a new one with created_ms and
+ * everything else 0 if it has none. 0 or an error. */
+int c2d_store_dev_ensure(struct c2d_store *st, const char *dev, uint64_t created_ms);
 /* Delete the device record, its twin, its info and all its queue items. Deadline and
  * dedup entries are not touched: the caller removes those first. */
 int c2d_store_dev_del(struct c2d_store *st, const char *dev);

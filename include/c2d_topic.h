@@ -6,29 +6,6 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-enum c2d_topic_kind {
-	C2D_T_OTHER = 0,     /* not under $c2d/: pass through untouched */
-	C2D_T_INVALID,       /* under $c2d/ but not a topic of the protocol */
-	C2D_T_BAD_DEVICE,    /* a protocol shape whose {dev} level is not a valid device id */
-	/* application side: any client may write (the broker's ACL decides) */
-	C2D_T_TWIN_GET,      /* $c2d/{dev}/twin/get */
-	C2D_T_TWIN_DESIRED,  /* $c2d/{dev}/twin/desired */
-	C2D_T_TWIN_DELETE,   /* $c2d/{dev}/twin/delete */
-	C2D_T_TWIN_TAGS,     /* $c2d/{dev}/twin/tags */
-	C2D_T_MSG,           /* $c2d/{dev}/msg */
-	C2D_T_RPC,           /* $c2d/{dev}/rpc/{method} ; name = method */
-	C2D_T_CALLRES,       /* $c2d/{dev}/callres/{cid} ; name = cid */
-	/* device side: only the client whose id is {dev} may write */
-	C2D_T_OUT_RES,       /* $c2d/{dev}/out/res/{id}[/{status}] ; name = id, status */
-	C2D_T_OUT_REPORTED,  /* $c2d/{dev}/out/reported */
-	C2D_T_OUT_CALL,      /* $c2d/{dev}/out/call/{method}/{rid} ; name = method, rid */
-	C2D_T_OUT_HELLO,     /* $c2d/{dev}/out/hello */
-	/* plugin only: no client may write */
-	C2D_T_IN,            /* $c2d/{dev}/in/... */
-	C2D_T_EVENTS,        /* $c2d/{dev}/events/... */
-	C2D_T_CALL,          /* $c2d/{dev}/call/... */
-};
-
 /* Who may publish a topic of a kind. */
 enum c2d_writer {
 	C2D_W_ANY = 0,       /* pass-through or application topic */
@@ -36,6 +13,46 @@ enum c2d_writer {
 	C2D_W_PLUGIN,        /* nobody but the plugin */
 	C2D_W_NOBODY,        /* INVALID / BAD_DEVICE: dropped */
 };
+
+/* Every topic kind, described once: X(kind, name, writer, adds_data,
+ * handler). name: stable, for logs; writer: who may publish it; adds_data:
+ * its requests add data to the store (refused with 503 while the map is
+ * nearly full; persistent RPC is checked by rpc.c); handler: the function
+ * that serves it (route.c; NULL: nothing to serve). The shapes are parsed
+ * by topic.c. */
+#define C2D_TOPIC_KINDS(X) \
+	/* not under $c2d/: pass through untouched */ \
+	X(C2D_T_OTHER, "other", C2D_W_ANY, false, NULL) \
+	/* under $c2d/ but not a topic of the protocol */ \
+	X(C2D_T_INVALID, "invalid", C2D_W_NOBODY, false, NULL) \
+	/* a protocol shape whose {dev} level is not a valid device id */ \
+	X(C2D_T_BAD_DEVICE, "bad-device", C2D_W_NOBODY, false, NULL) \
+	/* application side: any client may write (the broker's ACL decides) */ \
+	X(C2D_T_TWIN_GET, "twin/get", C2D_W_ANY, false, c2d_twin_on_get)            /* $c2d/{dev}/twin/get */ \
+	X(C2D_T_TWIN_DESIRED, "twin/desired", C2D_W_ANY, true, c2d_twin_on_desired) /* $c2d/{dev}/twin/desired */ \
+	X(C2D_T_TWIN_DELETE, "twin/delete", C2D_W_ANY, false, c2d_twin_on_delete)   /* $c2d/{dev}/twin/delete */ \
+	X(C2D_T_TWIN_TAGS, "twin/tags", C2D_W_ANY, true, c2d_twin_on_tags)          /* $c2d/{dev}/twin/tags */ \
+	X(C2D_T_MSG, "msg", C2D_W_ANY, true, c2d_queue_on_msg)                      /* $c2d/{dev}/msg */ \
+	X(C2D_T_RPC, "rpc", C2D_W_ANY, false, c2d_rpc_on_request)     /* $c2d/{dev}/rpc/{method}; name = method */ \
+	X(C2D_T_CALLRES, "callres", C2D_W_ANY, false, c2d_calls_on_callres) /* $c2d/{dev}/callres/{cid}; name = cid */ \
+	/* device side: only the client whose id is {dev} may write */ \
+	/* $c2d/{dev}/out/res/{id}[/{status}]; name = id, status */ \
+	X(C2D_T_OUT_RES, "out/res", C2D_W_DEVICE, false, c2d_deliver_on_response) \
+	X(C2D_T_OUT_REPORTED, "out/reported", C2D_W_DEVICE, true, c2d_twin_on_reported) /* $c2d/{dev}/out/reported */ \
+	/* $c2d/{dev}/out/call/{method}/{rid}; name = method, rid */ \
+	X(C2D_T_OUT_CALL, "out/call", C2D_W_DEVICE, false, c2d_calls_on_call) \
+	X(C2D_T_OUT_HELLO, "out/hello", C2D_W_DEVICE, false, c2d_hello_on_publish)  /* $c2d/{dev}/out/hello */ \
+	/* plugin only: no client may write */ \
+	X(C2D_T_IN, "in", C2D_W_PLUGIN, false, NULL)                                /* $c2d/{dev}/in/... */ \
+	X(C2D_T_EVENTS, "events", C2D_W_PLUGIN, false, NULL)                        /* $c2d/{dev}/events/... */ \
+	X(C2D_T_CALL, "call", C2D_W_PLUGIN, false, NULL)                            /* $c2d/{dev}/call/... */
+
+#define C2D_TOPIC_KIND_ENUM(kind, name, writer, adds_data, handler) kind,
+enum c2d_topic_kind {
+	C2D_TOPIC_KINDS(C2D_TOPIC_KIND_ENUM)
+	C2D_T__COUNT
+};
+#undef C2D_TOPIC_KIND_ENUM
 
 struct c2d_topic {
 	enum c2d_topic_kind kind;
@@ -70,5 +87,8 @@ bool c2d_topic_valid_name(const char *s, size_t len);
 
 /* Short stable name of a kind, for logs ("twin/desired", "out/res", ...). */
 const char *c2d_topic_kind_name(enum c2d_topic_kind kind);
+
+/* Its requests add data to the store (C2D_TOPIC_KINDS). */
+bool c2d_topic_adds_data(enum c2d_topic_kind kind);
 
 #endif

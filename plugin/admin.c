@@ -354,7 +354,7 @@ static void send_responses(struct c2d *c2d, cJSON *root, const char *requester, 
 	text = cJSON_PrintUnformatted(root);
 	if(text == NULL) return;
 	len = strlen(text);
-	c2d_outbox_add(c2d, NULL, C2D_ADMIN_RESPONSE_TOPIC, text, len, 1, NULL);
+	c2d_outbox_add(c2d, C2D_OUT_STORED, NULL, C2D_ADMIN_RESPONSE_TOPIC, text, len, 1, NULL);
 	mosquitto_property_read_string(props, MQTT_PROP_RESPONSE_TOPIC, &resp_topic, false);
 	mosquitto_property_read_binary(props, MQTT_PROP_CORRELATION_DATA, &corr, &corr_len, false);
 	if(resp_topic && strcmp(resp_topic, C2D_ADMIN_RESPONSE_TOPIC) != 0){
@@ -369,20 +369,18 @@ int c2d_admin_on_control(struct c2d *c2d, struct mosquitto_evt_control *ed)
 {
 	cJSON *req, *root, *arr, *resp;
 	const cJSON *cmds, *cmd;
-	size_t mark;
 
-	c2d_clock_update(c2d);
-	/* store an open answer batch first: the commands read what it holds */
-	if(c2d->batch_open) c2d_txn_end(c2d, c2d_outbox_mark(c2d));
+	/* the unit stores an open answer batch first: the commands read it */
+	c2d_unit_begin(c2d, C2D_UNIT_CONTROL);
 	root = cJSON_CreateObject();
 	arr = root ? cJSON_AddArrayToObject(root, "responses") : NULL;
 	if(arr == NULL){
 		cJSON_Delete(root);
+		c2d_unit_close(c2d, false);
 		return MOSQ_ERR_SUCCESS;
 	}
 	req = cJSON_ParseWithLength(ed->payload, ed->payloadlen);
 	cmds = cJSON_GetObjectItemCaseSensitive(req, "commands");
-	mark = c2d_outbox_mark(c2d);
 	if(!cJSON_IsArray(cmds)){
 		resp = cJSON_CreateObject();
 		cJSON_AddStringToObject(resp, "command", "");
@@ -394,7 +392,7 @@ int c2d_admin_on_control(struct c2d *c2d, struct mosquitto_evt_control *ed)
 			if(resp) cJSON_AddItemToArray(arr, resp);
 		}
 	}
-	if(c2d_txn_end(c2d, mark)){
+	if(c2d_unit_commit(c2d)){
 		/* Nothing the commands changed was kept: say so in every response. */
 		cJSON_ArrayForEach(resp, arr){
 			cJSON_DeleteItemFromObjectCaseSensitive(resp, "data");
@@ -404,7 +402,7 @@ int c2d_admin_on_control(struct c2d *c2d, struct mosquitto_evt_control *ed)
 	send_responses(c2d, root, mosquitto_client_id(ed->client), ed->properties);
 	cJSON_Delete(req);
 	cJSON_Delete(root);
-	c2d_outbox_flush(c2d);
+	c2d_unit_close(c2d, false);
 	return MOSQ_ERR_SUCCESS;
 }
 
@@ -416,7 +414,7 @@ static void publish_stat(struct c2d *c2d, const char *name, uint64_t value)
 
 	snprintf(topic, sizeof(topic), "$SYS/broker/c2d/%s", name);
 	snprintf(text, sizeof(text), "%" PRIu64, value);
-	c2d_outbox_add(c2d, NULL, topic, text, strlen(text), 0, NULL);
+	c2d_outbox_add(c2d, C2D_OUT_SIDE, NULL, topic, text, strlen(text), 0, NULL); /* no stored fact */
 }
 
 static void on_stats_timer(uv_timer_t *timer)

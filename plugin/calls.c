@@ -19,17 +19,15 @@ struct c2d_calls {
 	struct c2d_pending_table t;
 };
 
-/* Answer a device's call. payload copied; corr borrowed. */
-static int reply_device(struct c2d *c2d, const char *dev, const char *rid, const void *corr,
-		uint16_t corr_len, int status, const void *payload, size_t len, const char *content_type)
+/* Answer a device's call on $c2d/{dev}/in/reply/{rid}/{status}, addressed
+ * to the device. payload copied; corr borrowed. */
+static int reply_device(struct c2d *c2d, enum c2d_out_list list, const char *dev, const char *rid,
+		const void *corr, uint16_t corr_len, int status, const void *payload, size_t len, const char *content_type)
 {
 	char topic[C2D_DEV_MAX + C2D_NAME_MAX + 40];
-	mosquitto_property *props;
 
 	snprintf(topic, sizeof(topic), "$c2d/%s/in/reply/%s/%d", dev, rid, status);
-	props = c2d_reply_props(corr, corr_len, status, content_type);
-	if(props == NULL) return C2D_ENOMEM;
-	return c2d_outbox_add(c2d, dev, topic, payload, len, 1, props);
+	return c2d_reply_list(c2d, list, dev, topic, corr, corr_len, status, payload, len, content_type);
 }
 
 static int reply_device_json(struct c2d *c2d, const struct c2d_req *req, int status, cJSON *body)
@@ -41,7 +39,7 @@ static int reply_device_json(struct c2d *c2d, const struct c2d_req *req, int sta
 	text = cJSON_PrintUnformatted(body);
 	cJSON_Delete(body);
 	if(text == NULL) return C2D_ENOMEM;
-	rc = reply_device(c2d, req->dev, req->rid, req->corr, req->corr_len, status, text, strlen(text),
+	rc = reply_device(c2d, C2D_OUT_STORED, req->dev, req->rid, req->corr, req->corr_len, status, text, strlen(text),
 			"application/json");
 	cJSON_free(text);
 	return rc;
@@ -95,7 +93,7 @@ static int call_forward(struct c2d *c2d, struct c2d_req *req)
 		c2d_pending_done(p);
 		return C2D_ENOMEM;
 	}
-	rc = c2d_outbox_add(c2d, NULL, topic, req->payload, req->payloadlen, 1, props);
+	rc = c2d_outbox_add(c2d, C2D_OUT_STORED, NULL, topic, req->payload, req->payloadlen, 1, props);
 	if(rc) c2d_pending_done(p);
 	return rc;
 }
@@ -128,7 +126,7 @@ int c2d_calls_on_callres(struct c2d *c2d, struct c2d_req *req)
 	if(c2d_req_user_prop(req, "status", st, sizeof(st)) && !c2d_conf_parse_uint(st, 100, 599, &status)){
 		status = C2D_ST_INTERNAL; /* the application sent a malformed status */
 	}
-	rc = reply_device(c2d, p->dev, p->note, p->corr, p->corr_len, (int)status, req->payload,
+	rc = reply_device(c2d, C2D_OUT_STORED, p->dev, p->note, p->corr, p->corr_len, (int)status, req->payload,
 			req->payloadlen, req->content_type);
 	c2d_pending_done(p);
 	return rc;
@@ -137,15 +135,13 @@ int c2d_calls_on_callres(struct c2d *c2d, struct c2d_req *req)
 static void call_timeout(struct c2d *c2d, struct c2d_pending *p)
 {
 	char body[96];
-	size_t mark = c2d_outbox_mark(c2d);
 
 	snprintf(body, sizeof(body), "{\"status\":504,\"error\":\"no application answered within %u ms\"}",
 			c2d->conf.rpc_timeout_ms);
 	c2d_log(C2D_LOG_INFO, "call '%s' of device '%s' timed out", p->note, p->dev);
-	if(reply_device(c2d, p->dev, p->note, p->corr, p->corr_len, C2D_ST_TIMEOUT, body, strlen(body),
-			"application/json")){
-		c2d_outbox_rollback(c2d, mark);
-	}
+	/* no stored fact: the side list */
+	reply_device(c2d, C2D_OUT_SIDE, p->dev, p->note, p->corr, p->corr_len, C2D_ST_TIMEOUT, body, strlen(body),
+			"application/json");
 }
 
 static int calls_init(struct c2d *c2d)

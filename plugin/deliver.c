@@ -55,7 +55,7 @@ int c2d_deliver(struct c2d *c2d, const char *dev, const char *path, char letter,
 		mosquitto_property_free_all(&props);
 		return C2D_ENOMEM;
 	}
-	rc = c2d_outbox_add(c2d, dev, topic, payload, len, 1, props);
+	rc = c2d_outbox_add(c2d, C2D_OUT_STORED, dev, topic, payload, len, 1, props);
 	if(rc == 0) c2d->counters[C2D_C_DELIVERIES]++;
 	return rc;
 }

@@ -16,7 +16,8 @@ void c2d_time_rfc3339(uint64_t wall_ms, char *buf, size_t len)
 			tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (unsigned)(wall_ms % 1000));
 }
 
-int c2d_event(struct c2d *c2d, const char *dev, const char *kind, const char *type, cJSON *data)
+static int event_to(struct c2d *c2d, enum c2d_out_list list, const char *dev, const char *kind, const char *type,
+		cJSON *data)
 {
 	char topic[C2D_DEV_MAX + 64], id[48], when[32];
 	cJSON *ev;
@@ -45,8 +46,43 @@ int c2d_event(struct c2d *c2d, const char *dev, const char *kind, const char *ty
 	cJSON_Delete(ev);
 	if(text == NULL) return C2D_ENOMEM;
 	snprintf(topic, sizeof(topic), "$c2d/%s/events/%s", dev, kind);
-	rc = c2d_outbox_add(c2d, NULL, topic, text, strlen(text), 1, NULL);
+	rc = c2d_outbox_add(c2d, list, NULL, topic, text, strlen(text), 1, NULL);
 	cJSON_free(text);
 	if(rc == 0) c2d->counters[C2D_C_EVENTS]++;
 	return rc;
+}
+
+int c2d_event(struct c2d *c2d, const char *dev, const char *kind, const char *type, cJSON *data)
+{
+	return event_to(c2d, C2D_OUT_STORED, dev, kind, type, data);
+}
+
+int c2d_event_side(struct c2d *c2d, const char *dev, const char *kind, const char *type, cJSON *data)
+{
+	return event_to(c2d, C2D_OUT_SIDE, dev, kind, type, data);
+}
+
+static const char *error_name(int rc)
+{
+	switch(rc){
+		case C2D_EINVAL: return "damaged or invalid record";
+		case C2D_ENOTFOUND: return "record missing";
+		case C2D_ESCHEMA: return "unknown record layout";
+		default: return "store error";
+	}
+}
+
+void c2d_quarantined(struct c2d *c2d, const char *dev, const char *record, const char *id, int rc, bool moved)
+{
+	cJSON *data = cJSON_CreateObject();
+
+	c2d_log(C2D_LOG_ERR, "quarantined %s%s%s of '%s' (%s, %d): it is skipped, the rest goes on", record,
+			id ? " " : "", id ? id : "", dev, error_name(rc), rc);
+	if(data){
+		cJSON_AddStringToObject(data, "record", record);
+		if(id) cJSON_AddStringToObject(data, "id", id);
+		cJSON_AddStringToObject(data, "error", error_name(rc));
+	}
+	/* nothing moved: a statement about what failed, never rolled back */
+	event_to(c2d, moved ? C2D_OUT_STORED : C2D_OUT_SIDE, dev, "device", "c2d.device.quarantined", data);
 }

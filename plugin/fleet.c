@@ -16,19 +16,6 @@
 #include "c2d_query.h"
 #include "c2d_twin.h"
 
-int c2d_fleet_ensure_device(struct c2d *c2d, const char *dev)
-{
-	struct c2d_devrec rec;
-	int rc = c2d_store_dev_get(c2d->store, dev, &rec);
-
-	if(rc != C2D_ENOTFOUND) return rc;
-	memset(&rec, 0, sizeof(rec));
-	rec.created_ms = c2d->wall_ms;
-	rc = c2d_txn(c2d);
-	if(!rc) rc = c2d_store_dev_put(c2d->store, dev, &rec);
-	return rc;
-}
-
 struct query {
 	struct c2d *c2d;
 	const cJSON *where;

@@ -12,7 +12,6 @@
 #include <string.h>
 
 #include "c2d.h"
-#include "c2d_fleet.h"
 #include "c2d_hello.h"
 #include "c2d_json.h"
 #include "c2d_mpatch.h"
@@ -94,7 +93,8 @@ int c2d_hello_on_publish(struct c2d *c2d, struct c2d_req *req)
 	}else{
 		info = c2d_hello_info(c2d, req->dev, &rc);
 	}
-	if(!rc) rc = c2d_fleet_ensure_device(c2d, req->dev); /* a known device from now on */
+	if(!rc) rc = c2d_txn(c2d);
+	if(!rc) rc = c2d_store_dev_ensure(c2d->store, req->dev, c2d->wall_ms); /* a known device from now on */
 	if(rc){
 		cJSON_Delete(info);
 		return rc;

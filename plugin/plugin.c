@@ -13,22 +13,26 @@
 static int on_basic_auth(int event, void *event_data, void *userdata)
 {
 	struct mosquitto_evt_basic_auth *ed = event_data;
+	int rc;
+
 	(void)event;
-	return c2d_presence_on_auth(userdata, ed->client);
+	c2d_unit_begin(userdata, C2D_UNIT_AUTH);
+	rc = c2d_presence_on_auth(userdata, ed->client);
+	c2d_unit_commit(userdata); /* nothing is written here: the unit only brackets */
+	c2d_unit_close(userdata, false);
+	return rc;
 }
 
 static int on_disconnect(int event, void *event_data, void *userdata)
 {
 	struct mosquitto_evt_disconnect *ed = event_data;
 	struct c2d *c2d = userdata;
-	size_t mark;
 
 	(void)event;
-	if(c2d->batch_open) c2d_txn_end(c2d, c2d_outbox_mark(c2d)); /* on its own */
-	mark = c2d_outbox_mark(c2d);
+	c2d_unit_begin(c2d, C2D_UNIT_DISCONNECT); /* stores an answer batch on its own first */
 	c2d_presence_on_disconnect(c2d, ed->client);
-	c2d_txn_end(c2d, mark);
-	c2d_outbox_flush(c2d);
+	c2d_unit_commit(c2d);
+	c2d_unit_close(c2d, false);
 	return MOSQ_ERR_SUCCESS;
 }
 
@@ -85,9 +89,9 @@ static void teardown(struct c2d *c2d)
 			mosquitto_callback_unregister(c2d->pid, callbacks[i].event, callbacks[i].cb, callbacks[i].data);
 		}
 	}
-	c2d_txn_end(c2d, c2d_outbox_mark(c2d)); /* an answer batch still open */
-	c2d_outbox_flush(c2d);
-	c2d_route_cleanup(c2d);
+	c2d_unit_begin(c2d, C2D_UNIT_CLEANUP); /* stores an answer batch still open */
+	c2d_unit_close(c2d, false);
+	c2d_planes_cleanup(c2d);
 	c2d_presence_free(c2d);
 	c2d_outbox_clear(c2d);
 	c2d_tick_cleanup(c2d);
@@ -145,9 +149,11 @@ C2D_EXPORT int mosquitto_plugin_init(mosquitto_plugin_id_t *identifier, void **u
 		c2d_log(C2D_LOG_ERR, "refusing to start: %s", err);
 		goto fail;
 	}
+	c2d_clock_start(c2d);
 	rc = c2d_tick_init(c2d);
+	if(!rc) rc = c2d_presence_init(c2d);
 	if(rc) goto fail;
-	rc = c2d_route_init(c2d);
+	rc = c2d_planes_init(c2d);
 	if(rc) goto fail;
 
 	c2d->pid = identifier;

@@ -46,6 +46,8 @@ struct c2d_devp {
 	uint64_t since_ms;           /* wall clock of the last change */
 	bool catchup;                /* came online: the planes' on_online is due */
 	struct c2d_devp *dprev, *dnext; /* in presence.due_list while catchup */
+	bool caught;                 /* on_online ran in the open transaction: due until it commits */
+	struct c2d_devp *cprev, *cnext; /* in presence.caught_list while caught */
 	UT_hash_handle hh;
 };
 
@@ -90,10 +92,22 @@ static void set_pending(struct c2d *c2d, struct c2d_conn *cn, bool pending)
 	}
 }
 
+static void set_caught(struct c2d *c2d, struct c2d_devp *d, bool caught)
+{
+	if(d->caught == caught) return;
+	d->caught = caught;
+	if(caught){
+		DL_APPEND2(c2d->presence.caught_list, d, cprev, cnext);
+	}else{
+		DL_DELETE2(c2d->presence.caught_list, d, cprev, cnext);
+	}
+}
+
 static void devp_release(struct c2d *c2d, struct c2d_devp *d)
 {
 	if(d->online || d->pending) return;
 	set_due(c2d, d, false);
+	set_caught(c2d, d, false);
 	HASH_DEL(c2d->presence.devs, d);
 	free(d->dev);
 	free(d);
@@ -122,9 +136,7 @@ static cJSON *presence_data(const struct c2d_conn *cn, struct mosquitto *client)
  * failed commit of someone else's writes cannot drop them. */
 static void presence_event(struct c2d *c2d, const struct c2d_conn *cn, const char *type, struct mosquitto *client)
 {
-	c2d_outbox_side(c2d, true);
-	c2d_event(c2d, cn->dev, "presence", type, presence_data(cn, client));
-	c2d_outbox_side(c2d, false);
+	c2d_event_side(c2d, cn->dev, "presence", type, presence_data(cn, client));
 }
 
 /* A pending connection is real: count it, announce it, let the planes deliver. */
@@ -188,7 +200,6 @@ void c2d_presence_on_disconnect(struct c2d *c2d, struct mosquitto *client)
 
 	HASH_FIND_PTR(c2d->presence.conns, &client, cn);
 	if(cn == NULL) return;
-	c2d_clock_update(c2d);
 	d = devp_get(c2d, cn->dev, false);
 	if(d == NULL){
 		conn_free(c2d, cn);
@@ -248,57 +259,58 @@ void c2d_presence_confirm(struct c2d *c2d)
 }
 
 /* Each device that came online gets the planes' on_online (twin catch-up,
- * queue redelivery). catch_up_one does one device in a transaction of its
- * own: its failure (a full map, say) neither spoils the others' work nor is
- * forgotten: it stays due and is tried again at the next tick (behind the
- * others). c2d_presence_catch_up first tries up to `budget` devices, in the
- * order they came online, in one transaction, and falls back to
- * catch_up_one if that commit fails; only: just that device (NULL: any). */
-static bool catch_up_one(struct c2d *c2d, struct c2d_devp *d)
+ * queue redelivery), each plane's part in a nested transaction of the
+ * current unit (a damaged record of one device is that device's trouble
+ * alone). The device stays due until the unit's commit holds: the unit
+ * tells (presence_committed); if the commit fails (a full map, say), the
+ * device goes to the back of the due list and is tried again at the next
+ * tick. At most `budget` (capped at C2D_CATCHUP_MAX) devices per call, in
+ * the order they came online; only: just that device (NULL: any). */
+static void catch_up_one(struct c2d *c2d, struct c2d_devp *d)
 {
-	size_t mark = c2d_outbox_mark(c2d);
-
 	c2d_deliver_online(c2d, d->dev);
-	if(c2d_txn_end(c2d, mark)){
-		c2d_log(C2D_LOG_WARN, "delivery to '%s' after its connect failed; tried again at the next tick", d->dev);
+	set_caught(c2d, d, true);
+}
+
+static void presence_committed(struct c2d *c2d, bool committed)
+{
+	struct c2d_devp *d, *tmp;
+
+	DL_FOREACH_SAFE2(c2d->presence.caught_list, d, tmp, cnext){
+		set_caught(c2d, d, false);
+		if(committed){
+			set_due(c2d, d, false);
+			continue;
+		}
+		c2d_log(C2D_LOG_WARN, "delivery to '%s' after its connect was not stored; tried again at the next tick",
+				d->dev);
 		/* to the back: the others go first */
 		DL_DELETE2(c2d->presence.due_list, d, dprev, dnext);
 		DL_APPEND2(c2d->presence.due_list, d, dprev, dnext);
-		return false;
 	}
-	set_due(c2d, d, false);
-	return true;
+}
+
+int c2d_presence_init(struct c2d *c2d)
+{
+	return c2d_unit_hook(c2d, presence_committed);
 }
 
 void c2d_presence_catch_up(struct c2d *c2d, const char *only, unsigned budget)
 {
-	struct c2d_devp *d = NULL, *tmp, *batch[C2D_CATCHUP_MAX];
-	size_t mark, n = 0, i;
+	struct c2d_devp *d = NULL, *tmp;
+	unsigned n = 0;
 
 	if(c2d->presence.due_list == NULL || budget == 0) return;
 	if(only){
 		HASH_FIND_STR(c2d->presence.devs, only, d);
-		if(d && d->catchup && d->online) catch_up_one(c2d, d);
+		if(d && d->catchup && d->online && !d->caught) catch_up_one(c2d, d);
 		return;
 	}
-	/* All of them in one transaction (one commit for a reconnect storm's
-	 * tick); if that fails, one transaction each, so that one device's
-	 * trouble cannot hold up the others. */
 	if(budget > C2D_CATCHUP_MAX) budget = C2D_CATCHUP_MAX;
-	mark = c2d_outbox_mark(c2d);
 	DL_FOREACH_SAFE2(c2d->presence.due_list, d, tmp, dnext){
-		if(!d->online) continue; /* a takeover still pending */
-		c2d_deliver_online(c2d, d->dev);
-		batch[n++] = d;
-		if(n == budget) break;
-	}
-	if(c2d_txn_end(c2d, mark) == 0){
-		for(i = 0; i < n; i++) set_due(c2d, batch[i], false);
-		return;
-	}
-	for(i = 0; i < n; i++){
-		/* a failure (full map, say) would likely hit the next one too */
-		if(!catch_up_one(c2d, batch[i])) break;
+		if(!d->online || d->caught) continue; /* a takeover still pending; done in this transaction */
+		catch_up_one(c2d, d);
+		if(++n == budget) break;
 	}
 }
 

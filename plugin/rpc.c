@@ -147,14 +147,14 @@ static int lrpc_on_response(struct c2d *c2d, const struct c2d_resp *resp)
 static void lrpc_fail(struct c2d *c2d, struct c2d_pending *p, int status, const char *why, const char *type)
 {
 	char body[200], id[24];
-	size_t mark = c2d_outbox_mark(c2d);
 
 	snprintf(body, sizeof(body), "{\"status\":%d,\"error\":\"%s\"}", status, why);
 	c2d_deliver_id(C2D_LRPC_LETTER, p->id, id, sizeof(id));
-	if(c2d_reply_to(c2d, p->requester, p->reply_topic, p->corr, p->corr_len, status, body, strlen(body), "application/json")
-			|| c2d_event(c2d, p->dev, "rpc", type, rpc_data(id, p->note, status))){
-		c2d_outbox_rollback(c2d, mark);
-	}
+	/* a timeout or the device going away: no stored fact, never rolled back
+	 * (each publish is queued whole or not at all; failures are logged) */
+	c2d_reply_list(c2d, C2D_OUT_SIDE, p->requester, p->reply_topic, p->corr, p->corr_len, status, body,
+			strlen(body), "application/json");
+	c2d_event_side(c2d, p->dev, "rpc", type, rpc_data(id, p->note, status));
 }
 
 static void lrpc_timeout(struct c2d *c2d, struct c2d_pending *p)

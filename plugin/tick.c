@@ -3,63 +3,10 @@
  * so each tick reads CLOCK_MONOTONIC and CLOCK_REALTIME itself, confirms
  * pending connections, advances the private libuv loop (an in-memory timer
  * heap, never run with blocking modes), and gives each plane a budgeted turn.
- * Everything a tick writes is one store transaction, committed before its
+ * Everything a tick writes, with the answers of the loop pass it ends, is
+ * one unit of work (unit.c): one store transaction, committed before its
  * publishes leave. */
-#include <time.h>
-
 #include "c2d.h"
-
-static uint64_t clock_ms(clockid_t id)
-{
-	struct timespec ts;
-
-	clock_gettime(id, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
-uint64_t c2d_mono_ms(void)
-{
-	return clock_ms(CLOCK_MONOTONIC);
-}
-
-uint64_t c2d_wall_ms(void)
-{
-	return clock_ms(CLOCK_REALTIME);
-}
-
-uint64_t c2d_mono_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
-
-void c2d_clock_update(struct c2d *c2d)
-{
-	c2d->now_ms = c2d_mono_ms();
-	c2d->wall_ms = c2d_wall_ms();
-	c2d->tmo_ms = c2d->now_ms + c2d->tmo_offset;
-}
-
-/* The timeout clock resumes at the later of the wall clock and the value
- * stored with the newest timeout entry: a restart never makes an entry wait
- * longer than it was set for, even after the wall clock was stepped back
- * (the time the broker was down counts when the wall clock says so). */
-static void timeout_clock_start(struct c2d *c2d)
-{
-	uint64_t stored = 0, start;
-	int rc = c2d_store_clock_get(c2d->store, &stored);
-
-	if(rc && rc != C2D_ENOTFOUND) stored = 0; /* logged; the wall clock it is */
-	start = stored > c2d->wall_ms ? stored : c2d->wall_ms;
-	c2d->tmo_offset = start - c2d->now_ms;
-	c2d->tmo_ms = start;
-	if(stored > c2d->wall_ms){
-		c2d_log(C2D_LOG_NOTICE, "timeout clock resumes %llu ms ahead of the wall clock",
-				(unsigned long long)(stored - c2d->wall_ms));
-	}
-}
 
 /* sync periodic: the fdatasync of everything committed since the last one
  * runs on a worker thread, so the broker's loop does not wait for the disk
@@ -112,9 +59,6 @@ int c2d_tick_init(struct c2d *c2d)
 {
 	int rc;
 
-	c2d_clock_update(c2d);
-	c2d->boot_ms = c2d->wall_ms;
-	timeout_clock_start(c2d);
 	rc = uv_loop_init(&c2d->loop);
 	if(rc){
 		c2d_log(C2D_LOG_ERR, "cannot create the timer loop: %s", uv_strerror(rc));
@@ -152,10 +96,10 @@ void c2d_tick_cleanup(struct c2d *c2d)
 
 void c2d_tick(struct c2d *c2d)
 {
-	size_t mark, i;
+	size_t i;
 	bool store_ok;
 
-	c2d_clock_update(c2d);
+	c2d_unit_begin(c2d, C2D_UNIT_TICK); /* shares the answer batch's transaction */
 	if(c2d->msgs_seen != c2d->msgs_seen_at_tick){
 		c2d->msgs_seen_at_tick = c2d->msgs_seen;
 		c2d->busy_until_ms = c2d->now_ms + 100;
@@ -169,17 +113,14 @@ void c2d_tick(struct c2d *c2d)
 	store_ok = !c2d_store_failed(c2d->store);
 	c2d_presence_confirm(c2d);
 	if(store_ok) c2d_presence_catch_up(c2d, NULL, C2D_CATCHUP_MAX);
-	mark = c2d_outbox_mark(c2d);
 	/* timers publish no stored state (lightweight RPC and call timeouts,
-	 * $SYS statistics): never rolled back */
-	c2d_outbox_side(c2d, true);
+	 * $SYS statistics): they use the outbox's side list */
 	uv_run(&c2d->loop, UV_RUN_NOWAIT);
-	c2d_outbox_side(c2d, false);
 	for(i = 0; store_ok && i < c2d->plane_count; i++){
 		if(c2d->planes[i]->on_tick) c2d->planes[i]->on_tick(c2d);
 	}
-	if(c2d_txn_end(c2d, mark)){
+	if(c2d_unit_commit(c2d)){
 		c2d_log(C2D_LOG_WARN, "timed work not committed; it is retried at the next tick");
 	}
-	c2d_outbox_flush(c2d);
+	c2d_unit_close(c2d, false);
 }

@@ -17,24 +17,15 @@ struct level {
 	size_t len;
 };
 
-static const char *const kind_names[] = {
-	[C2D_T_OTHER] = "other",
-	[C2D_T_INVALID] = "invalid",
-	[C2D_T_BAD_DEVICE] = "bad-device",
-	[C2D_T_TWIN_GET] = "twin/get",
-	[C2D_T_TWIN_DESIRED] = "twin/desired",
-	[C2D_T_TWIN_DELETE] = "twin/delete",
-	[C2D_T_TWIN_TAGS] = "twin/tags",
-	[C2D_T_MSG] = "msg",
-	[C2D_T_RPC] = "rpc",
-	[C2D_T_CALLRES] = "callres",
-	[C2D_T_OUT_RES] = "out/res",
-	[C2D_T_OUT_REPORTED] = "out/reported",
-	[C2D_T_OUT_CALL] = "out/call",
-	[C2D_T_OUT_HELLO] = "out/hello",
-	[C2D_T_IN] = "in",
-	[C2D_T_EVENTS] = "events",
-	[C2D_T_CALL] = "call",
+/* From the one description of every kind (c2d_topic.h). */
+static const struct {
+	const char *name;
+	enum c2d_writer writer;
+	bool adds_data;
+} kinds[] = {
+#define C2D_TOPIC_KIND_ROW(kind, name, writer, adds_data, handler) [kind] = {name, writer, adds_data},
+	C2D_TOPIC_KINDS(C2D_TOPIC_KIND_ROW)
+#undef C2D_TOPIC_KIND_ROW
 };
 
 /* The rules device ids and names share: 1..max bytes of strict UTF-8, none of
@@ -192,34 +183,17 @@ enum c2d_topic_kind c2d_topic_parse(const char *topic, struct c2d_topic *out)
 
 enum c2d_writer c2d_topic_writer(enum c2d_topic_kind kind)
 {
-	switch(kind){
-		case C2D_T_OTHER:
-		case C2D_T_TWIN_GET:
-		case C2D_T_TWIN_DESIRED:
-		case C2D_T_TWIN_DELETE:
-		case C2D_T_TWIN_TAGS:
-		case C2D_T_MSG:
-		case C2D_T_RPC:
-		case C2D_T_CALLRES:
-			return C2D_W_ANY;
-		case C2D_T_OUT_RES:
-		case C2D_T_OUT_REPORTED:
-		case C2D_T_OUT_CALL:
-		case C2D_T_OUT_HELLO:
-			return C2D_W_DEVICE;
-		case C2D_T_IN:
-		case C2D_T_EVENTS:
-		case C2D_T_CALL:
-			return C2D_W_PLUGIN;
-		case C2D_T_INVALID:
-		case C2D_T_BAD_DEVICE:
-			break;
-	}
-	return C2D_W_NOBODY; /* and any value outside the enum: fail closed */
+	if((unsigned)kind >= C2D_T__COUNT) return C2D_W_NOBODY; /* fail closed */
+	return kinds[kind].writer;
 }
 
 const char *c2d_topic_kind_name(enum c2d_topic_kind kind)
 {
-	if((unsigned)kind >= sizeof(kind_names) / sizeof(kind_names[0])) return "?";
-	return kind_names[kind];
+	if((unsigned)kind >= C2D_T__COUNT) return "?";
+	return kinds[kind].name;
+}
+
+bool c2d_topic_adds_data(enum c2d_topic_kind kind)
+{
+	return (unsigned)kind < C2D_T__COUNT && kinds[kind].adds_data;
 }

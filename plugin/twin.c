@@ -16,7 +16,6 @@
 #include <utlist.h>
 
 #include "c2d.h"
-#include "c2d_fleet.h"
 #include "c2d_hello.h"
 #include "c2d_json.h"
 #include "c2d_twin.h"
@@ -96,7 +95,7 @@ static int twin_save(struct c2d *c2d, const char *dev, const struct c2d_twin *tw
 	int rc;
 
 	rc = c2d_txn(c2d);
-	if(!rc) rc = c2d_fleet_ensure_device(c2d, dev);
+	if(!rc) rc = c2d_store_dev_ensure(c2d->store, dev, c2d->wall_ms);
 	if(rc) return rc;
 	text = c2d_twin_dump(tw);
 	if(text == NULL) return C2D_ENOMEM;
