@@ -36,7 +36,7 @@
 #define C2D_QDUE_TMO (1ull << 63)
 
 /* Wire statuses the state machine decides (protocol.md); the same numbers as
- * C2D_ST_* in c2d.h (queue.c checks it at compile time). */
+ * C2D_ST_* in c2d.h (qmove.c checks it at compile time). */
 #define C2D_QSTATE_ST_OK 200
 #define C2D_QSTATE_ST_ACCEPTED 202
 #define C2D_QSTATE_ST_GONE 410

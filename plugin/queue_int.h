@@ -1,15 +1,17 @@
 /* What the queue's modules share (private to plugin/queue.c and q*.c; the
- * queue's API for the rest of the plugin is include/c2d_queue.h):
+ * queue's API for the rest of the plugin is include/c2d_queue.h). Each
+ * calls only those listed after it:
  *
- *   qstate.c  the state machine (pure, include/c2d_qstate.h)
+ *   queue.c   the plane: device answers, callbacks, c2d->queue
+ *   qreq.c    requests: $c2d/{dev}/msg and persistent RPC
+ *   qadmin.c  list, cancel, retry, purge, forget a device's queue
+ *   qsweep.c  the sweep of due deadline entries (TICK)
+ *   qpump.c   the delivery pump and reconnect redelivery
+ *   qmove.c   carrying out a transition (store, counts, event, reply,
+ *             delivery)
  *   qitem.c   storage of items: device record, load/save, history, the
  *             deadline and dedup index entries
- *   queue.c   carrying out a transition (store, counts, event, reply,
- *             delivery), device answers, the plane
- *   qpump.c   the delivery pump and reconnect redelivery
- *   qsweep.c  the sweep of due deadline entries (TICK)
- *   qreq.c    requests: $c2d/{dev}/msg and persistent RPC
- *   qadmin.c  list, cancel, retry, purge, forget a device's queue */
+ *   qstate.c  the state machine (pure, include/c2d_qstate.h) */
 #ifndef C2D_QUEUE_INT_H
 #define C2D_QUEUE_INT_H
 
@@ -88,9 +90,6 @@ int c2d_qitem_save(struct qdev *d, struct qitem *it);
 int c2d_qitem_drop(struct qdev *d, struct qitem *it);
 /* c2d_qitem_drop and its dedup entry: nothing is left. */
 int c2d_qitem_forget(struct qdev *d, struct qitem *it);
-/* A damaged item's record goes to quarantine, with an event; its index
- * entries are the caller's. */
-int c2d_qitem_quarantine(struct qdev *d, const struct qitem *it);
 /* Dedup key of a request (sender \0 dev \0 correlation data, all borrowed)
  * into key (DEDUP_KEY_MAX bytes). Returns its length, 0 when the request has
  * none (no sender or correlation data) or it is too long to index. */
@@ -99,7 +98,7 @@ size_t c2d_qdedup_key(char *key, const char *sender, const char *dev, const void
 /* Append a key to p. Returns 0 or C2D_ENOMEM. */
 int c2d_qpicks_push(struct picks *p, uint64_t key, uint8_t state);
 
-/* ---- queue.c: transitions ---- */
+/* ---- qmove.c: transitions ---- */
 
 /* Carry out event (enum c2d_qevent) on the item: its record (c2d_qstate_step),
  * the store, the counts, the event, the reply, the delivery. resp: the
