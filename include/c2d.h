@@ -316,8 +316,6 @@ struct c2d {
 	uint64_t boot_ms;            /* wall clock at init, event id prefix */
 	uint64_t event_seq;
 	uint64_t room_checked_ms;    /* c2d_room_low's cache */
-	uint64_t queue_next_due_ms;  /* queue.c: no deadline before this (wall clock) */
-	uint64_t queue_next_tmo_ms;  /* queue.c: no timeout before this (timeout clock) */
 	struct c2d_twin_waits *twin_waits; /* twin.c: unacknowledged pushes of online devices */
 	bool room_low;
 	struct c2d_unit unit;        /* the current unit of work and the answer batch (unit.c) */
