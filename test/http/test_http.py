@@ -449,6 +449,46 @@ class Hostile(unittest.TestCase):
         self.assertEqual((h["mqttConnections"], h["longPolls"]), (0, 0))
 
 
+class Tls(unittest.TestCase):
+    """HTTPS: a second c2d-http on the same broker with a certificate from a
+    throw-away CA (openssl); the same API, credentials and statuses."""
+
+    def test_https(self):
+        d = STACK.dir
+        subprocess.run("openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=c2d-test-ca "
+                       "-keyout ca.key -out ca.crt && "
+                       "openssl req -newkey rsa:2048 -nodes -subj /CN=localhost -keyout srv.key -out srv.csr && "
+                       "printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\\n' > san.ext && "
+                       "openssl x509 -req -in srv.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 2 "
+                       "-extfile san.ext -out srv.crt", shell=True, cwd=d, check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        port = httpfix.free_port()
+        log = open(os.path.join(d, "c2d-http-tls.log"), "w")
+        p = subprocess.Popen([ARGS.http, "--port", str(port), "--mqtt-port", str(STACK.mqtt_port),
+                              "--tls-cert", os.path.join(d, "srv.crt"), "--tls-key", os.path.join(d, "srv.key")],
+                             stdout=subprocess.DEVNULL, stderr=log)
+        try:
+            self.assertTrue(httpfix.wait_port(port), "the HTTPS c2d-http did not start")
+            base = "https://127.0.0.1:%d" % port
+            ca = os.path.join(d, "ca.crt")
+            r = requests.get(base + "/healthz", verify=ca, timeout=10)
+            self.assertEqual(r.status_code, 200)
+            r = requests.post(base + "/api/v1/devices/nodev-tls/rpc/ping", data="{}", auth=OP, verify=ca, timeout=10)
+            self.assertEqual(r.status_code, 404, r.text)
+            r = requests.post(base + "/api/v1/devices/nodev-tls/rpc/ping", data="{}", auth=("operator", "wrong"),
+                              verify=ca, timeout=10)
+            self.assertEqual(r.status_code, 401)
+            # a client that does not trust the CA gets no connection
+            with self.assertRaises(requests.exceptions.SSLError):
+                requests.get(base + "/healthz", timeout=10)
+            # plain HTTP on the HTTPS port is not served
+            with self.assertRaises(requests.exceptions.ConnectionError):
+                requests.get("http://127.0.0.1:%d/healthz" % port, timeout=5)
+        finally:
+            p.terminate()
+            p.wait(10)
+
+
 def main():
     global ARGS, STACK, API
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -466,7 +506,7 @@ def main():
         loader.testNamePatterns = ["*%s*" % ARGS.pattern]
     suite = unittest.TestSuite()
     # the idle check runs last: it needs the others' connections to be gone
-    for cls in (Apps, Devices, Events, Hostile):
+    for cls in (Apps, Devices, Tls, Events, Hostile):
         suite.addTests(loader.loadTestsFromTestCase(cls))
     res = unittest.TextTestRunner(verbosity=2, stream=sys.stdout).run(suite)
     alive = STACK.http_alive()
