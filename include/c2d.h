@@ -143,6 +143,9 @@ int c2d_event(struct c2d *c2d, const char *dev, const char *kind, const char *ty
 /* The same for a change that is not stored (presence, a refusal, a
  * timeout of something in memory): the outbox's side list. */
 int c2d_event_side(struct c2d *c2d, const char *dev, const char *kind, const char *type, cJSON *data);
+/* A job-level event on $c2d/$jobs/{job}/events, subject the job id (a
+ * valid job id, borrowed); data consumed. */
+int c2d_event_job(struct c2d *c2d, const char *job, const char *type, cJSON *data);
 /* RFC 3339 UTC with milliseconds into buf (>= 32 bytes). */
 void c2d_time_rfc3339(uint64_t wall_ms, char *buf, size_t len);
 

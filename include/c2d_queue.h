@@ -23,6 +23,23 @@ int c2d_queue_on_msg(struct c2d *c2d, struct c2d_req *req);
 /* $c2d/{dev}/rpc/{method} with persistent=true: store and answer 202. */
 int c2d_queue_push_rpc(struct c2d *c2d, struct c2d_req *req, const struct c2d_rpc_opts *o);
 
+/* An item a fleet job asks for (jobrun.c); all borrowed. */
+struct c2d_qjob {
+	const char *dev;
+	bool rpc;                  /* persistent RPC, else a message */
+	const char *method;        /* rpc */
+	const void *payload;
+	size_t len;
+	const char *content_type;  /* or NULL */
+	uint32_t ttl_s, timeout_ms, retries;
+};
+/* Enqueue it like a request without a requester: *seq = the item's seq,
+ * or 0 when the device's queue is full (nothing stored). 0 or an error. */
+int c2d_queue_push_job(struct c2d *c2d, const struct c2d_qjob *j, uint64_t *seq);
+/* Cancel item seq of dev if it is still queued (never sent): *cancelled
+ * says whether it was. Its final transition tells its job. */
+int c2d_queue_cancel_queued(struct c2d *c2d, const char *dev, uint64_t seq, bool *cancelled);
+
 /* ---- administration (admin.c) ----
  * dev: a valid device id; id, after: a command id "q<seq>" as given by the
  * operator (checked here); all borrowed. data: the command's response object,

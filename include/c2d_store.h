@@ -176,4 +176,41 @@ int c2d_store_dedup_put(struct c2d_store *st, const void *key, size_t keylen, co
 int c2d_store_dedup_get(struct c2d_store *st, const void *key, size_t keylen, char *dev, uint64_t *seq);
 int c2d_store_dedup_del(struct c2d_store *st, const void *key, size_t keylen); /* C2D_ENOTFOUND */
 
+/* ---- fleet jobs (store_jobs.c). job: borrowed, 1..C2D_JOB_MAX bytes. ---- */
+#define C2D_JOB_MAX 64
+/* One device's execution of a job. Fixed layout, stored as is. */
+struct c2d_jexec {
+	uint8_t state;             /* enum c2d_jx_state (c2d_jobs.h) */
+	uint8_t pad[3];
+	uint32_t status;           /* the plane's status (rejected, final states) */
+	uint64_t ref;              /* queue seq or desired version once dispatched */
+	uint64_t at_ms;            /* wall clock of the last change */
+};
+/* The job record (JSON text). *json: copied, caller frees. C2D_ENOTFOUND. */
+int c2d_store_job_get(struct c2d_store *st, const char *job, char **json, size_t *len);
+int c2d_store_job_put(struct c2d_store *st, const char *job, const char *json, size_t len);
+/* Visit jobs in id order after `after` (NULL: from the start); active: only
+ * those in the active table. cb returns nonzero to stop. job borrowed. */
+int c2d_store_job_scan(struct c2d_store *st, const char *after, bool active,
+		int (*cb)(void *ud, const char *job), void *ud);
+/* Put the job in (on) or take it out of the active table. */
+int c2d_store_job_active(struct c2d_store *st, const char *job, bool on);
+int c2d_store_jexec_get(struct c2d_store *st, const char *job, const char *dev, struct c2d_jexec *x);
+int c2d_store_jexec_put(struct c2d_store *st, const char *job, const char *dev, const struct c2d_jexec *x);
+/* Visit the job's executions in device order after `after` (NULL: from
+ * the start). x borrowed for the call; do not write from cb. */
+int c2d_store_jexec_scan(struct c2d_store *st, const char *job, const char *after,
+		int (*cb)(void *ud, const char *dev, const struct c2d_jexec *x), void *ud);
+/* Queue item (dev, seq) was dispatched by job: remember it / find it (job:
+ * C2D_JOB_MAX+1 bytes; C2D_ENOTFOUND) / forget it. */
+int c2d_store_jref_q_put(struct c2d_store *st, const char *dev, uint64_t seq, const char *job);
+int c2d_store_jref_q_get(struct c2d_store *st, const char *dev, uint64_t seq, char *job);
+int c2d_store_jref_q_del(struct c2d_store *st, const char *dev, uint64_t seq);
+/* A twin job waits for dev to acknowledge desired version `version`. */
+int c2d_store_jref_t_put(struct c2d_store *st, const char *dev, const char *job, uint64_t version);
+int c2d_store_jref_t_del(struct c2d_store *st, const char *dev, const char *job);
+/* Visit dev's twin waits (job borrowed, its version). Do not write from cb. */
+int c2d_store_jref_t_scan(struct c2d_store *st, const char *dev,
+		int (*cb)(void *ud, const char *job, uint64_t version), void *ud);
+
 #endif

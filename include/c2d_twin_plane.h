@@ -21,5 +21,12 @@ cJSON *c2d_twin_get_full(struct c2d *c2d, const char *dev, bool for_device, int 
  * mark to the twin's versions (the next twin continues after them).
  * *existed: whether there was one. 0 or a store error. */
 int c2d_twin_forget(struct c2d *c2d, const char *dev, bool *existed);
+/* A fleet job's desired patch (borrowed) for dev, applied as an
+ * application's would be (version, event, push if online). *status: 0, or
+ * the refusal (400/413: nothing stored). *version: the desired version that
+ * holds the patch; *acked: the device has acknowledged it already (the patch
+ * changed nothing). 0 or an error. */
+int c2d_twin_job_desired(struct c2d *c2d, const char *dev, const cJSON *patch, uint64_t *version, bool *acked,
+		int *status);
 
 #endif

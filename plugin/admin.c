@@ -14,6 +14,7 @@
 #include "c2d_admin.h"
 #include "c2d_fleet.h"
 #include "c2d_hello.h"
+#include "c2d_jobs.h"
 #include "c2d_pending.h"
 #include "c2d_queue.h"
 #include "c2d_rpc.h"
@@ -310,6 +311,11 @@ static const struct {
 	{"purgeQueue", cmd_purge_queue, true},
 	{"deleteDevice", cmd_delete_device, true},
 	{"queryDevices", c2d_fleet_query, false},
+	{"createJob", c2d_jobs_create, true},
+	{"getJob", c2d_jobs_get, false},
+	{"listJobs", c2d_jobs_list, false},
+	{"cancelJob", c2d_jobs_cancel, true},
+	{"listJobDevices", c2d_jobs_list_devices, false},
 };
 
 /* Run one command; returns its response object. */
@@ -332,6 +338,10 @@ static cJSON *run_command(struct c2d *c2d, const cJSON *cmd)
 	}
 	if(err){
 		cJSON_AddStringToObject(resp, "error", err);
+		/* a command that states its status (the job commands) keeps it */
+		if(data && cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(data, "status"))){
+			cJSON_AddItemToObject(resp, "status", cJSON_DetachItemFromObjectCaseSensitive(data, "status"));
+		}
 		cJSON_Delete(data);
 		c2d_log(C2D_LOG_INFO, "admin command '%s' failed: %s", name ? name : "?", err);
 	}else{

@@ -1,5 +1,6 @@
 /* Events: one CloudEvents 1.0 JSON object per state change, published on
- * $c2d/{dev}/events/{kind} (QoS 1, not retained, unbatched). */
+ * $c2d/{dev}/events/{kind}, or for a fleet job on $c2d/$jobs/{job}/events
+ * (QoS 1, not retained, unbatched). */
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -16,10 +17,11 @@ void c2d_time_rfc3339(uint64_t wall_ms, char *buf, size_t len)
 			tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (unsigned)(wall_ms % 1000));
 }
 
-static int event_to(struct c2d *c2d, enum c2d_out_list list, const char *dev, const char *kind, const char *type,
-		cJSON *data)
+/* One CloudEvent about subject on topic (both borrowed). data consumed. */
+static int event_on(struct c2d *c2d, enum c2d_out_list list, const char *topic, const char *subject,
+		const char *type, cJSON *data)
 {
-	char topic[C2D_DEV_MAX + 64], id[48], when[32];
+	char id[48], when[32];
 	cJSON *ev;
 	char *text;
 	int rc;
@@ -36,7 +38,7 @@ static int event_to(struct c2d *c2d, enum c2d_out_list list, const char *dev, co
 	cJSON_AddStringToObject(ev, "id", id);
 	cJSON_AddStringToObject(ev, "source", "mosquitto-c2d");
 	cJSON_AddStringToObject(ev, "type", type);
-	cJSON_AddStringToObject(ev, "subject", dev);
+	cJSON_AddStringToObject(ev, "subject", subject);
 	cJSON_AddStringToObject(ev, "time", when);
 	if(data){
 		cJSON_AddStringToObject(ev, "datacontenttype", "application/json");
@@ -45,11 +47,27 @@ static int event_to(struct c2d *c2d, enum c2d_out_list list, const char *dev, co
 	text = cJSON_PrintUnformatted(ev);
 	cJSON_Delete(ev);
 	if(text == NULL) return C2D_ENOMEM;
-	snprintf(topic, sizeof(topic), "$c2d/%s/events/%s", dev, kind);
 	rc = c2d_outbox_add(c2d, list, NULL, topic, text, strlen(text), 1, NULL);
 	cJSON_free(text);
 	if(rc == 0) c2d->counters[C2D_C_EVENTS]++;
 	return rc;
+}
+
+static int event_to(struct c2d *c2d, enum c2d_out_list list, const char *dev, const char *kind, const char *type,
+		cJSON *data)
+{
+	char topic[C2D_DEV_MAX + 64];
+
+	snprintf(topic, sizeof(topic), "$c2d/%s/events/%s", dev, kind);
+	return event_on(c2d, list, topic, dev, type, data);
+}
+
+int c2d_event_job(struct c2d *c2d, const char *job, const char *type, cJSON *data)
+{
+	char topic[128];
+
+	snprintf(topic, sizeof(topic), "$c2d/$jobs/%s/events", job);
+	return event_on(c2d, C2D_OUT_STORED, topic, job, type, data);
 }
 
 int c2d_event(struct c2d *c2d, const char *dev, const char *kind, const char *type, cJSON *data)

@@ -124,6 +124,18 @@ static int query_one(void *ud, const char *dev, const struct c2d_devrec *rec)
 	return q->got >= q->want || q->scanned >= C2D_QUERY_SCAN_MAX;
 }
 
+int c2d_fleet_match(struct c2d *c2d, const cJSON *where, const char *dev, bool *match)
+{
+	struct query q = {.c2d = c2d, .needs = c2d_query_needs(where)};
+	cJSON *doc = device_doc(&q, dev);
+
+	*match = false;
+	if(doc == NULL) return q.rc;
+	*match = c2d_query_match(where, doc);
+	cJSON_Delete(doc);
+	return 0;
+}
+
 static int probe_one(void *ud, const char *dev, const struct c2d_devrec *rec)
 {
 	(void)rec;

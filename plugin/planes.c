@@ -7,6 +7,7 @@
 #include "c2d.h"
 #include "c2d_admin.h"
 #include "c2d_calls.h"
+#include "c2d_jobs.h"
 #include "c2d_queue.h"
 #include "c2d_rpc.h"
 #include "c2d_twin_plane.h"
@@ -17,6 +18,7 @@ static const struct c2d_plane *const planes[] = {
 	&c2d_lrpc_plane,
 	&c2d_queue_plane,
 	&c2d_admin_plane,
+	&c2d_jobs_plane,
 };
 
 int c2d_planes_init(struct c2d *c2d)

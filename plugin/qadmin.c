@@ -191,6 +191,27 @@ int c2d_queue_cancel(struct c2d *c2d, const char *dev, const char *id, cJSON *da
 	return rc;
 }
 
+int c2d_queue_cancel_queued(struct c2d *c2d, const char *dev, uint64_t seq, bool *cancelled)
+{
+	struct qdev d;
+	struct qitem it;
+	int rc;
+
+	*cancelled = false;
+	rc = c2d_qitem_load(c2d, dev, seq, false, &it);
+	if(rc == C2D_ENOTFOUND || rc == C2D_EINVAL || (rc == 0 && it.r.state != C2D_QS_QUEUED)){
+		c2d_qitem_free(&it);
+		return 0; /* sent, finished or damaged: not ours to cancel */
+	}
+	if(!rc) rc = c2d_qdev_load(c2d, dev, &d, NULL);
+	if(!rc) rc = c2d_qitem_on(&d, &it, C2D_QE_CANCEL, NULL, NULL);
+	if(!rc) rc = c2d_qpump(&d, false);
+	if(!rc) rc = c2d_qdev_save(&d);
+	if(!rc) *cancelled = true;
+	c2d_qitem_free(&it);
+	return rc;
+}
+
 int c2d_queue_retry(struct c2d *c2d, const char *dev, const char *id, cJSON *data, const char **why)
 {
 	struct qdev d;

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "c2d_jobs.h"
 #include "queue_int.h"
 
 _Static_assert(C2D_QSTATE_ST_OK == C2D_ST_OK && C2D_QSTATE_ST_ACCEPTED == C2D_ST_ACCEPTED
@@ -156,6 +157,8 @@ static int finished(struct qdev *d, struct qitem *it, int status, const struct c
 			c2d_qrec_state_name(state), status);
 	rc = c2d_qitem_event(d, it, c2d_qrec_state_name(state), item_data(it, state, status));
 	if(!rc) rc = reply_final(d, it, state, status, resp);
+	/* a job's item (no sender) tells its execution, in this transaction */
+	if(!rc && it->r.sender == NULL) rc = c2d_jobs_on_queue_final(d->c2d, d->dev, it->seq, state, status);
 	return rc;
 }
 

@@ -80,8 +80,10 @@ static int refuse_full(struct c2d *c2d, struct c2d_req *req, const char *kind)
 }
 
 /* Store a new item for the request, announce it, deliver it if the device
- * is online. req: borrowed (copied into the record). */
-static int enqueue(struct c2d *c2d, struct c2d_req *req, const struct new_item *n)
+ * is online. req: borrowed (copied into the record). job_seq: NULL for a
+ * client's request; for a job's, the new item's seq, or 0 when the queue
+ * was full (nothing stored, no reply, no refusal event: the job says it). */
+static int enqueue(struct c2d *c2d, struct c2d_req *req, const struct new_item *n, uint64_t *job_seq)
 {
 	char key[DEDUP_KEY_MAX], id[24];
 	size_t keylen;
@@ -95,7 +97,10 @@ static int enqueue(struct c2d *c2d, struct c2d_req *req, const struct new_item *
 	if(rc) return rc > 0 ? 0 : rc;
 	rc = c2d_qdev_load(c2d, req->dev, &d, NULL);
 	if(rc) return rc;
-	if(d.rec.queued >= c2d->conf.msg_queue_max) return refuse_full(c2d, req, c2d_qrec_kind_name(n->kind));
+	if(d.rec.queued >= c2d->conf.msg_queue_max){
+		if(job_seq) return 0;
+		return refuse_full(c2d, req, c2d_qrec_kind_name(n->kind));
+	}
 
 	memset(&it, 0, sizeof(it));
 	it.seq = d.rec.next_seq ? d.rec.next_seq : 1;
@@ -133,6 +138,7 @@ static int enqueue(struct c2d *c2d, struct c2d_req *req, const struct new_item *
 		cJSON_AddStringToObject(body, "id", id);
 	}
 	rc = c2d_reply_json(c2d, req, C2D_ST_ACCEPTED, body);
+	if(job_seq) *job_seq = it.seq;
 	if(!rc) rc = c2d_qpump(&d, false);
 	if(!rc) rc = c2d_qdev_save(&d);
 	return rc;
@@ -147,12 +153,30 @@ int c2d_queue_on_msg(struct c2d *c2d, struct c2d_req *req)
 		snprintf(why, sizeof(why), "user property ttl must be whole seconds in 1..%u", c2d->conf.msg_ttl_max_s);
 		return c2d_reply_error(c2d, req, C2D_ST_BAD_REQUEST, why);
 	}
-	return enqueue(c2d, req, &n);
+	return enqueue(c2d, req, &n, NULL);
 }
 
 int c2d_queue_push_rpc(struct c2d *c2d, struct c2d_req *req, const struct c2d_rpc_opts *o)
 {
 	struct new_item n = {C2D_QK_RPC, o->ttl_s, o->timeout_ms, o->retries};
 
-	return enqueue(c2d, req, &n);
+	return enqueue(c2d, req, &n, NULL);
+}
+
+int c2d_queue_push_job(struct c2d *c2d, const struct c2d_qjob *j, uint64_t *seq)
+{
+	struct new_item n = {j->rpc ? C2D_QK_RPC : C2D_QK_MSG, j->ttl_s,
+		j->rpc ? j->timeout_ms : c2d->conf.ack_timeout_s * 1000u, j->rpc ? j->retries : 0};
+	struct c2d_req req;
+
+	/* no sender, response topic or correlation data: no reply, no dedup
+	 * key; the job hears of the final state (c2d_jobs_on_queue_final) */
+	memset(&req, 0, sizeof(req));
+	snprintf(req.dev, sizeof(req.dev), "%s", j->dev);
+	if(j->method) snprintf(req.name, sizeof(req.name), "%s", j->method);
+	req.payload = j->payload;
+	req.payloadlen = (uint32_t)j->len;
+	req.content_type = (char *)j->content_type; /* read only: copied into the record */
+	*seq = 0;
+	return enqueue(c2d, &req, &n, seq);
 }

@@ -4,11 +4,11 @@
  * store_queue.c, store_index.c, store_quarantine.c) are the only plugin files
  * that include lmdb.h, through their private header store_int.h.
  *
- * One environment at db_path holds ten named databases. Keys are built so
+ * One environment at db_path holds fourteen named databases. Keys are built so
  * that each hot operation is one B-tree seek, or a cursor walk over adjacent
  * keys (each table's module says why its keys sort as they must):
  *
- *   meta     "schema"                      -> "1.2" (major.minor; other majors refused)    store.c
+ *   meta     "schema"                      -> "1.3" (major.minor; other majors refused)    store.c
  *            "clock"                       -> be64: the timeout clock when last written   store_index.c
  *   devices  dev                           -> struct c2d_devrec, raw (local database)     store_dev.c
  *   twins    dev                           -> JSON text, without NUL                      store_dev.c
@@ -19,9 +19,14 @@
  *   info     dev                           -> JSON text (the device's hello), without NUL store_dev.c
  *   idmark   dev                           -> id mark record (25 bytes)                   store_dev.c
  *   quarantine  table name \0 key          -> the record as it was                        store_quarantine.c
+ *   jobs     job id                        -> JSON text: spec, state, counts, cursors     store_jobs.c
+ *   jactive  job id                        -> empty (jobs the tick works on)              store_jobs.c
+ *   jexec    job \0 dev                    -> struct c2d_jexec, raw (one execution)       store_jobs.c
+ *   jref     dev \0 'q' seq(be64)          -> job id (a queue item a job dispatched)      store_jobs.c
+ *            dev \0 't' job                -> be64 desired version awaited by a twin job  store_jobs.c
  *
  * Schema 1.1 added info and idmark; 1.2 added timeout, quarantine and the
- * clock record. An older 1.x store gets the new tables (empty) and its
+ * clock record; 1.3 the job tables (jobs, jactive, jexec, jref). An older 1.x store gets the new tables (empty) and its
  * schema record rewritten when it is opened; every record it has keeps its
  * meaning.
  *
@@ -45,9 +50,9 @@
 #include "store_int.h"
 
 #define SCHEMA_KEY "schema"
-#define SCHEMA_VALUE "1.2"
+#define SCHEMA_VALUE "1.3"
 #define SCHEMA_MAJOR 1
-#define SCHEMA_MINOR 2
+#define SCHEMA_MINOR 3
 #define MIB ((uint64_t)1024 * 1024)
 
 /* ---- open / close ---- */

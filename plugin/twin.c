@@ -17,6 +17,7 @@
 
 #include "c2d.h"
 #include "c2d_hello.h"
+#include "c2d_jobs.h"
 #include "c2d_json.h"
 #include "c2d_twin.h"
 #include "c2d_twin_plane.h"
@@ -213,45 +214,55 @@ static cJSON *parse_patch(struct c2d *c2d, const struct c2d_req *req, int *rc)
 static const char *const changed_type[C2D_TWIN_SECTIONS] = {"c2d.twin.desired.changed",
 	"c2d.twin.reported.changed", "c2d.twin.tags.changed"};
 
-/* desired, tags (application) or reported (device): merge, version, event,
- * push (desired only: tags never reach the device). */
-static int twin_patch(struct c2d *c2d, struct c2d_req *req, enum c2d_twin_section s)
+/* Merge patch (borrowed) into dev's section s: version, event, push
+ * (desired only: tags never reach the device). *tw: loaded here, the
+ * caller frees it. Returns 0 with *status 0 (applied; *changed whether
+ * anything changed) or a refusal status with why, or an error. */
+static int patch_apply(struct c2d *c2d, const char *dev, enum c2d_twin_section s, const cJSON *patch,
+		struct c2d_twin *tw, bool *changed, int *status, char *why, size_t whylen)
 {
 	struct c2d_twin_limits limits = {c2d->conf.twin_max_bytes, (int)c2d->conf.twin_max_depth};
+	cJSON *applied = NULL;
+	char now[32];
+	bool exists;
+	int rc;
+
+	*status = 0;
+	*changed = false;
+	rc = twin_load(c2d, dev, tw, &exists);
+	if(rc) return rc;
+	c2d_time_rfc3339(c2d->wall_ms, now, sizeof(now));
+	rc = c2d_twin_apply(tw, s, patch, &limits, now, &applied, why, whylen);
+	if(rc < 0) return rc;
+	if(rc > 0){
+		*status = rc;
+		return 0;
+	}
+	if(applied == NULL) return 0; /* nothing changed: no version, push or event */
+	*changed = true;
+	if(s == C2D_TWIN_DESIRED) rc = twin_push(c2d, dev, tw);
+	if(!rc) rc = twin_save(c2d, dev, tw);
+	if(!rc) return c2d_event(c2d, dev, "twin", changed_type[s], version_data(tw->version[s], applied));
+	cJSON_Delete(applied);
+	return rc;
+}
+
+/* desired, tags (application) or reported (device): patch_apply, reply. */
+static int twin_patch(struct c2d *c2d, struct c2d_req *req, enum c2d_twin_section s)
+{
 	struct c2d_twin tw;
-	cJSON *patch, *applied = NULL, *body;
-	char why[200], now[32];
-	bool exists, changed;
+	cJSON *patch, *body;
+	char why[200];
+	bool changed;
 	int rc, status;
 
 	patch = parse_patch(c2d, req, &rc);
 	if(patch == NULL) return rc;
-	rc = twin_load(c2d, req->dev, &tw, &exists);
-	if(rc){
-		cJSON_Delete(patch);
-		return rc;
-	}
-	c2d_time_rfc3339(c2d->wall_ms, now, sizeof(now));
-	status = c2d_twin_apply(&tw, s, patch, &limits, now, &applied, why, sizeof(why));
+	memset(&tw, 0, sizeof(tw));
+	rc = patch_apply(c2d, req->dev, s, patch, &tw, &changed, &status, why, sizeof(why));
 	cJSON_Delete(patch);
-	if(status < 0){
-		rc = status;
-		goto done;
-	}
-	if(status > 0){
-		rc = c2d_reply_error(c2d, req, status, why);
-		goto done;
-	}
-	changed = applied != NULL;
-	if(!changed) goto reply; /* nothing changed: no version, push or event */
-	if(s == C2D_TWIN_DESIRED) rc = twin_push(c2d, req->dev, &tw);
-	if(!rc) rc = twin_save(c2d, req->dev, &tw);
-	if(!rc){
-		rc = c2d_event(c2d, req->dev, "twin", changed_type[s], version_data(tw.version[s], applied));
-		applied = NULL;
-	}
-reply:
-	if(!rc){
+	if(!rc && status) rc = c2d_reply_error(c2d, req, status, why);
+	else if(!rc){
 		body = cJSON_CreateObject();
 		if(body){
 			cJSON_AddNumberToObject(body, "version", (double)tw.version[s]);
@@ -259,8 +270,23 @@ reply:
 		}
 		rc = c2d_reply_json(c2d, req, C2D_ST_OK, body);
 	}
-done:
-	cJSON_Delete(applied);
+	c2d_twin_free(&tw);
+	return rc;
+}
+
+int c2d_twin_job_desired(struct c2d *c2d, const char *dev, const cJSON *patch, uint64_t *version, bool *acked,
+		int *status)
+{
+	struct c2d_twin tw;
+	char why[200];
+	bool changed;
+	int rc;
+
+	memset(&tw, 0, sizeof(tw));
+	rc = patch_apply(c2d, dev, C2D_TWIN_DESIRED, patch, &tw, &changed, status, why, sizeof(why));
+	if(!rc && *status) c2d_log(C2D_LOG_INFO, "job patch for '%s' refused: %s", dev, why);
+	*version = tw.version[C2D_TWIN_DESIRED];
+	*acked = !rc && !*status && tw.has_ack && tw.ack >= *version;
 	c2d_twin_free(&tw);
 	return rc;
 }
@@ -349,6 +375,7 @@ static int twin_on_response(struct c2d *c2d, const struct c2d_resp *resp)
 			rc = twin_save(c2d, resp->dev, &tw);
 			if(!rc) rc = c2d_event(c2d, resp->dev, "twin", "c2d.twin.desired.acknowledged",
 					version_data(resp->num, NULL));
+			if(!rc) rc = c2d_jobs_on_twin_ack(c2d, resp->dev, resp->num);
 		}
 	}else{
 		c2d_log(C2D_LOG_INFO, "device '%s' answered twin version %llu with status %d",

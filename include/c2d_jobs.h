@@ -1,0 +1,68 @@
+/* Fleet jobs (protocol-v2 section 3): one action (a twin desired patch, a
+ * queued message, a persistent RPC) for many devices, each execution
+ * through the device's own plane.
+ *
+ *   jobspec.c  checking a spec (pure, c2d_jobspec.h)
+ *   jobs.c     the admin commands createJob getJob listJobs cancelJob listJobDevices
+ *   jobrun.c   the jobs plane: at TICK, resolving a where target, dispatching
+ *              under the rollout limits, cancelling, completing
+ *   jobexec.c  executions and the job record's counts; the planes' final
+ *              transitions (queue item final, twin acknowledged) land here
+ *
+ * jobexec.c calls only the store and events, so that the queue and twin
+ * planes can call it without a cycle; jobrun.c calls the planes. */
+#ifndef C2D_JOBS_H
+#define C2D_JOBS_H
+
+#include "c2d.h"
+
+/* Execution states (the order is the counts' order in getJob). */
+enum c2d_jx_state {
+	C2D_JX_QUEUED,
+	C2D_JX_IN_PROGRESS,
+	C2D_JX_SUCCEEDED,
+	C2D_JX_FAILED,
+	C2D_JX_TIMED_OUT,
+	C2D_JX_EXPIRED,
+	C2D_JX_CANCELLED,
+	C2D_JX_REJECTED,
+	C2D_JX__COUNT
+};
+
+extern const struct c2d_plane c2d_jobs_plane;
+
+/* "queued", "in_progress", ...; NULL if out of range. */
+const char *c2d_jx_state_name(int state);
+/* The state of that name, or -1. name borrowed. */
+int c2d_jx_state_of(const char *name);
+
+/* The job record, parsed (caller owns *rec). C2D_ENOTFOUND, C2D_EINVAL
+ * (damaged, logged) or a store error. */
+int c2d_job_load(struct c2d *c2d, const char *job, cJSON **rec);
+/* Store rec (borrowed) as the job's record in the open transaction. */
+int c2d_job_save(struct c2d *c2d, const char *job, const cJSON *rec);
+/* The count of state in rec (borrowed). */
+double c2d_job_count(const cJSON *rec, int state);
+/* Move dev's execution x (updated in place) of job to state with status
+ * (0: none), updating rec's counts (borrowed, the caller saves it), and
+ * publish the per-device event c2d.job.execution. */
+int c2d_jobx_move(struct c2d *c2d, const char *job, const char *dev, cJSON *rec, struct c2d_jexec *x,
+		int state, int status);
+
+/* The queue's final transition of item (dev, seq) (qmove.c), in the same
+ * transaction: if a job made the item, its execution ends in the state the
+ * queue state qstate (C2D_QS_*) maps to. 0 or a store error. */
+int c2d_jobs_on_queue_final(struct c2d *c2d, const char *dev, uint64_t seq, int qstate, int status);
+/* The device acknowledged desired version `version` (twin.c): twin
+ * executions waiting for this version or an older one succeed. */
+int c2d_jobs_on_twin_ack(struct c2d *c2d, const char *dev, uint64_t version);
+
+/* Admin commands (jobs.c): cmd borrowed, data filled; NULL or the error
+ * (valid until the next call); *status: the status the response carries. */
+const char *c2d_jobs_create(struct c2d *c2d, const cJSON *cmd, cJSON *data);
+const char *c2d_jobs_get(struct c2d *c2d, const cJSON *cmd, cJSON *data);
+const char *c2d_jobs_list(struct c2d *c2d, const cJSON *cmd, cJSON *data);
+const char *c2d_jobs_cancel(struct c2d *c2d, const cJSON *cmd, cJSON *data);
+const char *c2d_jobs_list_devices(struct c2d *c2d, const cJSON *cmd, cJSON *data);
+
+#endif

@@ -1,0 +1,359 @@
+/* The jobs plane (no deliveries of its own, letter 0): at every TICK it
+ * works on the active jobs (the jactive table), each in a nested
+ * transaction of the tick's unit, in budgeted slices:
+ *
+ *   resolve   a where target: the next RESOLVE_SCAN device records after
+ *             the job's "cursor" are matched; each match gets a queued
+ *             execution; when the walk reaches the end the target is
+ *             "resolved" (fixed)
+ *   dispatch  the next queued executions after "dcursor", as many as the
+ *             rollout allows (maxInFlight minus in_progress; maxPerMinute
+ *             spaced at 60000/maxPerMinute ms from "nextAt", at most one
+ *             second of catch-up after a stall) and DISPATCH_MAX: each
+ *             through the device's own plane (twin desired patch, queued
+ *             message, persistent RPC); the plane's final transition ends
+ *             it (jobexec.c)
+ *   cancel    after cancelJob: queued executions and queue items still
+ *             queued (never sent) end as cancelled, CANCEL_SCAN a tick
+ *   complete  a resolved job with nothing queued or in progress
+ *
+ * Everything a slice decides (cursors, counts, nextAt) is in the job
+ * record, written in the same transaction as the executions and the
+ * planes' items: after a restart or kill -9 the job resumes at its cursors,
+ * and no device is dispatched twice or skipped. Memory holds only one
+ * slice's device ids. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "c2d_fleet.h"
+#include "c2d_jobs.h"
+#include "c2d_jobspec.h"
+#include "c2d_queue.h"
+#include "c2d_twin_plane.h"
+
+#define JOBS_PER_TICK 16
+#define RESOLVE_SCAN 256
+#define DISPATCH_MAX 64
+#define CANCEL_SCAN 256
+#define VISIT_MAX 1024
+
+struct slice {
+	size_t want, n, visited;
+	int only;               /* the state collected, or -1: queued and in_progress */
+	char last[C2D_DEV_MAX + 1];
+	char (*devs)[C2D_DEV_MAX + 1];
+	struct c2d_jexec *x;
+};
+
+static int collect_dev(void *ud, const char *dev, const struct c2d_devrec *rec)
+{
+	struct slice *s = ud;
+
+	(void)rec;
+	memcpy(s->devs[s->n], dev, strlen(dev) + 1);
+	memcpy(s->last, dev, strlen(dev) + 1);
+	return ++s->n >= s->want;
+}
+
+static int collect_exec(void *ud, const char *dev, const struct c2d_jexec *x)
+{
+	struct slice *s = ud;
+
+	memcpy(s->last, dev, strlen(dev) + 1);
+	s->visited++;
+	if((s->only >= 0 && x->state == s->only)
+			|| (s->only < 0 && (x->state == C2D_JX_QUEUED || x->state == C2D_JX_IN_PROGRESS))){
+		memcpy(s->devs[s->n], dev, strlen(dev) + 1);
+		s->x[s->n++] = *x;
+	}
+	return s->n >= s->want || s->visited >= VISIT_MAX;
+}
+
+static const char *rec_str(const cJSON *rec, const char *name)
+{
+	const cJSON *j = cJSON_GetObjectItemCaseSensitive(rec, name);
+
+	return cJSON_IsString(j) ? j->valuestring : "";
+}
+
+static double rec_num(const cJSON *rec, const char *name)
+{
+	const cJSON *j = cJSON_GetObjectItemCaseSensitive(rec, name);
+
+	return cJSON_IsNumber(j) ? j->valuedouble : 0;
+}
+
+static void rec_set(cJSON *rec, const char *name, cJSON *v)
+{
+	if(cJSON_GetObjectItemCaseSensitive(rec, name)) cJSON_ReplaceItemInObjectCaseSensitive(rec, name, v);
+	else cJSON_AddItemToObject(rec, name, v);
+}
+
+/* One slice of a where target. *changed set when rec changed. */
+static int resolve(struct c2d *c2d, const char *job, cJSON *rec, struct slice *s, bool *changed)
+{
+	const cJSON *where = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(
+			cJSON_GetObjectItemCaseSensitive(rec, "spec"), "target"), "where");
+	struct c2d_jexec x = {.state = C2D_JX_QUEUED};
+	cJSON *counts = cJSON_GetObjectItemCaseSensitive(rec, "counts");
+	size_t i, added = 0;
+	bool match;
+	int rc;
+
+	s->want = RESOLVE_SCAN;
+	rc = c2d_store_dev_scan(c2d->store, rec_str(rec, "cursor"), RESOLVE_SCAN, collect_dev, s);
+	for(i = 0; !rc && i < s->n; i++){
+		rc = c2d_fleet_match(c2d, where, s->devs[i], &match);
+		if(rc || !match) continue;
+		x.at_ms = c2d->wall_ms;
+		rc = c2d_store_jexec_put(c2d->store, job, s->devs[i], &x);
+		added++;
+	}
+	if(rc) return rc;
+	if(s->n) rec_set(rec, "cursor", cJSON_CreateString(s->last));
+	if(s->n < RESOLVE_SCAN) rec_set(rec, "resolved", cJSON_CreateTrue());
+	rec_set(rec, "total", cJSON_CreateNumber(rec_num(rec, "total") + (double)added));
+	cJSON_SetNumberValue(cJSON_GetObjectItemCaseSensitive(counts, "queued"), c2d_job_count(rec, C2D_JX_QUEUED) + (double)added);
+	*changed = true;
+	return 0;
+}
+
+/* Hand dev's execution to its plane. */
+static int dispatch_one(struct c2d *c2d, const char *job, cJSON *rec, const char *dev, struct c2d_jexec *x)
+{
+	const cJSON *action = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(rec, "spec"), "action");
+	const cJSON *twin = cJSON_GetObjectItemCaseSensitive(action, "twin");
+	const cJSON *rpc = cJSON_GetObjectItemCaseSensitive(action, "rpc");
+	const cJSON *body = rpc ? rpc : cJSON_GetObjectItemCaseSensitive(action, "msg"), *p;
+	struct c2d_qjob qj = {.dev = dev, .rpc = rpc != NULL};
+	unsigned char *bytes = NULL;
+	char *text = NULL;
+	uint64_t ref = 0;
+	bool acked = false;
+	int rc, status = 0;
+
+	if(twin){
+		rc = c2d_twin_job_desired(c2d, dev, cJSON_GetObjectItemCaseSensitive(twin, "desired"), &ref, &acked, &status);
+		if(!rc && !status && !acked) rc = c2d_store_jref_t_put(c2d->store, dev, job, ref);
+	}else{
+		qj.ttl_s = (uint32_t)rec_num(body, "ttl");
+		if(qj.ttl_s == 0) qj.ttl_s = rpc ? c2d->conf.rpc_ttl_s : c2d->conf.msg_ttl_s;
+		if(rpc){
+			qj.method = rec_str(rpc, "method");
+			qj.timeout_ms = (uint32_t)rec_num(rpc, "timeout");
+			if(qj.timeout_ms == 0) qj.timeout_ms = c2d->conf.rpc_timeout_ms;
+			qj.retries = (uint32_t)rec_num(rpc, "retries");
+			p = cJSON_GetObjectItemCaseSensitive(rpc, "params");
+			text = p ? cJSON_PrintUnformatted(p) : NULL;
+			if(p && text == NULL) return C2D_ENOMEM;
+			qj.payload = text ? text : "";
+			qj.len = text ? strlen(text) : 0;
+			if(text) qj.content_type = "application/json";
+		}else if((p = cJSON_GetObjectItemCaseSensitive(body, "payload")) != NULL){
+			qj.payload = p->valuestring;
+			qj.len = strlen(p->valuestring);
+		}else{
+			long n = c2d_jobspec_b64decode(rec_str(body, "payloadBase64"), &bytes);
+
+			if(n < 0) return C2D_ENOMEM; /* checked at createJob */
+			qj.payload = bytes;
+			qj.len = (size_t)n;
+		}
+		if(!rpc && cJSON_IsString(cJSON_GetObjectItemCaseSensitive(body, "contentType"))){
+			qj.content_type = rec_str(body, "contentType");
+		}
+		rc = c2d_queue_push_job(c2d, &qj, &ref);
+		if(!rc && ref == 0) status = C2D_ST_TOO_MANY;
+		if(!rc && ref) rc = c2d_store_jref_q_put(c2d->store, dev, ref, job);
+		cJSON_free(text);
+		free(bytes);
+	}
+	if(rc) return rc;
+	x->ref = ref;
+	if(status) return c2d_jobx_move(c2d, job, dev, rec, x, C2D_JX_REJECTED, status);
+	if(acked) return c2d_jobx_move(c2d, job, dev, rec, x, C2D_JX_SUCCEEDED, C2D_ST_OK);
+	return c2d_jobx_move(c2d, job, dev, rec, x, C2D_JX_IN_PROGRESS, 0);
+}
+
+/* How many may go now under the rollout; *next, *interval for nextAt. */
+static size_t allowance(struct c2d *c2d, const cJSON *rec, double *next, double *interval)
+{
+	const cJSON *ro = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(rec, "spec"), "rollout");
+	double mpm = rec_num(ro, "maxPerMinute"), mif = rec_num(ro, "maxInFlight"), now = (double)c2d->wall_ms;
+	double b = DISPATCH_MAX, slots;
+
+	*interval = 0;
+	*next = 0;
+	if(mif > 0) b = fmin(b, mif - c2d_job_count(rec, C2D_JX_IN_PROGRESS));
+	if(mpm > 0){
+		*interval = 60000.0 / mpm;
+		*next = fmax(rec_num(rec, "nextAt"), now - 1000);
+		slots = now >= *next ? floor((now - *next) / *interval) + 1 : 0;
+		b = fmin(b, slots);
+	}
+	return b > 0 ? (size_t)b : 0;
+}
+
+static int dispatch(struct c2d *c2d, const char *job, cJSON *rec, struct slice *s, bool *changed)
+{
+	double next, interval;
+	size_t i;
+	int rc;
+
+	s->want = allowance(c2d, rec, &next, &interval);
+	if(s->want == 0 || c2d_job_count(rec, C2D_JX_QUEUED) == 0) return 0;
+	s->only = C2D_JX_QUEUED;
+	rc = c2d_store_jexec_scan(c2d->store, job, rec_str(rec, "dcursor"), collect_exec, s);
+	for(i = 0; !rc && i < s->n; i++) rc = dispatch_one(c2d, job, rec, s->devs[i], &s->x[i]);
+	if(rc) return rc;
+	if(s->visited) rec_set(rec, "dcursor", cJSON_CreateString(s->last));
+	if(interval > 0 && s->n) rec_set(rec, "nextAt", cJSON_CreateNumber(next + (double)s->n * interval));
+	*changed = *changed || s->visited;
+	return 0;
+}
+
+/* After cancelJob: queued executions and never-sent items end cancelled. */
+static int cancel_slice(struct c2d *c2d, const char *job, cJSON *rec, struct slice *s, bool *changed)
+{
+	bool cancelled;
+	size_t i;
+	int rc;
+
+	s->want = CANCEL_SCAN;
+	s->only = -1;
+	rc = c2d_store_jexec_scan(c2d->store, job, rec_str(rec, "ccursor"), collect_exec, s);
+	for(i = 0; !rc && i < s->n; i++){
+		if(s->x[i].state == C2D_JX_QUEUED){
+			rc = c2d_jobx_move(c2d, job, s->devs[i], rec, &s->x[i], C2D_JX_CANCELLED, 0);
+		}else if(!cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(
+				cJSON_GetObjectItemCaseSensitive(rec, "spec"), "action"), "twin")){
+			/* the final transition settles the execution and saves the
+			 * record; save ours first and read it back after */
+			rc = c2d_job_save(c2d, job, rec);
+			if(!rc) rc = c2d_queue_cancel_queued(c2d, s->devs[i], s->x[i].ref, &cancelled);
+			if(!rc && cancelled){
+				cJSON *fresh;
+
+				rc = c2d_job_load(c2d, job, &fresh);
+				if(!rc){
+					cJSON_DeleteItemFromObjectCaseSensitive(rec, "counts");
+					cJSON_AddItemToObject(rec, "counts", cJSON_DetachItemFromObjectCaseSensitive(fresh, "counts"));
+					cJSON_Delete(fresh);
+				}
+			}
+		}
+	}
+	if(rc) return rc;
+	if(s->visited) rec_set(rec, "ccursor", cJSON_CreateString(s->last));
+	if(s->n < CANCEL_SCAN && s->visited < VISIT_MAX) rec_set(rec, "cleanup", cJSON_CreateFalse());
+	*changed = true;
+	return 0;
+}
+
+/* The counts as an object for events. New object or NULL. */
+static cJSON *progress_data(const char *job, const cJSON *rec)
+{
+	cJSON *d = cJSON_CreateObject();
+
+	if(d == NULL) return NULL;
+	cJSON_AddStringToObject(d, "job", job);
+	cJSON_AddStringToObject(d, "state", rec_str(rec, "state"));
+	cJSON_AddNumberToObject(d, "total", rec_num(rec, "total"));
+	cJSON_AddItemToObject(d, "counts", cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(rec, "counts"), true));
+	return d;
+}
+
+/* Completion, and progress at most once a second when counts moved. */
+static int report(struct c2d *c2d, const char *job, cJSON *rec, bool *changed, bool *done)
+{
+	const cJSON *counts = cJSON_GetObjectItemCaseSensitive(rec, "counts");
+	char *now = cJSON_PrintUnformatted(counts);
+	bool moved = now && strcmp(now, rec_str(rec, "reported")) != 0;
+	int rc = 0;
+
+	if(now == NULL) return C2D_ENOMEM;
+	*done = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(rec, "resolved"))
+			&& c2d_job_count(rec, C2D_JX_QUEUED) == 0 && c2d_job_count(rec, C2D_JX_IN_PROGRESS) == 0;
+	if(*done){
+		rec_set(rec, "state", cJSON_CreateString("completed"));
+		rec_set(rec, "finished", cJSON_CreateNumber((double)c2d->wall_ms));
+		rc = c2d_event_job(c2d, job, "c2d.job.completed", progress_data(job, rec));
+		*changed = true;
+	}else if(moved && (double)c2d->wall_ms >= rec_num(rec, "progressAt") + 1000){
+		rec_set(rec, "reported", cJSON_CreateString(now));
+		rec_set(rec, "progressAt", cJSON_CreateNumber((double)c2d->wall_ms));
+		rc = c2d_event_job(c2d, job, "c2d.job.progress", progress_data(job, rec));
+		*changed = true;
+	}
+	cJSON_free(now);
+	return rc;
+}
+
+static int run_job(struct c2d *c2d, const char *job, struct slice *s)
+{
+	bool changed = false, done = false, cleanup;
+	const char *state;
+	cJSON *rec;
+	int rc;
+
+	rc = c2d_job_load(c2d, job, &rec);
+	if(rc == C2D_ENOTFOUND || rc == C2D_EINVAL) return c2d_store_job_active(c2d->store, job, false);
+	if(rc) return rc;
+	state = rec_str(rec, "state");
+	cleanup = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(rec, "cleanup"));
+	s->n = s->visited = 0;
+	if(strcmp(state, "running") == 0){
+		if(!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(rec, "resolved"))) rc = resolve(c2d, job, rec, s, &changed);
+		s->n = s->visited = 0;
+		if(!rc) rc = dispatch(c2d, job, rec, s, &changed);
+		if(!rc) rc = report(c2d, job, rec, &changed, &done);
+	}else if(cleanup){
+		rc = cancel_slice(c2d, job, rec, s, &changed);
+		done = !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(rec, "cleanup"));
+	}else{
+		done = true;
+	}
+	if(!rc && changed) rc = c2d_job_save(c2d, job, rec);
+	if(!rc && done) rc = c2d_store_job_active(c2d->store, job, false);
+	cJSON_Delete(rec);
+	return rc;
+}
+
+struct active {
+	size_t n;
+	char job[JOBS_PER_TICK][C2D_JOB_MAX + 1];
+};
+
+static int collect_job(void *ud, const char *job)
+{
+	struct active *a = ud;
+
+	memcpy(a->job[a->n], job, strlen(job) + 1);
+	return ++a->n == JOBS_PER_TICK;
+}
+
+static void jobs_on_tick(struct c2d *c2d)
+{
+	static char devs[VISIT_MAX][C2D_DEV_MAX + 1];
+	static struct c2d_jexec xs[VISIT_MAX];
+	struct slice s = {.devs = devs, .x = xs};
+	struct active a = {0};
+	size_t i, mark;
+	int rc;
+
+	if(c2d_store_job_scan(c2d->store, NULL, true, collect_job, &a)) return;
+	for(i = 0; i < a.n; i++){
+		rc = c2d_item_begin(c2d, &mark);
+		if(!rc) rc = run_job(c2d, a.job[i], &s);
+		rc = c2d_item_end(c2d, mark, rc);
+		if(rc && c2d_transient(c2d, rc)) return;
+		if(rc) c2d_log(C2D_LOG_WARN, "job '%s': this slice failed (%d); it is tried again at the next tick", a.job[i], rc);
+	}
+}
+
+const struct c2d_plane c2d_jobs_plane = {
+	.letter = 0,
+	.name = "jobs",
+	.on_tick = jobs_on_tick,
+};

@@ -1,0 +1,233 @@
+/* Fleet job specifications: checking a createJob command (c2d_jobspec.h).
+ * Pure: no broker, no store. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "c2d_jobspec.h"
+#include "c2d_query.h"
+#include "c2d_topic.h"
+
+bool c2d_jobspec_valid_id(const char *id)
+{
+	size_t i, n;
+
+	if(id == NULL) return false;
+	n = strnlen(id, C2D_JOB_MAX + 1);
+	if(n == 0 || n > C2D_JOB_MAX) return false;
+	for(i = 0; i < n; i++){
+		char c = id[i];
+
+		if(!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
+				|| c == '_' || c == '.' || c == '-')) return false;
+	}
+	return true;
+}
+
+static int b64val(int c)
+{
+	if(c >= 'A' && c <= 'Z') return c - 'A';
+	if(c >= 'a' && c <= 'z') return c - 'a' + 26;
+	if(c >= '0' && c <= '9') return c - '0' + 52;
+	if(c == '+') return 62;
+	if(c == '/') return 63;
+	return -1;
+}
+
+long c2d_jobspec_b64decode(const char *s, unsigned char **out)
+{
+	size_t n = strlen(s), i, o = 0, pad = 0;
+	unsigned char *buf;
+
+	*out = NULL;
+	if(n % 4) return -1;
+	if(n && s[n - 1] == '=') pad++;
+	if(n > 1 && s[n - 2] == '=') pad++;
+	buf = malloc(n / 4 * 3 + 1);
+	if(buf == NULL) return -1;
+	for(i = 0; i < n; i += 4){
+		int v[4], k;
+
+		for(k = 0; k < 4; k++){
+			bool padded = i + (size_t)k >= n - pad;
+
+			v[k] = padded ? 0 : b64val((unsigned char)s[i + k]);
+			if(v[k] < 0 || (padded && s[i + k] != '=')){
+				free(buf);
+				return -1;
+			}
+		}
+		buf[o++] = (unsigned char)(v[0] << 2 | v[1] >> 4);
+		buf[o++] = (unsigned char)(v[1] << 4 | v[2] >> 2);
+		buf[o++] = (unsigned char)(v[2] << 6 | v[3]);
+	}
+	o -= pad;
+	buf[o] = '\0';
+	*out = buf;
+	return (long)o;
+}
+
+__attribute__((format(printf, 3, 4)))
+static int fail(char *why, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, len, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+/* Optional whole number member name of o in lo..hi into *v (untouched when
+ * absent). 0, or -1 with why. */
+static int opt_uint(const cJSON *o, const char *name, uint32_t lo, uint32_t hi, uint32_t *v,
+		const char *where, char *why, size_t len)
+{
+	const cJSON *j = cJSON_GetObjectItemCaseSensitive(o, name);
+
+	if(j == NULL) return 0;
+	if(!cJSON_IsNumber(j) || j->valuedouble < lo || j->valuedouble > hi || j->valuedouble != (double)(uint32_t)j->valuedouble){
+		return fail(why, len, "%s.%s must be a whole number in %u..%u", where, name, lo, hi);
+	}
+	*v = (uint32_t)j->valuedouble;
+	return 0;
+}
+
+/* Exactly one member of o (an object) and it is an object: *name, *val. */
+static int one_member(const cJSON *o, const char *what, const cJSON **val, char *why, size_t len)
+{
+	if(!cJSON_IsObject(o)) return fail(why, len, "%s must be an object", what);
+	if(o->child == NULL || o->child->next) return fail(why, len, "%s must have exactly one member", what);
+	*val = o->child;
+	return 0;
+}
+
+static int check_target(const cJSON *target, struct c2d_jobspec *s, char *why, size_t len)
+{
+	const cJSON *v, *d, *e;
+	size_t n = 0;
+
+	if(one_member(target, "target", &v, why, len)) return -1;
+	if(strcmp(v->string, "where") == 0){
+		if(c2d_query_check(v, why, len)) return -1;
+		s->where = v;
+		return 0;
+	}
+	if(strcmp(v->string, "devices") != 0) return fail(why, len, "target must be {\"devices\":[...]} or {\"where\":{...}}");
+	if(!cJSON_IsArray(v)) return fail(why, len, "target.devices must be an array of device ids");
+	cJSON_ArrayForEach(d, v){
+		if(!cJSON_IsString(d) || !c2d_topic_valid_dev(d->valuestring, strlen(d->valuestring))){
+			return fail(why, len, "target.devices[%zu] is not a valid device id", n);
+		}
+		if(++n > C2D_JOB_DEVICES_MAX) return fail(why, len, "target.devices has more than %d ids: use tags and where", C2D_JOB_DEVICES_MAX);
+		for(e = v->child; e != d; e = e->next){
+			if(strcmp(e->valuestring, d->valuestring) == 0) return fail(why, len, "target.devices lists '%s' twice", d->valuestring);
+		}
+	}
+	s->devices = v;
+	return 0;
+}
+
+static int check_msg(const cJSON *m, const struct c2d_conf *cf, struct c2d_jobspec *s, char *why, size_t len)
+{
+	const cJSON *p = cJSON_GetObjectItemCaseSensitive(m, "payload");
+	const cJSON *b = cJSON_GetObjectItemCaseSensitive(m, "payloadBase64");
+	const cJSON *ct = cJSON_GetObjectItemCaseSensitive(m, "contentType");
+	unsigned char *bytes;
+
+	if((p == NULL) == (b == NULL)) return fail(why, len, "action.msg needs exactly one of payload and payloadBase64");
+	if(p && !cJSON_IsString(p)) return fail(why, len, "action.msg.payload must be a string");
+	if(b){
+		if(!cJSON_IsString(b) || c2d_jobspec_b64decode(b->valuestring, &bytes) < 0){
+			return fail(why, len, "action.msg.payloadBase64 is not base64");
+		}
+		free(bytes);
+	}
+	if(ct && !cJSON_IsString(ct)) return fail(why, len, "action.msg.contentType must be a string");
+	s->ttl_s = cf->msg_ttl_s;
+	return opt_uint(m, "ttl", 1, cf->msg_ttl_max_s, &s->ttl_s, "action.msg", why, len);
+}
+
+static int check_rpc(const cJSON *r, const struct c2d_conf *cf, struct c2d_jobspec *s, char *why, size_t len)
+{
+	const cJSON *m = cJSON_GetObjectItemCaseSensitive(r, "method");
+
+	if(!cJSON_IsString(m) || !c2d_topic_valid_name(m->valuestring, strlen(m->valuestring))){
+		return fail(why, len, "action.rpc.method must be a method name");
+	}
+	s->ttl_s = cf->rpc_ttl_s;
+	s->timeout_ms = cf->rpc_timeout_ms;
+	s->retries = 0;
+	if(opt_uint(r, "ttl", 1, cf->msg_ttl_max_s, &s->ttl_s, "action.rpc", why, len)) return -1;
+	if(opt_uint(r, "timeout", cf->rpc_timeout_min_ms, cf->rpc_timeout_max_ms, &s->timeout_ms, "action.rpc", why, len)){
+		return -1;
+	}
+	return opt_uint(r, "retries", 0, cf->rpc_retries_max, &s->retries, "action.rpc", why, len);
+}
+
+static int check_action(const cJSON *action, const struct c2d_conf *cf, struct c2d_jobspec *s, char *why, size_t len)
+{
+	const cJSON *v, *d;
+
+	if(one_member(action, "action", &v, why, len)) return -1;
+	if(!cJSON_IsObject(v)) return fail(why, len, "action.%s must be an object", v->string);
+	s->body = v;
+	if(strcmp(v->string, "twin") == 0){
+		s->action = C2D_JA_TWIN;
+		d = cJSON_GetObjectItemCaseSensitive(v, "desired");
+		if(!cJSON_IsObject(d) || d->child == NULL) return fail(why, len, "action.twin.desired must be a non-empty object (a merge patch)");
+		if(cJSON_GetObjectItemCaseSensitive(d, "$version")) return fail(why, len, "action.twin.desired may not hold $version");
+		return 0;
+	}
+	if(strcmp(v->string, "msg") == 0){
+		s->action = C2D_JA_MSG;
+		return check_msg(v, cf, s, why, len);
+	}
+	if(strcmp(v->string, "rpc") == 0){
+		s->action = C2D_JA_RPC;
+		return check_rpc(v, cf, s, why, len);
+	}
+	return fail(why, len, "action must be one of twin, msg and rpc");
+}
+
+int c2d_jobspec_check(const cJSON *cmd, const struct c2d_conf *conf, struct c2d_jobspec *out,
+		char *why, size_t whylen)
+{
+	const cJSON *id = cJSON_GetObjectItemCaseSensitive(cmd, "job");
+	const cJSON *ro = cJSON_GetObjectItemCaseSensitive(cmd, "rollout");
+	static const char *const later[] = {"abort", "startAt", "expiresIn", "continuous"};
+	size_t i;
+
+	memset(out, 0, sizeof(*out));
+	if(!cJSON_IsString(id) || !c2d_jobspec_valid_id(id->valuestring)){
+		return fail(why, whylen, "job must be 1..%d characters of A-Z a-z 0-9 _ . -", C2D_JOB_MAX);
+	}
+	out->job = id->valuestring;
+	for(i = 0; i < sizeof(later) / sizeof(later[0]); i++){
+		if(cJSON_GetObjectItemCaseSensitive(cmd, later[i])) return fail(why, whylen, "%s is not supported yet", later[i]);
+	}
+	if(check_target(cJSON_GetObjectItemCaseSensitive(cmd, "target"), out, why, whylen)) return -1;
+	if(check_action(cJSON_GetObjectItemCaseSensitive(cmd, "action"), conf, out, why, whylen)) return -1;
+	if(ro){
+		if(!cJSON_IsObject(ro)) return fail(why, whylen, "rollout must be an object");
+		if(opt_uint(ro, "maxPerMinute", 1, 1000000, &out->max_per_minute, "rollout", why, whylen)) return -1;
+		if(opt_uint(ro, "maxInFlight", 1, 1000000, &out->max_in_flight, "rollout", why, whylen)) return -1;
+	}
+	return 0;
+}
+
+cJSON *c2d_jobspec_stored(const cJSON *cmd, const struct c2d_jobspec *spec)
+{
+	cJSON *s = cJSON_CreateObject(), *t;
+
+	if(s == NULL) return NULL;
+	t = cJSON_AddObjectToObject(s, "target");
+	if(t && spec->where) cJSON_AddItemToObject(t, "where", cJSON_Duplicate(spec->where, true));
+	if(t && spec->devices) cJSON_AddNumberToObject(t, "devices", cJSON_GetArraySize(spec->devices));
+	cJSON_AddItemToObject(s, "action", cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(cmd, "action"), true));
+	t = cJSON_AddObjectToObject(s, "rollout");
+	if(t && spec->max_per_minute) cJSON_AddNumberToObject(t, "maxPerMinute", spec->max_per_minute);
+	if(t && spec->max_in_flight) cJSON_AddNumberToObject(t, "maxInFlight", spec->max_in_flight);
+	return s;
+}
