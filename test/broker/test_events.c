@@ -247,6 +247,26 @@ static void quarantined(struct world *w)
 	ck_assert_int_eq(c2d_broker_db_put(w->b, "queue", key, sizeof(key), "damaged", 7), 0);
 }
 
+/* Fleet jobs: one completes on an online device (ev-j answers its
+ * message), one is cancelled while its device (ev-off) is away. */
+static void jobs(struct world *w)
+{
+	struct c2d_client *dev = fx_device(w->b, NULL, "ev-j", V5);
+	struct c2d_msg *m;
+
+	admin(w, "{\"command\":\"createJob\",\"job\":\"ev-job\",\"target\":{\"devices\":[\"ev-j\"]},"
+			"\"action\":{\"msg\":{\"payload\":\"j\"}}}");
+	m = c2d_client_wait_msg(dev, "$c2d/ev-j/in/msg/#", FX_WAIT_MS);
+	ck_assert_msg(m != NULL, "the job's message did not arrive");
+	fx_answer(dev, "ev-j", strrchr(m->topic, '/') + 1, 200);
+	c2d_msg_free(m);
+	admin(w, "{\"command\":\"createJob\",\"job\":\"ev-job2\",\"target\":{\"devices\":[\"ev-off\"]},"
+			"\"action\":{\"msg\":{\"payload\":\"j\"}}}");
+	admin(w, "{\"command\":\"cancelJob\",\"job\":\"ev-job2\"}");
+	c2d_sleep_ms(300); /* the device's answer settles at the next tick */
+	c2d_client_destroy(dev);
+}
+
 /* A full queue refuses both kinds; then the device is deleted. */
 static void full_then_deleted(struct world *w)
 {
@@ -279,10 +299,15 @@ static void collect_seen(struct world *w, struct types *seen)
 		ck_assert_msg(cJSON_IsString(subject), "no subject: %s", m->payload);
 		ck_assert_str_eq(cJSON_GetObjectItem(ev, "specversion")->valuestring, "1.0");
 		ck_assert(cJSON_IsString(cJSON_GetObjectItem(ev, "id")) && cJSON_IsString(cJSON_GetObjectItem(ev, "time")));
-		/* c2d.<kind>.<...> is published on $c2d/{subject}/events/<kind> */
+		/* c2d.<kind>.<...> is published on $c2d/{subject}/events/<kind>;
+		 * a fleet job's own events on $c2d/$jobs/{job}/events */
 		n = strcspn(type->valuestring + 4, ".");
 		snprintf(kind, sizeof(kind), "%.*s", (int)n, type->valuestring + 4);
-		want = c2d_strf("$c2d/%s/events/%s", subject->valuestring, kind);
+		if(strncmp(m->topic, "$c2d/$jobs/", 11) == 0 && strcmp(kind, "job") == 0){
+			want = c2d_strf("$c2d/$jobs/%s/events", subject->valuestring);
+		}else{
+			want = c2d_strf("$c2d/%s/events/%s", subject->valuestring, kind);
+		}
 		ck_assert_msg(strcmp(m->topic, want) == 0, "%s on %s, want %s", type->valuestring, m->topic, want);
 		free(want);
 		types_add(seen, type->valuestring);
@@ -301,6 +326,7 @@ START_TEST(catalogue_matches_the_broker)
 	read_catalogue(&doc);
 	w.b = fx_start("plugin_opt_msg_max_deliveries 2\nplugin_opt_msg_queue_max 2\n");
 	w.mon = fx_monitor(w.b, "$c2d/+/events/#");
+	ck_assert_int_eq(c2d_client_subscribe(w.mon, "$c2d/$jobs/+/events", 1), 1);
 	w.app = fx_app(w.b, FX_REPLIES);
 	w.dev = fx_device(w.b, NULL, "ev1", V311);
 
@@ -312,6 +338,7 @@ START_TEST(catalogue_matches_the_broker)
 	rpcs(&w);
 	full_then_deleted(&w);
 	device_events(&w);
+	jobs(&w);
 	expired(&w);
 	collect_seen(&w, &seen);
 
