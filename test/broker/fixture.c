@@ -210,3 +210,16 @@ struct c2d_msg *fx_skip_to_event(struct c2d_client *mon, const char *type, const
 	ck_abort_msg("no event %s %s", type, id ? id : "");
 	return NULL;
 }
+
+cJSON *fx_admin(struct c2d_client *app, const char *cmd, cJSON **resp)
+{
+	char *payload = c2d_strf("{\"commands\":[%s]}", cmd);
+	struct c2d_msg *m = fx_request(app, "$CONTROL/c2d/v1", payload, NULL);
+	cJSON *j = fx_json(m);
+
+	*resp = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "responses"), 0);
+	ck_assert_ptr_nonnull(*resp);
+	c2d_msg_free(m);
+	free(payload);
+	return j;
+}

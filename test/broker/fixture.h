@@ -97,6 +97,11 @@ struct c2d_msg *fx_reply(struct c2d_client *app, const char *corr, const char *e
  * and status (user property and member). */
 void fx_final(struct c2d_client *app, const char *corr, const char *state, int status, int wait_ms);
 
+/* One admin command (a JSON object's text, borrowed) on $CONTROL/c2d/v1
+ * through app; asserts a reply. Returns the reply's root (caller owns,
+ * cJSON_Delete) and *resp its first response (owned by the root). */
+cJSON *fx_admin(struct c2d_client *app, const char *cmd, cJSON **resp);
+
 /* ---- devices ---- */
 
 /* The device answers delivery id with status in the topic

@@ -16,27 +16,12 @@
 #define V5 MQTT_PROTOCOL_V5
 #define V3 MQTT_PROTOCOL_V311
 
-/* One admin command; returns its response object (caller owns the root,
- * *resp points into it). */
-static cJSON *admin1(struct c2d_client *app, const char *cmd, cJSON **resp)
-{
-	char *payload = c2d_strf("{\"commands\":[%s]}", cmd);
-	struct c2d_msg *m = fx_request(app, "$CONTROL/c2d/v1", payload, NULL);
-	cJSON *j = fx_json(m);
-
-	*resp = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "responses"), 0);
-	ck_assert_ptr_nonnull(*resp);
-	c2d_msg_free(m);
-	free(payload);
-	return j;
-}
-
 /* The ids queryDevices returns for where (JSON text), space separated,
  * into out; returns its "next" (caller frees) or NULL. */
 static char *query_ids(struct c2d_client *app, const char *args, char *out, size_t len)
 {
 	char *cmd = c2d_strf("{\"command\":\"queryDevices\",%s}", args), *next = NULL;
-	cJSON *resp, *j = admin1(app, cmd, &resp);
+	cJSON *resp, *j = fx_admin(app, cmd, &resp);
 	const cJSON *d, *data = cJSON_GetObjectItem(resp, "data"), *n;
 	size_t used = 0;
 
@@ -56,7 +41,7 @@ static char *query_ids(struct c2d_client *app, const char *args, char *out, size
 static void query_error(struct c2d_client *app, const char *args, const char *want)
 {
 	char *cmd = c2d_strf("{\"command\":\"queryDevices\",%s}", args);
-	cJSON *resp, *j = admin1(app, cmd, &resp);
+	cJSON *resp, *j = fx_admin(app, cmd, &resp);
 
 	ck_assert_msg(cJSON_IsString(cJSON_GetObjectItem(resp, "error")), "%s accepted", args);
 	ck_assert_str_eq(cJSON_GetObjectItem(resp, "error")->valuestring, want);
@@ -97,7 +82,7 @@ START_TEST(test_tags)
 	ck_assert_ptr_nonnull(strstr(m->payload, "\"tags\":{\"site\":\"berlin\",\"ring\":\"canary\"}"));
 	ck_assert_ptr_nonnull(strstr(m->payload, "\"tags\":2}"));
 	c2d_msg_free(m);
-	j = admin1(app, "{\"command\":\"getDevice\",\"device\":\"tg1\"}", &resp);
+	j = fx_admin(app, "{\"command\":\"getDevice\",\"device\":\"tg1\"}", &resp);
 	ck_assert_str_eq(cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(resp, "data"), "tags"), "ring")->valuestring,
 			"canary");
 	cJSON_Delete(j);
@@ -158,7 +143,7 @@ START_TEST(test_query)
 	ck_assert_ptr_null(next); /* exactly the last one: no next page */
 	/* select */
 	{
-		cJSON *resp, *j = admin1(app, "{\"command\":\"queryDevices\",\"where\":{\"device\":\"d2\"},"
+		cJSON *resp, *j = fx_admin(app, "{\"command\":\"queryDevices\",\"where\":{\"device\":\"d2\"},"
 				"\"select\":[\"tags.ring\",\"info.fw\",\"reported\",\"tags.nope\"]}", &resp);
 		const cJSON *d = cJSON_GetArrayItem(cJSON_GetObjectItem(cJSON_GetObjectItem(resp, "data"), "devices"), 0);
 		char *text = cJSON_PrintUnformatted(d);

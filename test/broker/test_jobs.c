@@ -17,25 +17,10 @@
 #define V5 MQTT_PROTOCOL_V5
 #define V3 MQTT_PROTOCOL_V311
 
-/* One admin command (text, borrowed); returns the root (caller owns),
- * *resp its first response. */
-static cJSON *cmd1(struct c2d_client *app, const char *cmd, cJSON **resp)
-{
-	char *payload = c2d_strf("{\"commands\":[%s]}", cmd);
-	struct c2d_msg *m = fx_request(app, "$CONTROL/c2d/v1", payload, NULL);
-	cJSON *j = fx_json(m);
-
-	*resp = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "responses"), 0);
-	ck_assert_ptr_nonnull(*resp);
-	c2d_msg_free(m);
-	free(payload);
-	return j;
-}
-
 /* The command's status (data.status or the error response's status). */
 static int cmd_status(struct c2d_client *app, const char *cmd, char *err, size_t errlen)
 {
-	cJSON *resp, *j = cmd1(app, cmd, &resp), *data = cJSON_GetObjectItem(resp, "data");
+	cJSON *resp, *j = fx_admin(app, cmd, &resp), *data = cJSON_GetObjectItem(resp, "data");
 	cJSON *e = cJSON_GetObjectItem(resp, "error"), *sj = cJSON_GetObjectItem(data ? data : resp, "status");
 	int st;
 
@@ -51,7 +36,7 @@ static int cmd_status(struct c2d_client *app, const char *cmd, char *err, size_t
 static int job_count(struct c2d_client *app, const char *job, const char *state, char *jstate)
 {
 	char *cmd = c2d_strf("{\"command\":\"getJob\",\"job\":\"%s\"}", job);
-	cJSON *resp, *j = cmd1(app, cmd, &resp), *data = cJSON_GetObjectItem(resp, "data"), *c;
+	cJSON *resp, *j = fx_admin(app, cmd, &resp), *data = cJSON_GetObjectItem(resp, "data"), *c;
 	int n = 0, total = 0;
 
 	ck_assert_ptr_nonnull(data);
@@ -120,11 +105,11 @@ START_TEST(test_msg_job)
 	take(off, "jc", id, sizeof(id));
 	wait_job(app, "m1", "completed", 10000);
 	ck_assert_int_eq(job_count(app, "m1", "succeeded", st), 3);
-	j = cmd1(app, "{\"command\":\"listJobDevices\",\"job\":\"m1\",\"state\":\"succeeded\",\"count\":2}", &resp);
+	j = fx_admin(app, "{\"command\":\"listJobDevices\",\"job\":\"m1\",\"state\":\"succeeded\",\"count\":2}", &resp);
 	ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(cJSON_GetObjectItem(resp, "data"), "devices")), 2);
 	ck_assert_str_eq(cJSON_GetObjectItem(cJSON_GetObjectItem(resp, "data"), "next")->valuestring, "jb");
 	cJSON_Delete(j);
-	j = cmd1(app, "{\"command\":\"listJobs\"}", &resp);
+	j = fx_admin(app, "{\"command\":\"listJobs\"}", &resp);
 	ck_assert_str_eq(cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(cJSON_GetObjectItem(resp, "data"), "jobs"), 0),
 			"job")->valuestring, "m1");
 	cJSON_Delete(j);
