@@ -334,6 +334,20 @@ class Devices(unittest.TestCase):
         self.assertEqual(r.status_code, 400)
 
 
+def sse_event(lines, type_):
+    """The data of the first SSE event of that type in lines, or None after TIMEOUT."""
+    event = None
+    end = time.monotonic() + TIMEOUT
+    for line in lines:
+        if line.startswith("event: "):
+            event = line[7:]
+        if line.startswith("data: ") and event == type_:
+            return json.loads(line[6:])
+        if time.monotonic() > end:
+            return None
+    return None
+
+
 class Events(unittest.TestCase):
     def test_sse(self):
         r = requests.get(STACK.base + "/api/v1/events?device=lamp-5", auth=OP, stream=True, timeout=TIMEOUT)
@@ -344,16 +358,7 @@ class Events(unittest.TestCase):
         self.assertEqual(next(lines), "retry: 3000")
         call("PATCH", "/api/v1/devices/lamp-5/twin/desired", data='{"x":1}',
              headers={"Content-Type": "application/merge-patch+json"})
-        event = data = None
-        end = time.monotonic() + TIMEOUT
-        for line in lines:
-            if line.startswith("event: "):
-                event = line[7:]
-            if line.startswith("data: ") and event == "c2d.twin.desired.changed":
-                data = json.loads(line[6:])
-                break
-            if time.monotonic() > end:
-                break
+        data = sse_event(lines, "c2d.twin.desired.changed")
         r.close()
         self.assertIsNotNone(data)
         self.assertEqual(data["subject"], "lamp-5")
@@ -370,16 +375,7 @@ class Events(unittest.TestCase):
                               "action": {"msg": {"payload": "x", "ttl": 60}}}]}
         resp = call("POST", "/api/v1/admin", data=json.dumps(body)).json()["responses"][0]
         self.assertNotIn("error", resp, resp)
-        event = data = None
-        end = time.monotonic() + TIMEOUT
-        for line in lines:
-            if line.startswith("event: "):
-                event = line[7:]
-            if line.startswith("data: ") and event == "c2d.job.created":
-                data = json.loads(line[6:])
-                break
-            if time.monotonic() > end:
-                break
+        data = sse_event(lines, "c2d.job.created")
         r.close()
         call("POST", "/api/v1/admin", data=json.dumps({"commands": [{"command": "cancelJob", "job": job}]}))
         self.assertIsNotNone(data)

@@ -466,6 +466,7 @@ class Pages(unittest.TestCase):
         self.assertIn("succeeded", DRIVER.find_element(By.ID, "job-devices-table").text)
         self.assert_clean_console("#/jobs")
         self.assert_labelled("#/jobs")
+        DRIVER.execute_script("window.scrollTo(0, 0)")
         shot("jobs")
 
     def test_j_jobs_b_offline_device_cancel(self):
