@@ -179,6 +179,7 @@ struct hconn {
 	/* HC_SSE */
 	struct hreq *stream;
 	char *sub_filter;
+	bool sub_jobs;             /* also $c2d/$jobs/+/events (refusal tolerated) */
 	bool closing;
 };
 

@@ -226,7 +226,10 @@ static void on_connect(struct mosquitto *mosq, void *obj, int rc, int flags, con
 	}
 	c->state = HCS_READY;
 	if(c->kind == HC_SSE){
-		mosquitto_subscribe_v5(mosq, NULL, c->sub_filter, 1, 0, NULL);
+		/* the fleet stream also carries the jobs' own events; only the
+		 * first filter's refusal decides the 403 (on_subscribe) */
+		char *filters[2] = { c->sub_filter, "$c2d/$jobs/+/events" };
+		mosquitto_subscribe_multiple(mosq, NULL, c->sub_jobs ? 2 : 1, filters, 1, 0, NULL);
 	}else{
 		/* Replies come here until the plugin sends them to the client id;
 		 * a refused subscription is tolerated (then only targeted ones). */

@@ -1,6 +1,7 @@
 /* GET /api/v1/events[?device=]: the plugin's CloudEvents as Server-Sent
  * Events. Each stream has its own MQTT connection with the caller's
- * credentials subscribed to $c2d/{dev|+}/events/#: the broker's ACL decides
+ * credentials subscribed to $c2d/{dev|+}/events/# (the fleet stream, without
+ * ?device=, also to the jobs' $c2d/$jobs/+/events): the broker's ACL decides
  * (a refused subscription is 403). Events wait in a bounded buffer; a reader
  * with nothing to send suspends the HTTP connection until an event or a
  * heartbeat comment comes. A stream that falls sse_buffer bytes behind is
@@ -235,6 +236,7 @@ bool sse_route(struct hreq *r, char **seg, int n)
 	}
 	snprintf(filter, sizeof(filter), "$c2d/%s/events/#", dev ? dev : "+");
 	c->sub_filter = strdup(filter);
+	c->sub_jobs = dev == NULL;
 	c->stream = r;
 	c->users++; /* the stream's own, released by stream_free */
 	s->c = c;

@@ -31,6 +31,7 @@ topic readwrite $c2d/+/twin/#
 topic write $c2d/+/msg
 topic write $c2d/+/rpc/#
 topic read $c2d/+/events/#
+topic read $c2d/$jobs/+/events
 topic readwrite replies/operator/#
 topic write $CONTROL/c2d/v1
 topic read $CONTROL/c2d/v1/response

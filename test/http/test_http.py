@@ -334,6 +334,20 @@ class Devices(unittest.TestCase):
         self.assertEqual(r.status_code, 400)
 
 
+def sse_event(lines, type_):
+    """The data of the first SSE event of that type in lines, or None after TIMEOUT."""
+    event = None
+    end = time.monotonic() + TIMEOUT
+    for line in lines:
+        if line.startswith("event: "):
+            event = line[7:]
+        if line.startswith("data: ") and event == type_:
+            return json.loads(line[6:])
+        if time.monotonic() > end:
+            return None
+    return None
+
+
 class Events(unittest.TestCase):
     def test_sse(self):
         r = requests.get(STACK.base + "/api/v1/events?device=lamp-5", auth=OP, stream=True, timeout=TIMEOUT)
@@ -344,20 +358,29 @@ class Events(unittest.TestCase):
         self.assertEqual(next(lines), "retry: 3000")
         call("PATCH", "/api/v1/devices/lamp-5/twin/desired", data='{"x":1}',
              headers={"Content-Type": "application/merge-patch+json"})
-        event = data = None
-        end = time.monotonic() + TIMEOUT
-        for line in lines:
-            if line.startswith("event: "):
-                event = line[7:]
-            if line.startswith("data: ") and event == "c2d.twin.desired.changed":
-                data = json.loads(line[6:])
-                break
-            if time.monotonic() > end:
-                break
+        data = sse_event(lines, "c2d.twin.desired.changed")
         r.close()
         self.assertIsNotNone(data)
         self.assertEqual(data["subject"], "lamp-5")
         self.assertEqual(data["data"]["patch"], {"x": 1})
+
+    def test_sse_fleet_stream_carries_job_events(self):
+        # without ?device= the stream is also subscribed to $c2d/$jobs/+/events
+        r = requests.get(STACK.base + "/api/v1/events", auth=OP, stream=True, timeout=TIMEOUT)
+        self.assertEqual(r.status_code, 200)
+        lines = r.iter_lines(decode_unicode=True)
+        self.assertEqual(next(lines), "retry: 3000")
+        job = "sse-job-%d" % os.getpid()
+        body = {"commands": [{"command": "createJob", "job": job, "target": {"devices": ["sse-job-dev"]},
+                              "action": {"msg": {"payload": "x", "ttl": 60}}}]}
+        resp = call("POST", "/api/v1/admin", data=json.dumps(body)).json()["responses"][0]
+        self.assertNotIn("error", resp, resp)
+        data = sse_event(lines, "c2d.job.created")
+        r.close()
+        call("POST", "/api/v1/admin", data=json.dumps({"commands": [{"command": "cancelJob", "job": job}]}))
+        self.assertIsNotNone(data)
+        self.assertEqual(data["subject"], job)
+        self.assertEqual(data["data"]["job"], job)
 
     def test_sse_acl(self):
         # Mosquitto 2.0's acl_file grants every SUBSCRIBE and filters each

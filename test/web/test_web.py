@@ -17,7 +17,7 @@ from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as EC
-from selenium.webdriver.support.ui import WebDriverWait
+from selenium.webdriver.support.ui import Select, WebDriverWait
 
 import webfix
 
@@ -237,7 +237,8 @@ class Pages(unittest.TestCase):
 
     def test_a_pages_load_clean_and_labelled(self):
         for hash_, h1, name in (("#/fleet", "Fleet", "fleet"), ("#/device/lamp-1", "Device lamp-1", "device"),
-                                ("#/alerts", "Alerts", "alerts"), ("#/events", "Live events", "events")):
+                                ("#/alerts", "Alerts", "alerts"), ("#/events", "Live events", "events"),
+                                ("#/jobs", "Jobs", "jobs")):
             go(hash_)
             wait_for(EC.text_to_be_present_in_element((By.TAG_NAME, "h1"), h1), h1)
             text_in("live-state", "Live")
@@ -429,6 +430,83 @@ class Pages(unittest.TestCase):
         text_in("events-table", "c2d.twin.tags.changed")
         shot("events")
 
+    def create_job(self, job, target, payload="", ttl="", kind="devices"):
+        """Fills the jobs page's form (a msg job) and submits it."""
+        f = wait_for(EC.element_to_be_clickable((By.ID, "job-id")), "the job form")
+        f.send_keys(job)
+        Select(DRIVER.find_element(By.ID, "job-target-kind")).select_by_value(kind)
+        DRIVER.find_element(By.ID, "job-target").send_keys(target)
+        DRIVER.find_element(By.ID, "job-payload").send_keys(payload)
+        DRIVER.find_element(By.ID, "job-ttl").send_keys(ttl)
+        DRIVER.find_element(By.ID, "job-create").click()
+
+    def click_css(self, sel, what):
+        """Clicks what sel names once it is there (rows are replaced live)."""
+        wait_for(lambda d: d.execute_script("const e = document.querySelector(arguments[0]); if (e) e.click(); return !!e;",
+                                            sel), what)
+
+    def job_cell(self, job, cls):
+        return css_text('#jobs-table tr[data-job="%s"] .%s' % (job, cls)) or ""
+
+    def test_j_jobs_a_msg_to_two_devices_live(self):
+        go("#/jobs")
+        text_in("live-state", "Live")
+        settle()
+        self.create_job("web-msg-1", "lamp-1, lamp-2", "reload", "60")
+        text_in("job-form-msg", "Job web-msg-1 created")
+        # the page does not poll: only job events move the bar to 100%
+        wait_for(lambda d: "100%" in self.job_cell("web-msg-1", "c-progress")
+                 and "completed" in self.job_cell("web-msg-1", "c-state"), "web-msg-1 at 100%, completed", 40)
+        self.assertIn("2/2", self.job_cell("web-msg-1", "c-progress"))
+        self.assertIn("succeeded 2", self.job_cell("web-msg-1", "c-progress"))
+        j = API.admin({"command": "getJob", "job": "web-msg-1"})
+        self.assertEqual((j["state"], j["counts"]["succeeded"]), ("completed", 2))
+        self.click_css('button[aria-label="Devices of web-msg-1"]', "the devices button")
+        text_in("job-devices-table", "lamp-2")
+        self.assertIn("succeeded", DRIVER.find_element(By.ID, "job-devices-table").text)
+        self.assert_clean_console("#/jobs")
+        self.assert_labelled("#/jobs")
+        DRIVER.execute_script("window.scrollTo(0, 0)")
+        shot("jobs")
+
+    def test_j_jobs_b_offline_device_cancel(self):
+        go("#/jobs")
+        settle()
+        self.create_job("web-off-1", "sensor-1", "later", "600")
+        text_in("job-form-msg", "Job web-off-1 created")
+        wait_for(lambda d: "running" in self.job_cell("web-off-1", "c-state"), "web-off-1 running")
+        self.assertIn("0%", self.job_cell("web-off-1", "c-progress"))
+        self.click_css('button[aria-label="Cancel web-off-1"]', "the cancel button")
+        wait_for(lambda d: "cancelled" in self.job_cell("web-off-1", "c-state"), "web-off-1 cancelled")
+        self.assertEqual(API.admin({"command": "getJob", "job": "web-off-1"})["state"], "cancelled")
+        self.assertIsNone(css_text('#jobs-table tr[data-job="web-off-1"] button.danger'))
+        # its devices, filtered by state
+        self.click_css('button[aria-label="Devices of web-off-1"]', "the devices button")
+        text_in("job-devices-table", "sensor-1")
+        Select(DRIVER.find_element(By.ID, "job-dev-state")).select_by_value("succeeded")
+        text_in("job-devices-table", "No devices on this page")
+        self.assert_clean_console("#/jobs")
+
+    def test_j_jobs_c_bad_spec_shows_the_error(self):
+        go("#/jobs")
+        settle()
+        # the plugin's refusal, as it says it: a duplicate id is 409
+        self.create_job("web-msg-1", "lamp-1", "again")
+        text_in("job-form-msg", "The plugin refused the job: 409")
+        self.assertIn("error", DRIVER.find_element(By.ID, "job-form-msg").get_attribute("class"))
+        # a where query the plugin does not understand
+        DRIVER.find_element(By.ID, "job-id").clear()
+        DRIVER.find_element(By.ID, "job-target").clear()
+        self.create_job("web-bad-1", '{"tags.site":{"$nope":1}}', "x", kind="where")
+        text_in("job-form-msg", "The plugin refused the job: 400")
+        # and JSON that is no JSON, said before anything is sent
+        DRIVER.find_element(By.ID, "job-id").clear()
+        DRIVER.find_element(By.ID, "job-target").clear()
+        self.create_job("web-bad-2", '{"tags.site":', "x", kind="where")
+        text_in("job-form-msg", "The where query is not valid JSON")
+        self.assertIsNone(css_text('#jobs-table tr[data-job="web-bad-1"]'))
+        self.assert_clean_console("#/jobs")
+
     def test_k_keyboard(self):
         go("#/fleet")
         text_in("fleet-table", "lamp-1")
@@ -455,7 +533,7 @@ class Pages(unittest.TestCase):
         viewport(390, 844)
         for hash_, name, marker in (("#/fleet", "fleet-phone", "fleet-table"), ("#/device/lamp-1", "device-phone",
                                                                                "twin-desired"),
-                                    ("#/alerts", "alerts-phone", "alerts-table")):
+                                    ("#/alerts", "alerts-phone", "alerts-table"), ("#/jobs", "jobs-phone", "jobs-table")):
             go(hash_)
             wait_for(EC.presence_of_element_located((By.ID, marker)), marker)
             time.sleep(0.5)

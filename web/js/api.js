@@ -124,7 +124,8 @@ export async function admin(commands) {
 export async function adminOne(cmd) {
   const [resp] = await admin([cmd]);
   if (!resp) throw new ApiError(502, 'no admin response');
-  if (resp.error) throw new ApiError(adminStatus(resp.error), resp.error, resp);
+  // the job commands state their status; the others are mapped from the text
+  if (resp.error) throw new ApiError(typeof resp.status === 'number' ? resp.status : adminStatus(resp.error), resp.error, resp);
   return resp.data;
 }
 

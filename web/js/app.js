@@ -1,6 +1,6 @@
 // The dashboard's shell: one live event stream for every page, the alert
 // count in the header, sign-in, clear 401/403 messages, and hash routing
-// between the pages (#/fleet, #/device/ID, #/alerts, #/events).
+// between the pages (#/fleet, #/device/ID, #/jobs, #/alerts, #/events).
 
 import { credentials, setCredentials, adminOne, browserLogin } from './api.js';
 import { EventStream } from './sse.js';
@@ -10,6 +10,7 @@ import * as fleet from './fleet.js';
 import * as device from './device.js';
 import * as alertsPage from './alerts-page.js';
 import * as events from './events.js';
+import * as jobs from './jobs.js';
 
 const RECENT = 500;
 const BOOT_SCAN = 200; // devices whose history is scanned for alerts at start
@@ -129,13 +130,13 @@ function route() {
     if (a.dataset.page === page) a.setAttribute('aria-current', 'page');
     else a.removeAttribute('aria-current');
   }
-  const titles = { fleet: 'Fleet', device: 'Device', alerts: 'Alerts', events: 'Events' };
+  const titles = { fleet: 'Fleet', device: 'Device', jobs: 'Jobs', alerts: 'Alerts', events: 'Events' };
   if (page === 'device' && m[2]) {
     const dev = decodeURIComponent(m[2]);
     document.title = `${dev} · mosquitto-c2d`;
     unmount = device.mount(view, ctx, dev);
   } else {
-    const mod = { fleet, alerts: alertsPage, events }[page] || fleet;
+    const mod = { fleet, jobs, alerts: alertsPage, events }[page] || fleet;
     document.title = `${titles[page] || 'Fleet'} · mosquitto-c2d`;
     unmount = mod.mount(view, ctx);
   }
