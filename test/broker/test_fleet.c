@@ -38,6 +38,15 @@ static char *query_ids(struct c2d_client *app, const char *args, char *out, size
 	return next;
 }
 
+/* queryDevices with args must return exactly the ids want (space separated). */
+static void expect_ids(struct c2d_client *app, const char *args, const char *want)
+{
+	char ids[512];
+
+	free(query_ids(app, args, ids, sizeof(ids)));
+	ck_assert_msg(strcmp(ids, want) == 0, "queryDevices %s: %s, want %s", args, ids, want);
+}
+
 static void query_error(struct c2d_client *app, const char *args, const char *want)
 {
 	char *cmd = c2d_strf("{\"command\":\"queryDevices\",%s}", args);
@@ -115,22 +124,14 @@ START_TEST(test_query)
 	c2d_msg_free(fx_send(dev, "$c2d/d2/out/hello", "{\"fw\":\"2.1.0\"}", "h", NULL, "200"));
 	c2d_msg_free(fx_send(dev, "$c2d/d2/out/reported", "{\"temp\":21}", "r", NULL, "200"));
 
-	free(query_ids(app, "\"where\":{\"tags.site\":\"berlin\"}", ids, sizeof(ids)));
-	ck_assert_str_eq(ids, "d1 d2");
-	free(query_ids(app, "\"where\":{}", ids, sizeof(ids)));
-	ck_assert_str_eq(ids, "d1 d2 d3 d4");
-	free(query_ids(app, "\"where\":{\"online\":true}", ids, sizeof(ids)));
-	ck_assert_str_eq(ids, "d2");
-	free(query_ids(app, "\"where\":{\"tags.floor\":{\"$gte\":2,\"$lt\":5}}", ids, sizeof(ids)));
-	ck_assert_str_eq(ids, "d3");
-	free(query_ids(app, "\"where\":{\"$or\":[{\"tags.site\":\"paris\"},{\"info.fw\":{\"$prefix\":\"2.\"}}]}", ids, sizeof(ids)));
-	ck_assert_str_eq(ids, "d2 d3");
-	free(query_ids(app, "\"where\":{\"tags.ring\":{\"$exists\":false},\"desired.mode\":{\"$ne\":\"eco\"}}", ids, sizeof(ids)));
-	ck_assert_str_eq(ids, "d1 d4");
-	free(query_ids(app, "\"where\":{\"reported.temp\":{\"$in\":[20,21]}}", ids, sizeof(ids)));
-	ck_assert_str_eq(ids, "d2");
-	free(query_ids(app, "\"where\":{\"device\":{\"$nin\":[\"d1\",\"d3\"]}}", ids, sizeof(ids)));
-	ck_assert_str_eq(ids, "d2 d4");
+	expect_ids(app, "\"where\":{\"tags.site\":\"berlin\"}", "d1 d2");
+	expect_ids(app, "\"where\":{}", "d1 d2 d3 d4");
+	expect_ids(app, "\"where\":{\"online\":true}", "d2");
+	expect_ids(app, "\"where\":{\"tags.floor\":{\"$gte\":2,\"$lt\":5}}", "d3");
+	expect_ids(app, "\"where\":{\"$or\":[{\"tags.site\":\"paris\"},{\"info.fw\":{\"$prefix\":\"2.\"}}]}", "d2 d3");
+	expect_ids(app, "\"where\":{\"tags.ring\":{\"$exists\":false},\"desired.mode\":{\"$ne\":\"eco\"}}", "d1 d4");
+	expect_ids(app, "\"where\":{\"reported.temp\":{\"$in\":[20,21]}}", "d2");
+	expect_ids(app, "\"where\":{\"device\":{\"$nin\":[\"d1\",\"d3\"]}}", "d2 d4");
 	/* paging */
 	next = query_ids(app, "\"where\":{},\"count\":3", ids, sizeof(ids));
 	ck_assert_str_eq(ids, "d1 d2 d3");
