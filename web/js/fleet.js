@@ -6,6 +6,7 @@
 // refresh the rows they name, at most once per REFRESH_MS.
 
 import { admin, adminOne } from './api.js';
+import { cursorPager } from './pager.js';
 import { h, fill, field, onlineBadge, fmtAgo, fmtTime, say, describeError, throttle, parseJson } from './ui.js';
 
 const PAGE = 50;
@@ -52,13 +53,7 @@ export function mount(root, ctx) {
   const msg = h('p', { class: 'msg', role: 'status', 'aria-live': 'polite' });
   const stats = h('p', { class: 'hint', id: 'fleet-stats' });
   const body = h('tbody');
-  const prev = h('button', { type: 'button', id: 'fleet-prev', disabled: true, onclick: () => go(-1) }, 'Previous page');
-  const next = h('button', { type: 'button', id: 'fleet-next', disabled: true, onclick: () => go(1) }, 'Next page');
-  const pageInfo = h('span', { class: 'hint', 'aria-live': 'polite' });
   const rows = new Map(); // dev -> {tr, info}
-  let cursors = [null]; // cursors[i] = `after` of page i
-  let page = 0;
-  let nextCursor = null;
   let where = {};
   let gone = false;
 
@@ -81,49 +76,38 @@ export function mount(root, ctx) {
       say(msg, e.message, 'error');
       return;
     }
-    cursors = [null];
-    page = 0;
-    load();
+    pager.first();
   }
 
-  function go(d) {
-    if (d > 0 && nextCursor) {
-      cursors[page + 1] = nextCursor;
-      page++;
-    } else if (d < 0 && page > 0) {
-      page--;
-    } else {
-      return;
-    }
-    load();
-  }
-
-  async function load() {
+  // One page: queryDevices calls from `start` until PAGE rows or the end.
+  async function fetchPage(start) {
     say(msg, 'Loading…');
-    let after = cursors[page];
+    let after = start;
     let found = [];
     let scanned = 0;
     let calls = 0;
-    try {
-      do {
-        const data = await adminOne({ command: 'queryDevices', where, count: PAGE - found.length, after: after || undefined });
-        found = found.concat(data.devices.map((d) => d.device));
-        scanned += data.scanned || 0;
-        after = data.next;
-        calls++;
-      } while (after && found.length < PAGE && calls < MAX_CALLS && !gone);
-      if (gone) return;
-      nextCursor = after;
-      await render(found);
-      say(msg, found.length ? `${found.length} devices on this page (${scanned} records examined).` : 'No devices match.', 'ok');
-    } catch (e) {
-      say(msg, describeError(e), 'error');
-      fill(body, h('tr', {}, h('td', { colspan: 7, class: 'empty' }, 'Could not load the fleet: ' + describeError(e))));
-    }
-    prev.disabled = page === 0;
-    next.disabled = !nextCursor;
-    pageInfo.textContent = `Page ${page + 1}`;
+    do {
+      const data = await adminOne({ command: 'queryDevices', where, count: PAGE - found.length, after: after || undefined });
+      found = found.concat(data.devices.map((d) => d.device));
+      scanned += data.scanned || 0;
+      after = data.next;
+      calls++;
+    } while (after && found.length < PAGE && calls < MAX_CALLS && !gone);
+    return { items: found, next: after, scanned };
   }
+
+  async function showPage(found, r) {
+    if (gone) return;
+    await render(found);
+    say(msg, found.length ? `${found.length} devices on this page (${r.scanned} records examined).` : 'No devices match.', 'ok');
+  }
+
+  function showError(e) {
+    say(msg, describeError(e), 'error');
+    fill(body, h('tr', {}, h('td', { colspan: 7, class: 'empty' }, 'Could not load the fleet: ' + describeError(e))));
+  }
+
+  const pager = cursorPager('fleet', fetchPage, showPage, showError);
 
   async function details(devs) {
     if (!devs.length) return [];
@@ -215,7 +199,7 @@ export function mount(root, ctx) {
         h('caption', { class: 'sr-only' }, 'Devices'),
         h('thead', {}, h('tr', {}, ['Device', 'Presence', 'Tags', 'Queue', 'Last seen', 'Model', 'Twin'].map((t) => h('th', { scope: 'col' }, t)))),
         body)),
-    h('nav', { class: 'pager', 'aria-label': 'Fleet pages' }, prev, pageInfo, next));
+    pager.nav);
   apply();
   statsRefresh();
   return () => {

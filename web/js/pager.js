@@ -3,7 +3,8 @@
 import { h } from './ui.js';
 
 // name: the id prefix of its buttons; load(after) (borrowed) resolves
-// {items, next}; show(items) renders a page; fail(error) reports one.
+// {items, next, ...}; show(items, page) renders a page (it may be async and
+// gets the whole resolved object too); fail(error) reports one.
 // Returns {nav (the element), first() (page 1), reload() (this page)}.
 export function cursorPager(name, load, show, fail) {
   let cursors = [null];
@@ -18,7 +19,7 @@ export function cursorPager(name, load, show, fail) {
     try {
       const r = await load(cursors[page]);
       next = r.next || null;
-      show(r.items || []);
+      await show(r.items || [], r);
     } catch (e) {
       fail(e);
     }
