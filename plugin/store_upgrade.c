@@ -113,12 +113,15 @@ static int qrec_convert(struct upgrade *u, const MDB_val *key, const MDB_val *va
 	return c2d_qrec_encode(&r, buf, len);
 }
 
-/* Rewrite every record of t that convert changes, in place. */
+/* Rewrite every record of t that convert changes, in place. The key and
+ * value are copied first: LMDB's pointers into the page die with the
+ * writes (the page is copied on write, or reused). */
 static int convert_table(struct upgrade *u, enum table t, convert_fn convert)
 {
 	MDB_cursor *cur;
 	MDB_val k, v, nv;
-	void *buf;
+	unsigned char kbuf[KEY_MAX * 2];
+	void *vbuf, *buf;
 	size_t len;
 	int mrc, rc = C2D_OK, op = MDB_FIRST;
 
@@ -126,6 +129,16 @@ static int convert_table(struct upgrade *u, enum table t, convert_fn convert)
 	if(mrc) return c2d_db_status(u->st, mrc, "upgrade cursor", c2d_db_table_name[t]);
 	while(rc == C2D_OK && (mrc = mdb_cursor_get(cur, &k, &v, op)) == 0){
 		op = MDB_NEXT;
+		if(k.mv_size > sizeof(kbuf)) continue; /* not ours: left for the reader to report */
+		memcpy(kbuf, k.mv_data, k.mv_size);
+		k.mv_data = kbuf;
+		vbuf = malloc(v.mv_size ? v.mv_size : 1);
+		if(vbuf == NULL){
+			rc = C2D_ENOMEM;
+			break;
+		}
+		memcpy(vbuf, v.mv_data, v.mv_size);
+		v.mv_data = vbuf;
 		buf = NULL;
 		len = 0;
 		rc = convert(u, &k, &v, &buf, &len);
@@ -136,6 +149,7 @@ static int convert_table(struct upgrade *u, enum table t, convert_fn convert)
 			u->n++;
 		}
 		free(buf);
+		free(vbuf);
 	}
 	mdb_cursor_close(cur);
 	if(rc) return rc;
