@@ -94,7 +94,7 @@ int c2d_store_dev_put(struct c2d_store *st, const char *dev, const struct c2d_de
  * queryDevices), in the open transaction: a new one with created_ms and
  * everything else 0 if it has none. 0 or an error. */
 int c2d_store_dev_ensure(struct c2d_store *st, const char *dev, uint64_t created_ms);
-/* Delete the device record, its twin, its info and all its queue items and payloads. Deadline and
+/* Delete the device record, its twin (and sent mark), its info and all its queue items and payloads. Deadline and
  * dedup entries are not touched: the caller removes those first. */
 int c2d_store_dev_del(struct c2d_store *st, const char *dev);
 /* Visit devices in byte order of their ids, strictly after `after` (NULL or ""
@@ -107,7 +107,13 @@ int c2d_store_dev_scan(struct c2d_store *st, const char *after, size_t limit,
 /* *json: copied, NUL-terminated, caller frees with free(); *len excludes the NUL. */
 int c2d_store_twin_get(struct c2d_store *st, const char *dev, char **json, size_t *len);
 int c2d_store_twin_put(struct c2d_store *st, const char *dev, const char *json, size_t len);
-int c2d_store_twin_del(struct c2d_store *st, const char *dev); /* C2D_ENOTFOUND if none */
+/* Deletes the twin and its sent mark. C2D_ENOTFOUND if there was no twin. */
+int c2d_store_twin_del(struct c2d_store *st, const char *dev);
+/* The twin's sent mark: the highest desired version a catch-up pushed,
+ * stored apart from the document (a catch-up writes these few bytes, not
+ * the twin). *sent: 0 when there is none. */
+int c2d_store_twin_sent_get(struct c2d_store *st, const char *dev, uint64_t *sent);
+int c2d_store_twin_sent_put(struct c2d_store *st, const char *dev, uint64_t sent);
 /* ---- device info: the JSON object of the device's hello, one per device;
  * c2d_store_dev_del deletes it ---- */
 int c2d_store_info_get(struct c2d_store *st, const char *dev, char **json, size_t *len);

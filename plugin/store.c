@@ -4,7 +4,7 @@
  * store_queue.c, store_index.c, store_quarantine.c) are the only plugin files
  * that include lmdb.h, through their private header store_int.h.
  *
- * One environment at db_path holds fifteen named databases. Keys are built so
+ * One environment at db_path holds sixteen named databases. Keys are built so
  * that each hot operation is one B-tree seek, or a cursor walk over adjacent
  * keys (each table's module says why its keys sort as they must):
  *
@@ -12,6 +12,8 @@
  *            "clock"                       -> be64: the timeout clock when last written   store_index.c
  *   devices  dev                           -> device record (versioned, c2d_rec.h)         store_dev.c
  *   twins    dev                           -> JSON text, without NUL                      store_dev.c
+ *   twinsent dev                           -> u8 version (1), u64 LE: the highest desired store_dev.c
+ *                                             version pushed, noted by a catch-up
  *   queue    dev \0 seq(be64)              -> item state record (qrec.c, no payload)       store_queue.c
  *   qpayload dev \0 seq(be64)              -> the item's payload, written once            store_queue.c
  *   due      at_ms(be64) dev \0 seq(be64)  -> empty (wall clock deadlines)                store_index.c
@@ -29,7 +31,8 @@
  * Schema 1.1 added info and idmark; 1.2 added timeout, quarantine and the
  * clock record; 1.3 the job tables (jobs, jactive, jexec, jref). 2.0 gave
  * every record an explicit versioned encoding (c2d_rec.h: no C struct on
- * disk) and moved queue payloads out of the item records (qpayload). A 1.x
+ * disk), moved queue payloads out of the item records (qpayload) and
+ * what a twin catch-up sent out of the twin document (twinsent). A 1.x
  * store is upgraded in place when it is opened: it gets the new tables
  * (empty), store_upgrade.c rewrites its device, queue and execution records
  * in the same transaction, and its schema record says 2.0. A store of

@@ -7,6 +7,7 @@
  *                    struct c2d_devrec raw (152 bytes, u32 version 1 first);
  *                    store_upgrade.c rewrites those
  *   twins    dev  -> JSON text, without NUL
+ *   twinsent dev  -> u8 version (1), u64 sent (LE): the twin's sent mark
  *   info     dev  -> JSON text (the device's hello), without NUL
  *   idmark   dev  -> u8 version (1), u64 next_seq, u64 desired version,
  *                    u64 reported version (LE): where ids continue after a
@@ -138,6 +139,8 @@ int c2d_store_dev_del(struct c2d_store *st, const char *dev)
 	rc = c2d_db_del(st, T_TWINS, k.buf, k.len);
 	if(rc && rc != C2D_ENOTFOUND) return rc;
 	found |= rc == C2D_OK;
+	rc = c2d_db_del(st, T_TWSENT, k.buf, k.len);
+	if(rc && rc != C2D_ENOTFOUND) return rc;
 	rc = c2d_db_del(st, T_INFO, k.buf, k.len);
 	if(rc && rc != C2D_ENOTFOUND) return rc;
 	k.buf[k.len++] = '\0'; /* the queue range: dev \0 */
@@ -241,7 +244,48 @@ int c2d_store_twin_put(struct c2d_store *st, const char *dev, const char *json, 
 
 int c2d_store_twin_del(struct c2d_store *st, const char *dev)
 {
+	int rc = text_del(st, T_TWSENT, dev);
+
+	if(rc && rc != C2D_ENOTFOUND) return rc;
 	return text_del(st, T_TWINS, dev);
+}
+
+#define TWSENT_VERSION 1
+
+static int take_twin_sent(void *ud, const MDB_val *val)
+{
+	struct c2d_rec_r r;
+
+	c2d_rec_r_init(&r, val->mv_data, val->mv_size);
+	if(c2d_rec_get_u8(&r) != TWSENT_VERSION) c2d_rec_r_fail(&r);
+	*(uint64_t *)ud = c2d_rec_get_u64(&r);
+	if(!c2d_rec_r_done(&r)) return c2d_db_corrupt(T_TWSENT, "bad sent mark");
+	return C2D_OK;
+}
+
+int c2d_store_twin_sent_get(struct c2d_store *st, const char *dev, uint64_t *sent)
+{
+	struct key k = {0};
+	int rc;
+
+	if(st == NULL || sent == NULL || key_dev(&k, dev)) return C2D_EINVAL;
+	*sent = 0;
+	rc = c2d_db_get(st, T_TWSENT, k.buf, k.len, take_twin_sent, sent);
+	if(rc) *sent = 0;
+	return rc == C2D_ENOTFOUND ? C2D_OK : rc;
+}
+
+int c2d_store_twin_sent_put(struct c2d_store *st, const char *dev, uint64_t sent)
+{
+	unsigned char buf[9];
+	struct c2d_rec_w w;
+	struct key k = {0};
+
+	if(st == NULL || key_dev(&k, dev)) return C2D_EINVAL;
+	c2d_rec_w_init(&w, buf, sizeof(buf));
+	c2d_rec_put_u8(&w, TWSENT_VERSION);
+	c2d_rec_put_u64(&w, sent);
+	return c2d_db_put(st, T_TWSENT, k.buf, k.len, buf, w.len);
 }
 
 int c2d_store_info_get(struct c2d_store *st, const char *dev, char **json, size_t *len)

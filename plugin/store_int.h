@@ -51,6 +51,7 @@ enum table {
 	T_JEXEC,
 	T_JREF,
 	T_QPAY,
+	T_TWSENT,
 	T_COUNT
 };
 
