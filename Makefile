@@ -80,7 +80,7 @@ $(B)/test/broker/%: test/broker/%.c test/broker/harness.c test/broker/harness.h 
 
 $(B)/bench/%: bench/%.c $(wildcard bench/*.h) $(B)/mosquitto_c2d.so
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -fvisibility=default -DC2D_PLUGIN_PATH='"$(abspath $(B)/mosquitto_c2d.so)"' -o $@ $< $(LDFLAGS) -lmosquitto -lm $(shell pkg-config --libs libcjson) -lpthread
+	$(CC) $(CFLAGS) -fvisibility=default -DC2D_PLUGIN_PATH='"$(abspath $(B)/mosquitto_c2d.so)"' -o $@ $< $(LDFLAGS) -lmosquitto -lm $(shell pkg-config --libs libcjson lmdb) -lpthread
 
 unit: $(UNIT_BIN)
 broker-test: $(BROKER_BIN)

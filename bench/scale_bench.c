@@ -18,7 +18,8 @@
  * Brokers are started here (temp dir, free loopback port), the plugin with
  * sync periodic (fsync out of the way). Sizes: SCALE_DEVICES (100000),
  * SCALE_RECONNECT (10000), SCALE_EXPIRE (1000000, scaled down to what loads
- * in about 3 minutes), SCALE_QUICK=1 tiny sizes. Markdown on stdout,
+ * in about 3 minutes), SCALE_QUICK=1 tiny sizes, SCALE_PLUGIN another build of
+ * the plugin (the previous release, for before/after). Markdown on stdout,
  * progress on stderr. */
 #define _XOPEN_SOURCE 700
 
@@ -1036,7 +1037,7 @@ int main(int argc, char **argv)
 	o.reconnect = env_uint("SCALE_RECONNECT", o.quick ? 200 : 10000);
 	o.expire = env_uint("SCALE_EXPIRE", o.quick ? 5000 : 1000000);
 	o.mosquitto = getenv("SCALE_MOSQUITTO") ? getenv("SCALE_MOSQUITTO") : "/usr/sbin/mosquitto";
-	o.plugin = C2D_PLUGIN_PATH;
+	o.plugin = getenv("SCALE_PLUGIN") && *getenv("SCALE_PLUGIN") ? getenv("SCALE_PLUGIN") : C2D_PLUGIN_PATH; /* another build: "before" */
 	if(getrlimit(RLIMIT_NOFILE, &rl) == 0){
 		rl.rlim_cur = rl.rlim_max;
 		setrlimit(RLIMIT_NOFILE, &rl);

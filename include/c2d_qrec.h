@@ -2,17 +2,24 @@
  * persistent RPC as stored in the queue database, its binary encoding and its
  * states. Pure: no broker, no LMDB.
  *
- * Encoding (integers little-endian):
- *   u8 version, u8 kind, u8 state, u8 reserved (0),
+ * Encoding (version 3, the store's since schema 2.0; c2d_rec.h fields,
+ * integers little-endian):
+ *   u8 version (3), u8 kind, u8 state, u8 reserved (0),
  *   u32 deliveries, u32 retries_left, u32 timeout_ms,
  *   u64 created_ms, u64 expires_ms, u64 due_ms,
- *   version 2 only: u32 retries, u32 ttl_s, u32 status, u64 finished_ms,
- *   then six fields, each u32 length + bytes, in this order:
- *   sender, resp_topic, corr, content_type, method, payload.
- * Version 1 is version 2 without the extension (all four 0). The encoding is
- * canonical: a record whose extension is all 0 is written as version 1, and a
- * version 2 record with an all-0 extension does not decode, so decode ->
- * encode gives the same bytes back.
+ *   u32 retries, u32 ttl_s, u32 status, u64 finished_ms, u32 payload_len,
+ *   then five length-prefixed fields: sender, resp_topic, corr,
+ *   content_type, method.
+ * This is the item's small state record: the payload is not in it. The
+ * queue stores the payload once, apart (qitem.c), and a delivery or an
+ * answer rewrites only this record. Decoding a version 3 record gives
+ * payload NULL and payload_len as stored; encoding ignores r->payload.
+ * Every field is written, so decode -> encode gives the same bytes back.
+ *
+ * Versions 1 and 2 (schema 1.x) held the payload inline as a sixth field
+ * (version 2 with the four fields from retries to finished_ms, version 1
+ * without, payload_len absent); c2d_qrec_decode_old reads them for the
+ * upgrade of a 1.x store (store_upgrade.c), nothing else does.
  * Text fields are stored with their terminating NUL (length 0 = absent), so a
  * decoded record points straight into the buffer. Decoding checks every length
  * and that the fields end exactly at the end of the buffer: a damaged or
@@ -24,10 +31,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define C2D_QREC_VERSION 1    /* without the extension */
-#define C2D_QREC_VERSION_EXT 2
-#define C2D_QREC_HEADER 40    /* bytes before the first field (version 1) */
-#define C2D_QREC_EXT 20       /* bytes of the version 2 extension */
+#define C2D_QREC_VERSION 3      /* the state record, payload apart */
+#define C2D_QREC_HEADER 64      /* bytes before the first field */
+#define C2D_QREC_OLD_V1 1       /* schema 1.x, payload inline */
+#define C2D_QREC_OLD_V2 2       /* schema 1.x with the extension */
+#define C2D_QREC_OLD_HEADER 40  /* bytes before an old record's first field (v1) */
 
 enum c2d_qkind {
 	C2D_QK_MSG = 0, /* $c2d/{dev}/msg */
@@ -81,23 +89,27 @@ struct c2d_qrec {
 	uint32_t corr_len;      /* <= 65535 */
 	const char *content_type;
 	const char *method;     /* rpc */
-	const void *payload;
+	const void *payload;    /* NULL after c2d_qrec_decode: stored apart */
 	uint32_t payload_len;
-	/* the version 2 extension; all 0 in a version 1 record */
 	uint32_t retries;       /* rpc: retries as requested */
 	uint32_t ttl_s;         /* lifetime as requested, s */
 	uint32_t status;        /* history: the final state's status; 0 while live */
 	uint64_t finished_ms;   /* history: when the final state was reached; 0 while live */
 };
 
-/* Encode r (borrowed). *out: caller frees with free(); *len its size.
+/* Encode r's state record (borrowed; r->payload is not read). *out: caller
+ * frees with free(); *len its size.
  * Returns 0, C2D_EINVAL (kind/state out of range or not a state of the kind,
  * corr over 65535 bytes, an rpc without a method), or C2D_ENOMEM. */
 int c2d_qrec_encode(const struct c2d_qrec *r, void **out, size_t *len);
 
-/* Decode buf (len bytes, borrowed) into *r, whose pointers then point into buf.
- * Returns 0 or C2D_EINVAL (damaged: *r is zeroed). */
+/* Decode a version 3 record buf (len bytes, borrowed) into *r, whose
+ * pointers then point into buf (payload NULL). Returns 0 or C2D_EINVAL
+ * (damaged or another version: *r is zeroed). */
 int c2d_qrec_decode(struct c2d_qrec *r, const void *buf, size_t len);
+/* Decode a schema 1.x record (version 1 or 2), its payload inline: r->payload
+ * points into buf. 0 or C2D_EINVAL. */
+int c2d_qrec_decode_old(struct c2d_qrec *r, const void *buf, size_t len);
 
 /* "queued", "sent", ... ; "?" out of range. */
 const char *c2d_qrec_state_name(int state);

@@ -26,10 +26,9 @@
 
 struct c2d_store;
 
-/* Per-device record. Fixed layout, stored as is (local database only). */
+/* Per-device record, in memory. Stored encoded (store_dev.c), never as is. */
 #define C2D_DEVREC_COUNTERS 16
 struct c2d_devrec {
-	uint32_t version;          /* layout version, 1; set by the store on put */
 	uint32_t queued;           /* items in the queue (maintained by the queue module) */
 	uint64_t next_seq;         /* next queue sequence number; 0 in a new record means 1 */
 	uint64_t created_ms;       /* wall clock, ms since epoch */
@@ -95,7 +94,7 @@ int c2d_store_dev_put(struct c2d_store *st, const char *dev, const struct c2d_de
  * queryDevices), in the open transaction: a new one with created_ms and
  * everything else 0 if it has none. 0 or an error. */
 int c2d_store_dev_ensure(struct c2d_store *st, const char *dev, uint64_t created_ms);
-/* Delete the device record, its twin, its info and all its queue items. Deadline and
+/* Delete the device record, its twin (and sent mark), its info and all its queue items and payloads. Deadline and
  * dedup entries are not touched: the caller removes those first. */
 int c2d_store_dev_del(struct c2d_store *st, const char *dev);
 /* Visit devices in byte order of their ids, strictly after `after` (NULL or ""
@@ -108,7 +107,13 @@ int c2d_store_dev_scan(struct c2d_store *st, const char *after, size_t limit,
 /* *json: copied, NUL-terminated, caller frees with free(); *len excludes the NUL. */
 int c2d_store_twin_get(struct c2d_store *st, const char *dev, char **json, size_t *len);
 int c2d_store_twin_put(struct c2d_store *st, const char *dev, const char *json, size_t len);
-int c2d_store_twin_del(struct c2d_store *st, const char *dev); /* C2D_ENOTFOUND if none */
+/* Deletes the twin and its sent mark. C2D_ENOTFOUND if there was no twin. */
+int c2d_store_twin_del(struct c2d_store *st, const char *dev);
+/* The twin's sent mark: the highest desired version a catch-up pushed,
+ * stored apart from the document (a catch-up writes these few bytes, not
+ * the twin). *sent: 0 when there is none. */
+int c2d_store_twin_sent_get(struct c2d_store *st, const char *dev, uint64_t *sent);
+int c2d_store_twin_sent_put(struct c2d_store *st, const char *dev, uint64_t sent);
 /* ---- device info: the JSON object of the device's hello, one per device;
  * c2d_store_dev_del deletes it ---- */
 int c2d_store_info_get(struct c2d_store *st, const char *dev, char **json, size_t *len);
@@ -131,7 +136,9 @@ int c2d_store_idmark_raise(struct c2d_store *st, const char *dev, const struct c
 /* Number of stored twins (statistics). */
 int c2d_store_twin_count(struct c2d_store *st, uint64_t *count);
 
-/* ---- queue items: opaque records keyed by (dev, seq), seq > 0 ---- */
+/* ---- queue items: opaque state records keyed by (dev, seq), seq > 0; a
+ * seq with C2D_STORE_Q_HISTORY set is a finished item's. ---- */
+#define C2D_STORE_Q_HISTORY (1ull << 63)
 int c2d_store_q_put(struct c2d_store *st, const char *dev, uint64_t seq, const void *rec, size_t len);
 /* *rec: copied, caller frees with free(). */
 int c2d_store_q_get(struct c2d_store *st, const char *dev, uint64_t seq, void **rec, size_t *len);
@@ -141,6 +148,14 @@ int c2d_store_q_del(struct c2d_store *st, const char *dev, uint64_t seq); /* C2D
  * nonzero to stop early. */
 int c2d_store_q_scan(struct c2d_store *st, const char *dev, uint64_t from,
 		int (*cb)(void *ud, uint64_t seq, const void *rec, size_t len), void *ud);
+
+/* ---- queue payloads: the bytes of item (dev, seq), stored once apart from
+ * its state record, under seq without C2D_STORE_Q_HISTORY (a finished item
+ * keeps its payload where it was). ---- */
+int c2d_store_qpay_put(struct c2d_store *st, const char *dev, uint64_t seq, const void *p, size_t len);
+/* *p: copied, caller frees with free(); C2D_ENOTFOUND. */
+int c2d_store_qpay_get(struct c2d_store *st, const char *dev, uint64_t seq, void **p, size_t *len);
+int c2d_store_qpay_del(struct c2d_store *st, const char *dev, uint64_t seq); /* C2D_ENOTFOUND if none */
 
 /* ---- deadline index: (at_ms, dev, seq), ordered by at_ms then dev then seq ---- */
 int c2d_store_due_add(struct c2d_store *st, uint64_t at_ms, const char *dev, uint64_t seq);
@@ -161,7 +176,8 @@ int c2d_store_clock_get(struct c2d_store *st, uint64_t *ms);
 
 /* ---- quarantine: records that cannot be processed, kept as they were
  * (table name \0 key -> value) for an operator, out of the live tables. ---- */
-/* Move queue item (dev, seq) there. C2D_ENOTFOUND if there is none. */
+/* Move queue item (dev, seq) there, its payload too. C2D_ENOTFOUND if there
+ * is no such item. */
 int c2d_store_q_quarantine(struct c2d_store *st, const char *dev, uint64_t seq);
 /* Move the first entry of due (timeout false) or timeout there if its key
  * cannot be read (the *_first calls fail with C2D_ESTORE on it). C2D_OK
@@ -178,7 +194,7 @@ int c2d_store_dedup_del(struct c2d_store *st, const void *key, size_t keylen); /
 
 /* ---- fleet jobs (store_jobs.c). job: borrowed, 1..C2D_JOB_MAX bytes. ---- */
 #define C2D_JOB_MAX 64
-/* One device's execution of a job. Fixed layout, stored as is. */
+/* One device's execution of a job, in memory. Stored encoded (store_jobs.c). */
 struct c2d_jexec {
 	uint8_t state;             /* enum c2d_jx_state (c2d_jobs.h) */
 	uint8_t pad[3];

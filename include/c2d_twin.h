@@ -65,6 +65,10 @@ int c2d_twin_apply(struct c2d_twin *tw, enum c2d_twin_section s, const cJSON *pa
 		const struct c2d_twin_limits *limits, const char *now, cJSON **applied,
 		char *why, size_t whylen);
 
+/* The length of cJSON_PrintUnformatted(j), computed without printing
+ * (c2d_twin_apply's size limit). */
+size_t c2d_twin_json_size(const cJSON *j);
+
 /* Desired members whose value differs from reported (AWS shadow delta);
  * nested objects recurse. New object owned by the caller, NULL on no memory. */
 cJSON *c2d_twin_delta(const struct c2d_twin *tw);

@@ -27,7 +27,7 @@ FUZZ_SECONDS ?= 60
 FUZZ_TARGETS := topic mpatch twin qrec conf
 FUZZ_B := $(B)/fuzz
 # The pure modules (no broker, no LMDB) and the stderr log the unit tests use.
-FUZZ_MODULES := topic mpatch twin_doc conf qrec json
+FUZZ_MODULES := topic mpatch twin_doc conf qrec rec json
 FUZZ_OBJ := $(FUZZ_MODULES:%=$(FUZZ_B)/obj/%.o) $(FUZZ_B)/obj/log_stderr.o
 FUZZ_BIN := $(FUZZ_TARGETS:%=$(FUZZ_B)/fuzz_%)
 FUZZ_SANS := -fsanitize=address,undefined -fno-sanitize-recover=undefined

@@ -7,13 +7,22 @@
  * request beyond it gets 429 and nothing is stored) and the items in flight
  * (SENT or DELIVERED, bounded by msg_inflight).
  *
- * History. The finished item is kept, with its payload, under the same device
+ * Records. An item is two records: its state record (c2d_qrec.h: states,
+ * deliveries, deadlines, status and the request's small metadata), rewritten
+ * by every transition, and its payload, written once when the item is
+ * stored and never again (store_queue.c's qpayload, keyed by seq).
+ *
+ * History. The finished item's state record is kept under the same device
  * at key seq | HISTORY_BIT, its final state, status and time in the record,
  * for history_ttl seconds (a deadline entry at finished + history_ttl), and
  * its dedup entry with it: a duplicate request is answered with the final
  * state, and an operator can retry it (admin retryCommand) or list it. The
  * sweep deletes it and its dedup entry when due. history_ttl 0 keeps nothing
- * (the record and dedup entry go at the final state). History keys sort after
+ * (the record and dedup entry go at the final state). The payload stays in
+ * history only for the final states an operator can retry (timeout, failed,
+ * expired, dead: retryCommand delivers it again); any other final state
+ * deletes it, so that history keeps no payload it cannot use (qmove.c).
+ * History keys sort after
  * every live key, so every scan of the live queue (the pump, the counts)
  * stops at the first history key: history never slows delivery.
  *
@@ -38,6 +47,9 @@ int c2d_qdev_load(struct c2d *c2d, const char *dev, struct qdev *d, bool *exists
 	memset(d, 0, sizeof(*d));
 	d->c2d = c2d;
 	d->dev = dev;
+	/* every caller writes next: its reads run in the write transaction */
+	rc = c2d_txn(c2d);
+	if(rc) return rc;
 	rc = c2d_store_dev_get(c2d->store, dev, &d->rec);
 	if(exists) *exists = rc == 0;
 	if(rc == C2D_ENOTFOUND){
@@ -106,6 +118,8 @@ int c2d_qitem_load(struct c2d *c2d, const char *dev, uint64_t seq, bool history,
 	if(seq == 0 || seq >= HISTORY_BIT) return C2D_ENOTFOUND; /* not an id of ours */
 	it->seq = seq;
 	it->history = history;
+	rc = c2d_txn(c2d); /* as c2d_qdev_load */
+	if(rc) return rc;
 	rc = c2d_store_q_get(c2d->store, dev, c2d_qitem_key(it), &it->buf, &len);
 	if(rc) return rc;
 	rc = c2d_qrec_decode(&it->r, it->buf, len);
@@ -128,7 +142,41 @@ int c2d_qitem_load(struct c2d *c2d, const char *dev, uint64_t seq, bool history,
 void c2d_qitem_free(struct qitem *it)
 {
 	free(it->buf);
+	free(it->pay);
 	it->buf = NULL;
+	it->pay = NULL;
+}
+
+int c2d_qitem_payload(struct qdev *d, struct qitem *it)
+{
+	size_t len;
+	int rc;
+
+	if(it->r.payload || it->r.payload_len == 0) return 0;
+	rc = c2d_store_qpay_get(d->c2d->store, d->dev, it->seq, &it->pay, &len);
+	if(rc == 0 && len != it->r.payload_len){
+		free(it->pay);
+		it->pay = NULL;
+		rc = C2D_ENOTFOUND;
+	}
+	if(rc == C2D_ENOTFOUND){
+		c2d_log(C2D_LOG_ERR, "queue item q%" PRIu64 " of '%s' has lost its payload (%" PRIu32 " bytes)", it->seq,
+				d->dev, it->r.payload_len);
+		return C2D_EINVAL;
+	}
+	if(rc) return rc;
+	it->r.payload = it->pay;
+	return 0;
+}
+
+int c2d_qitem_payload_drop(struct qdev *d, struct qitem *it)
+{
+	int rc;
+
+	if(it->r.payload_len == 0) return 0;
+	rc = c2d_txn(d->c2d);
+	if(!rc) rc = c2d_store_qpay_del(d->c2d->store, d->dev, it->seq);
+	return rc == C2D_ENOTFOUND ? 0 : rc;
 }
 
 /* Write the item back (or for the first time), move its deadline entry and
@@ -147,7 +195,11 @@ int c2d_qitem_save(struct qdev *d, struct qitem *it)
 	if(rc) return rc;
 	rc = c2d_store_q_put(st, d->dev, c2d_qitem_key(it), buf, len);
 	free(buf);
+	if(!rc && it->fresh && it->r.payload_len){
+		rc = c2d_store_qpay_put(st, d->dev, it->seq, it->r.payload, it->r.payload_len);
+	}
 	if(rc) return rc;
+	it->fresh = false;
 	c2d_qstate_entries(&it->r, &due, &tmo);
 	if(due != it->due_stored){
 		if(it->due_stored){
@@ -238,11 +290,12 @@ int c2d_qitem_drop(struct qdev *d, struct qitem *it)
 	return 0;
 }
 
-/* Delete the item with its deadline and dedup entries: nothing is left. */
+/* Delete the item with its payload, deadline and dedup entries: nothing is left. */
 int c2d_qitem_forget(struct qdev *d, struct qitem *it)
 {
 	int rc = c2d_qitem_drop(d, it);
 
+	if(!rc) rc = c2d_qitem_payload_drop(d, it);
 	return rc ? rc : dedup_forget(d, it);
 }
 

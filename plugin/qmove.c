@@ -1,8 +1,10 @@
 /* Carrying out a transition of the state machine (c2d_qstate_step decides):
  * the record and its index entries are stored (qitem.c), the device's counts
  * move, a delivery is published, and an event says what happened. A final
- * state removes the item from the queue: it becomes history, kept with its
- * dedup entry for history_ttl seconds (or is forgotten at once when no
+ * state removes the item from the queue: it becomes history (its state
+ * record moves to the history key; the payload stays where it is if the
+ * item can be retried, else it is deleted), kept with its dedup entry for
+ * history_ttl seconds (or is forgotten at once when no
  * history is kept, or its device is being deleted), and the requester gets
  * its one reply on its response topic (messages: JSON {"id","state",
  * "status"}; RPC results: the device's bytes and status).
@@ -101,7 +103,8 @@ static int sent(struct qdev *d, struct qitem *it)
 	uint32_t expiry_s;
 	int rc;
 
-	rc = c2d_qitem_save(d, it);
+	rc = c2d_qitem_payload(d, it); /* read, never rewritten */
+	if(!rc) rc = c2d_qitem_save(d, it);
 	if(rc) return rc;
 	(*c2d_qdev_counter(d, C2D_QDEV_DELIVERIES))++;
 	if(it->r.kind == C2D_QK_RPC){
@@ -150,6 +153,8 @@ static int finished(struct qdev *d, struct qitem *it, int status, const struct c
 			it->state_stored = it->r.state;
 			rc = c2d_qitem_save(d, it);
 		}
+		/* history keeps the payload only where retryCommand can use it */
+		if(!rc && !c2d_qstate_revivable(state)) rc = c2d_qitem_payload_drop(d, it);
 	}
 	if(rc) return rc;
 	(*c2d_qdev_counter(d, c2d_qstate_succeeded(it->r.kind, state) ? C2D_QDEV_SUCCEEDED : C2D_QDEV_FAILED))++;

@@ -5,8 +5,7 @@
 
 #include "c2d_err.h"
 #include "c2d_qrec.h"
-
-#define FIELD_COUNT 6
+#include "c2d_rec.h"
 
 static const char *const state_names[C2D_QS__COUNT] = {
 	[C2D_QS_QUEUED] = "queued",
@@ -66,179 +65,136 @@ bool c2d_qrec_state_valid(int kind, int state)
 
 /* ---- writing ---- */
 
-static unsigned char *put_u32(unsigned char *p, uint32_t v)
+static bool encodable(const struct c2d_qrec *r)
 {
-	int i;
-
-	for(i = 0; i < 4; i++) p[i] = (unsigned char)(v >> (8 * i));
-	return p + 4;
+	return c2d_qrec_state_valid(r->kind, r->state) && r->corr_len <= UINT16_MAX
+			&& (r->kind != C2D_QK_RPC || (r->method && r->method[0]));
 }
 
-static unsigned char *put_u64(unsigned char *p, uint64_t v)
+static void write_rec(struct c2d_rec_w *w, const struct c2d_qrec *r)
 {
-	int i;
-
-	for(i = 0; i < 8; i++) p[i] = (unsigned char)(v >> (8 * i));
-	return p + 8;
-}
-
-/* The six fields of r as (pointer, stored length); texts include their NUL. */
-struct field {
-	const void *p;
-	size_t len;
-};
-
-static void fields_of(const struct c2d_qrec *r, struct field f[FIELD_COUNT])
-{
-	const char *text[] = {r->sender, r->resp_topic, NULL, r->content_type, r->method};
-	size_t i;
-
-	for(i = 0; i < 5; i++){
-		f[i].p = text[i];
-		f[i].len = text[i] ? strlen(text[i]) + 1 : 0;
-	}
-	f[2].p = r->corr;
-	f[2].len = r->corr ? r->corr_len : 0;
-	f[5].p = r->payload;
-	f[5].len = r->payload ? r->payload_len : 0;
-}
-
-/* The extension is written (version 2) only when it says something. */
-static bool has_ext(const struct c2d_qrec *r)
-{
-	return r->retries || r->ttl_s || r->status || r->finished_ms;
+	c2d_rec_put_u8(w, C2D_QREC_VERSION);
+	c2d_rec_put_u8(w, r->kind);
+	c2d_rec_put_u8(w, r->state);
+	c2d_rec_put_u8(w, 0);
+	c2d_rec_put_u32(w, r->deliveries);
+	c2d_rec_put_u32(w, r->retries_left);
+	c2d_rec_put_u32(w, r->timeout_ms);
+	c2d_rec_put_u64(w, r->created_ms);
+	c2d_rec_put_u64(w, r->expires_ms);
+	c2d_rec_put_u64(w, r->due_ms);
+	c2d_rec_put_u32(w, r->retries);
+	c2d_rec_put_u32(w, r->ttl_s);
+	c2d_rec_put_u32(w, r->status);
+	c2d_rec_put_u64(w, r->finished_ms);
+	c2d_rec_put_u32(w, r->payload_len);
+	c2d_rec_put_text(w, r->sender);
+	c2d_rec_put_text(w, r->resp_topic);
+	c2d_rec_put_bytes(w, r->corr, r->corr ? r->corr_len : 0);
+	c2d_rec_put_text(w, r->content_type);
+	c2d_rec_put_text(w, r->method);
 }
 
 int c2d_qrec_encode(const struct c2d_qrec *r, void **out, size_t *len)
 {
-	struct field f[FIELD_COUNT];
-	unsigned char *buf, *p;
-	bool ext = has_ext(r);
-	size_t total = C2D_QREC_HEADER + (ext ? C2D_QREC_EXT : 0), i;
+	struct c2d_rec_w w;
+	size_t total;
+	void *buf;
 
 	*out = NULL;
 	*len = 0;
-	if(!c2d_qrec_state_valid(r->kind, r->state)) return C2D_EINVAL;
-	if(r->corr_len > UINT16_MAX) return C2D_EINVAL;
-	if(r->kind == C2D_QK_RPC && (r->method == NULL || r->method[0] == '\0')) return C2D_EINVAL;
-	fields_of(r, f);
-	for(i = 0; i < FIELD_COUNT; i++){
-		if(f[i].len > UINT32_MAX || total > SIZE_MAX - 4 - f[i].len) return C2D_EINVAL;
-		total += 4 + f[i].len;
-	}
+	if(!encodable(r)) return C2D_EINVAL;
+	c2d_rec_w_init(&w, NULL, 0);
+	write_rec(&w, r);
+	if(!c2d_rec_w_ok(&w, &total)) return C2D_EINVAL;
 	buf = malloc(total);
 	if(buf == NULL) return C2D_ENOMEM;
-	p = buf;
-	*p++ = ext ? C2D_QREC_VERSION_EXT : C2D_QREC_VERSION;
-	*p++ = r->kind;
-	*p++ = r->state;
-	*p++ = 0;
-	p = put_u32(p, r->deliveries);
-	p = put_u32(p, r->retries_left);
-	p = put_u32(p, r->timeout_ms);
-	p = put_u64(p, r->created_ms);
-	p = put_u64(p, r->expires_ms);
-	p = put_u64(p, r->due_ms);
-	if(ext){
-		p = put_u32(p, r->retries);
-		p = put_u32(p, r->ttl_s);
-		p = put_u32(p, r->status);
-		p = put_u64(p, r->finished_ms);
-	}
-	for(i = 0; i < FIELD_COUNT; i++){
-		p = put_u32(p, (uint32_t)f[i].len);
-		if(f[i].len) memcpy(p, f[i].p, f[i].len);
-		p += f[i].len;
-	}
+	c2d_rec_w_init(&w, buf, total);
+	write_rec(&w, r);
 	*out = buf;
 	*len = total;
 	return 0;
 }
 
-/* ---- reading: a cursor that never passes its end ---- */
+/* ---- reading ---- */
 
-struct cur {
-	const unsigned char *p;
-	size_t left;
-	bool bad;
-};
-
-static const unsigned char *take(struct cur *c, size_t n)
+static void read_head(struct c2d_rec_r *c, struct c2d_qrec *r, uint8_t *reserved)
 {
-	const unsigned char *p = c->p;
-
-	if(c->bad || n > c->left){
-		c->bad = true;
-		return NULL;
-	}
-	c->p += n;
-	c->left -= n;
-	return p;
+	r->kind = c2d_rec_get_u8(c);
+	r->state = c2d_rec_get_u8(c);
+	*reserved = c2d_rec_get_u8(c);
+	r->deliveries = c2d_rec_get_u32(c);
+	r->retries_left = c2d_rec_get_u32(c);
+	r->timeout_ms = c2d_rec_get_u32(c);
+	r->created_ms = c2d_rec_get_u64(c);
+	r->expires_ms = c2d_rec_get_u64(c);
+	r->due_ms = c2d_rec_get_u64(c);
 }
 
-static uint64_t get_le(struct cur *c, size_t n)
+static void read_ext(struct c2d_rec_r *c, struct c2d_qrec *r)
 {
-	const unsigned char *p = take(c, n);
-	uint64_t v = 0;
-	size_t i;
-
-	if(p == NULL) return 0;
-	for(i = 0; i < n; i++) v |= (uint64_t)p[i] << (8 * i);
-	return v;
+	r->retries = c2d_rec_get_u32(c);
+	r->ttl_s = c2d_rec_get_u32(c);
+	r->status = c2d_rec_get_u32(c);
+	r->finished_ms = c2d_rec_get_u64(c);
 }
 
-/* A length-prefixed field: bytes (NULL when empty). */
-static const void *get_field(struct cur *c, uint32_t *len)
+static void read_fields(struct c2d_rec_r *c, struct c2d_qrec *r)
 {
-	*len = (uint32_t)get_le(c, 4);
-	if(*len == 0) return NULL;
-	return take(c, *len);
+	r->sender = c2d_rec_get_text(c);
+	r->resp_topic = c2d_rec_get_text(c);
+	r->corr = c2d_rec_get_bytes(c, &r->corr_len);
+	r->content_type = c2d_rec_get_text(c);
+	r->method = c2d_rec_get_text(c);
 }
 
-/* A text field: empty, or NUL-terminated with no NUL inside. */
-static const char *get_text(struct cur *c)
+/* The checks every decoded record passes; zeroes *r when it does not. */
+static int checked(struct c2d_qrec *r, const struct c2d_rec_r *c, uint8_t reserved)
 {
-	uint32_t len;
-	const char *s = get_field(c, &len);
-
-	if(s && (s[len - 1] != '\0' || memchr(s, '\0', len - 1) != NULL)) c->bad = true;
-	return s;
-}
-
-int c2d_qrec_decode(struct c2d_qrec *r, const void *buf, size_t len)
-{
-	struct cur c = {buf, len, buf == NULL};
-	uint32_t version, reserved;
-
-	memset(r, 0, sizeof(*r));
-	version = (uint32_t)get_le(&c, 1);
-	r->kind = (uint8_t)get_le(&c, 1);
-	r->state = (uint8_t)get_le(&c, 1);
-	reserved = (uint32_t)get_le(&c, 1);
-	r->deliveries = (uint32_t)get_le(&c, 4);
-	r->retries_left = (uint32_t)get_le(&c, 4);
-	r->timeout_ms = (uint32_t)get_le(&c, 4);
-	r->created_ms = get_le(&c, 8);
-	r->expires_ms = get_le(&c, 8);
-	r->due_ms = get_le(&c, 8);
-	if(version == C2D_QREC_VERSION_EXT){
-		r->retries = (uint32_t)get_le(&c, 4);
-		r->ttl_s = (uint32_t)get_le(&c, 4);
-		r->status = (uint32_t)get_le(&c, 4);
-		r->finished_ms = get_le(&c, 8);
-		if(!has_ext(r)) c.bad = true; /* not canonical: that is version 1 */
-	}
-	r->sender = get_text(&c);
-	r->resp_topic = get_text(&c);
-	r->corr = get_field(&c, &r->corr_len);
-	r->content_type = get_text(&c);
-	r->method = get_text(&c);
-	r->payload = get_field(&c, &r->payload_len);
-	if(c.bad || c.left != 0 || (version != C2D_QREC_VERSION && version != C2D_QREC_VERSION_EXT) || reserved != 0
-			|| r->corr_len > UINT16_MAX || !c2d_qrec_state_valid(r->kind, r->state)
-			|| (r->kind == C2D_QK_RPC && (r->method == NULL || r->method[0] == '\0'))){
+	if(!c2d_rec_r_done(c) || reserved != 0 || !encodable(r)){
 		memset(r, 0, sizeof(*r));
 		return C2D_EINVAL;
 	}
 	return 0;
+}
+
+int c2d_qrec_decode(struct c2d_qrec *r, const void *buf, size_t len)
+{
+	struct c2d_rec_r c;
+	uint8_t reserved;
+
+	memset(r, 0, sizeof(*r));
+	c2d_rec_r_init(&c, buf, len);
+	if(c2d_rec_get_u8(&c) != C2D_QREC_VERSION) c2d_rec_r_fail(&c);
+	read_head(&c, r, &reserved);
+	read_ext(&c, r);
+	r->payload_len = c2d_rec_get_u32(&c);
+	read_fields(&c, r);
+	return checked(r, &c, reserved);
+}
+
+/* Schema 1.x: version 2 carried the extension only when it was not all 0. */
+static bool has_ext(const struct c2d_qrec *r)
+{
+	return r->retries || r->ttl_s || r->status || r->finished_ms;
+}
+
+int c2d_qrec_decode_old(struct c2d_qrec *r, const void *buf, size_t len)
+{
+	struct c2d_rec_r c;
+	uint8_t version, reserved;
+
+	memset(r, 0, sizeof(*r));
+	c2d_rec_r_init(&c, buf, len);
+	version = c2d_rec_get_u8(&c);
+	read_head(&c, r, &reserved);
+	if(version == C2D_QREC_OLD_V2){
+		read_ext(&c, r);
+		if(!has_ext(r)) c2d_rec_r_fail(&c);
+	}else if(version != C2D_QREC_OLD_V1){
+		c2d_rec_r_fail(&c);
+	}
+	read_fields(&c, r);
+	r->payload = c2d_rec_get_bytes(&c, &r->payload_len);
+	return checked(r, &c, reserved);
 }

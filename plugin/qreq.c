@@ -79,10 +79,26 @@ static int refuse_full(struct c2d *c2d, struct c2d_req *req, const char *kind)
 	return c2d_event(c2d, req->dev, kind, type, data);
 }
 
+/* The new item may go straight out: the device is online, has a free
+ * in-flight slot and nothing QUEUED ahead of it (every live item is in
+ * flight), so the pump would pick this one and only this one. */
+static bool direct(struct qdev *d)
+{
+	struct c2d *c2d = d->c2d;
+
+	return c2d_presence_online(c2d, d->dev) && c2d_qdev_inflight(d) < c2d->conf.msg_inflight
+			&& d->rec.queued == c2d_qdev_inflight(d);
+}
+
 /* Store a new item for the request, announce it, deliver it if the device
  * is online. req: borrowed (copied into the record). job_seq: NULL for a
  * client's request; for a job's, the new item's seq, or 0 when the queue
- * was full (nothing stored, no reply, no refusal event: the job says it). */
+ * was full (nothing stored, no reply, no refusal event: the job says it).
+ * Every read runs in the write transaction, and each record is written
+ * once: an item delivered at once is first stored as SENT (its deadlines
+ * added once), never stored QUEUED and read back by the pump. The event
+ * and the reply enter the outbox first (a failure rolls them back with the
+ * transaction), so that the events keep their order: queued, then sent. */
 static int enqueue(struct c2d *c2d, struct c2d_req *req, const struct new_item *n, uint64_t *job_seq)
 {
 	char key[DEDUP_KEY_MAX], id[24];
@@ -90,8 +106,11 @@ static int enqueue(struct c2d *c2d, struct c2d_req *req, const struct new_item *
 	struct qdev d;
 	struct qitem it;
 	cJSON *body;
+	bool now;
 	int rc;
 
+	rc = c2d_txn(c2d);
+	if(rc) return rc;
 	keylen = c2d_qdedup_key(key, req->client_id, req->dev, req->corr, req->corr_len);
 	rc = duplicate(c2d, req, key, keylen);
 	if(rc) return rc > 0 ? 0 : rc;
@@ -104,6 +123,7 @@ static int enqueue(struct c2d *c2d, struct c2d_req *req, const struct new_item *
 
 	memset(&it, 0, sizeof(it));
 	it.seq = d.rec.next_seq ? d.rec.next_seq : 1;
+	it.fresh = true;
 	it.r.kind = n->kind;
 	it.r.state = C2D_QS_QUEUED;
 	it.r.retries_left = n->retries;
@@ -123,13 +143,10 @@ static int enqueue(struct c2d *c2d, struct c2d_req *req, const struct new_item *
 	it.r.payload_len = req->payloadlen;
 	it.state_stored = C2D_QS_QUEUED;
 
+	now = direct(&d);
 	d.rec.next_seq = it.seq + 1;
 	d.rec.queued++;
 	(*c2d_qdev_counter(&d, C2D_QDEV_ACCEPTED))++;
-	rc = c2d_qitem_save(&d, &it);
-	if(!rc && keylen) rc = c2d_store_dedup_put(c2d->store, key, keylen, req->dev, it.seq);
-	if(rc) return rc;
-
 	rc = c2d_qitem_event(&d, &it, "queued", c2d_qitem_queued_data(&it));
 	if(rc) return rc;
 	body = cJSON_CreateObject();
@@ -138,8 +155,14 @@ static int enqueue(struct c2d *c2d, struct c2d_req *req, const struct new_item *
 		cJSON_AddStringToObject(body, "id", id);
 	}
 	rc = c2d_reply_json(c2d, req, C2D_ST_ACCEPTED, body);
-	if(job_seq) *job_seq = it.seq;
-	if(!rc) rc = c2d_qpump(&d, false);
+	if(!rc && keylen) rc = c2d_store_dedup_put(c2d->store, key, keylen, req->dev, it.seq);
+	if(!rc && now){
+		rc = c2d_qitem_on(&d, &it, C2D_QE_DELIVER, NULL, NULL); /* stores it, as SENT */
+	}else if(!rc){
+		rc = c2d_qitem_save(&d, &it);
+		if(!rc) rc = c2d_qpump(&d, false);
+	}
+	if(!rc && job_seq) *job_seq = it.seq;
 	if(!rc) rc = c2d_qdev_save(&d);
 	return rc;
 }

@@ -20,7 +20,7 @@
 #include "c2d_qstate.h"
 #include "c2d_queue.h"
 
-#define HISTORY_BIT (1ull << 63) /* queue key of a finished item: seq | HISTORY_BIT */
+#define HISTORY_BIT C2D_STORE_Q_HISTORY /* queue key of a finished item: seq | HISTORY_BIT */
 #define DEDUP_KEY_MAX 480        /* c2d_store_dedup_*: longest key */
 
 /* The queue's own state (c2d->queue), created by the plane's init. */
@@ -42,8 +42,11 @@ struct qdev {
 struct qitem {
 	uint64_t seq;            /* its id number, without HISTORY_BIT */
 	bool history;            /* a finished item, stored at seq | HISTORY_BIT */
-	void *buf;               /* owned: the stored record; r points into it */
-	struct c2d_qrec r;       /* edited in place, written back by c2d_qitem_save */
+	void *buf;               /* owned: the stored state record; r points into it */
+	void *pay;               /* owned: the payload once loaded (c2d_qitem_payload) */
+	struct c2d_qrec r;       /* edited in place, written back by c2d_qitem_save;
+	                          * r.payload NULL until c2d_qitem_payload */
+	bool fresh;              /* not stored yet: the first save writes the payload */
 	uint64_t due_stored;     /* its entry in `due` (wall clock), 0 = none yet */
 	uint64_t tmo_stored;     /* its entry in `timeout` (timeout clock), 0 = none */
 	uint8_t state_stored;
@@ -82,13 +85,20 @@ uint64_t c2d_qitem_key(const struct qitem *it);
  * C2D_EINVAL (damaged, logged) or a store error. */
 int c2d_qitem_load(struct c2d *c2d, const char *dev, uint64_t seq, bool history, struct qitem *it);
 void c2d_qitem_free(struct qitem *it);
-/* Write the item back (or for the first time), move its deadline entries
- * and the in-flight count. it: borrowed. */
+/* Write the item's state record back (a fresh item: for the first time, and
+ * its payload, once), move its deadline entries and the in-flight count.
+ * The payload is never rewritten. it: borrowed. */
 int c2d_qitem_save(struct qdev *d, struct qitem *it);
+/* Make it->r.payload the item's payload (read from the store unless it is
+ * there already). 0, or C2D_EINVAL when the payload is missing (logged). */
+int c2d_qitem_payload(struct qdev *d, struct qitem *it);
+/* Delete the item's payload: a finished item that cannot be retried keeps
+ * none in history. */
+int c2d_qitem_payload_drop(struct qdev *d, struct qitem *it);
 /* Delete the item's record and its deadline entries; a live item also
  * leaves the device's counts. Its dedup entry stays. */
 int c2d_qitem_drop(struct qdev *d, struct qitem *it);
-/* c2d_qitem_drop and its dedup entry: nothing is left. */
+/* c2d_qitem_drop, its payload and its dedup entry: nothing is left. */
 int c2d_qitem_forget(struct qdev *d, struct qitem *it);
 /* Dedup key of a request (sender \0 dev \0 correlation data, all borrowed)
  * into key (DEDUP_KEY_MAX bytes). Returns its length, 0 when the request has

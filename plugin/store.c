@@ -4,15 +4,18 @@
  * store_queue.c, store_index.c, store_quarantine.c) are the only plugin files
  * that include lmdb.h, through their private header store_int.h.
  *
- * One environment at db_path holds fourteen named databases. Keys are built so
+ * One environment at db_path holds sixteen named databases. Keys are built so
  * that each hot operation is one B-tree seek, or a cursor walk over adjacent
  * keys (each table's module says why its keys sort as they must):
  *
- *   meta     "schema"                      -> "1.3" (major.minor; other majors refused)    store.c
+ *   meta     "schema"                      -> "2.0" (major.minor; 1.x upgraded, others refused) store.c
  *            "clock"                       -> be64: the timeout clock when last written   store_index.c
- *   devices  dev                           -> struct c2d_devrec, raw (local database)     store_dev.c
+ *   devices  dev                           -> device record (versioned, c2d_rec.h)         store_dev.c
  *   twins    dev                           -> JSON text, without NUL                      store_dev.c
- *   queue    dev \0 seq(be64)              -> opaque record                               store_queue.c
+ *   twinsent dev                           -> u8 version (1), u64 LE: the highest desired store_dev.c
+ *                                             version pushed, noted by a catch-up
+ *   queue    dev \0 seq(be64)              -> item state record (qrec.c, no payload)       store_queue.c
+ *   qpayload dev \0 seq(be64)              -> the item's payload, written once            store_queue.c
  *   due      at_ms(be64) dev \0 seq(be64)  -> empty (wall clock deadlines)                store_index.c
  *   timeout  at_ms(be64) dev \0 seq(be64)  -> empty (timeout clock deadlines)             store_index.c
  *   dedup    opaque key (1..480 bytes)     -> dev \0 seq(be64)                            store_index.c
@@ -21,14 +24,19 @@
  *   quarantine  table name \0 key          -> the record as it was                        store_quarantine.c
  *   jobs     job id                        -> JSON text: spec, state, counts, cursors     store_jobs.c
  *   jactive  job id                        -> empty (jobs the tick works on)              store_jobs.c
- *   jexec    job \0 dev                    -> struct c2d_jexec, raw (one execution)       store_jobs.c
+ *   jexec    job \0 dev                    -> execution record (versioned, c2d_rec.h)     store_jobs.c
  *   jref     dev \0 'q' seq(be64)          -> job id (a queue item a job dispatched)      store_jobs.c
  *            dev \0 't' job                -> be64 desired version awaited by a twin job  store_jobs.c
  *
  * Schema 1.1 added info and idmark; 1.2 added timeout, quarantine and the
- * clock record; 1.3 the job tables (jobs, jactive, jexec, jref). An older 1.x store gets the new tables (empty) and its
- * schema record rewritten when it is opened; every record it has keeps its
- * meaning.
+ * clock record; 1.3 the job tables (jobs, jactive, jexec, jref). 2.0 gave
+ * every record an explicit versioned encoding (c2d_rec.h: no C struct on
+ * disk), moved queue payloads out of the item records (qpayload) and
+ * what a twin catch-up sent out of the twin document (twinsent). A 1.x
+ * store is upgraded in place when it is opened: it gets the new tables
+ * (empty), store_upgrade.c rewrites its device, queue and execution records
+ * in the same transaction, and its schema record says 2.0. A store of
+ * another major (3.x, or 0.x) is refused and left as it was.
  *
  * Transactions: the store holds at most one write transaction (st->txn), from
  * c2d_store_begin() to c2d_store_commit()/c2d_store_abort(); every write needs it
@@ -50,9 +58,10 @@
 #include "store_int.h"
 
 #define SCHEMA_KEY "schema"
-#define SCHEMA_VALUE "1.3"
-#define SCHEMA_MAJOR 1
-#define SCHEMA_MINOR 3
+#define SCHEMA_VALUE "2.0"
+#define SCHEMA_MAJOR 2
+#define SCHEMA_MINOR 0
+#define SCHEMA_UPGRADABLE 1 /* an older major whose records store_upgrade.c rewrites */
 #define MIB ((uint64_t)1024 * 1024)
 
 /* ---- open / close ---- */
@@ -104,56 +113,63 @@ p_free:
 	return rc;
 }
 
-/* Read the schema record in txn, writing it if missing; refuse another major. */
-static int schema_check(struct c2d_store *st, MDB_txn *txn, char *err, size_t errlen)
+/* Read the schema record in txn; refuse another major unless it is one we
+ * upgrade. *write: the record must be (re)written once the tables are open;
+ * *old_major: the store's major (0: a new store). */
+static int schema_check(struct c2d_store *st, MDB_txn *txn, bool *write, unsigned long *old_major,
+		char *err, size_t errlen)
 {
 	MDB_val k = mval(SCHEMA_KEY, strlen(SCHEMA_KEY));
 	MDB_val v;
 	const char *s;
+	static const unsigned long schema_minor = SCHEMA_MINOR;
 	size_t i, j, n;
 	unsigned long major = 0, minor = 0;
 	int rc;
 
+	*write = false;
+	*old_major = 0;
 	rc = mdb_get(txn, st->dbi[T_META], &k, &v);
 	if(rc == MDB_NOTFOUND){
-		v = mval(SCHEMA_VALUE, strlen(SCHEMA_VALUE));
-		rc = mdb_put(txn, st->dbi[T_META], &k, &v, 0);
-	}else if(rc == MDB_SUCCESS){
-		s = v.mv_data;
-		n = v.mv_size;
-		for(i = 0; i < n && i < 9 && s[i] >= '0' && s[i] <= '9'; i++){
-			major = major * 10 + (unsigned long)(s[i] - '0');
-		}
-		if(i == 0 || i == n || s[i] != '.'){
-			return open_fail(C2D_ESCHEMA, err, errlen, "database at %s has an unreadable schema record", st->path);
-		}
-		if(major != SCHEMA_MAJOR){
-			return open_fail(C2D_ESCHEMA, err, errlen, "database at %s has schema %.*s.x; this plugin reads %d.x",
-					st->path, (int)i, s, SCHEMA_MAJOR);
-		}
-		for(j = i + 1; j < n && j < i + 10 && s[j] >= '0' && s[j] <= '9'; j++){
-			minor = minor * 10 + (unsigned long)(s[j] - '0');
-		}
-		if(minor < SCHEMA_MINOR){
-			/* upgrade in place: a later minor only adds tables (created
-			 * empty by open_tables) and records; the old ones keep their meaning */
-			c2d_log(C2D_LOG_NOTICE, "database at %s: schema %.*s upgraded to %s", st->path, (int)n, s, SCHEMA_VALUE);
-			v = mval(SCHEMA_VALUE, strlen(SCHEMA_VALUE));
-			rc = mdb_put(txn, st->dbi[T_META], &k, &v, 0);
-		}
+		*write = true;
+		return C2D_OK;
 	}
 	if(rc){
-		return open_fail(c2d_db_code(rc), err, errlen,
-				"cannot write the schema record at %s: %s", st->path, mdb_strerror(rc));
+		return open_fail(c2d_db_code(rc), err, errlen, "cannot read the schema record at %s: %s", st->path,
+				mdb_strerror(rc));
+	}
+	s = v.mv_data;
+	n = v.mv_size;
+	for(i = 0; i < n && i < 9 && s[i] >= '0' && s[i] <= '9'; i++){
+		major = major * 10 + (unsigned long)(s[i] - '0');
+	}
+	if(i == 0 || i == n || s[i] != '.'){
+		return open_fail(C2D_ESCHEMA, err, errlen, "database at %s has an unreadable schema record", st->path);
+	}
+	if(major != SCHEMA_MAJOR && major != SCHEMA_UPGRADABLE){
+		return open_fail(C2D_ESCHEMA, err, errlen, "database at %s has schema %.*s.x; this plugin reads %d.x"
+				" (and upgrades %d.x)", st->path, (int)i, s, SCHEMA_MAJOR, SCHEMA_UPGRADABLE);
+	}
+	for(j = i + 1; j < n && j < i + 10 && s[j] >= '0' && s[j] <= '9'; j++){
+		minor = minor * 10 + (unsigned long)(s[j] - '0');
+	}
+	*old_major = major;
+	if(major < SCHEMA_MAJOR || minor < schema_minor){
+		c2d_log(C2D_LOG_NOTICE, "database at %s: schema %.*s upgraded to %s", st->path, (int)n, s, SCHEMA_VALUE);
+		*write = true;
 	}
 	return C2D_OK;
 }
 
 /* Open the named databases and check the schema in one write transaction.
  * meta is checked before the others are created, so a refused database is
- * left as it was. */
+ * left as it was. A 1.x store has its records rewritten (store_upgrade.c)
+ * in the same transaction: it opens upgraded or not at all. */
 static int open_tables(struct c2d_store *st, char *err, size_t errlen)
 {
+	MDB_val k = mval(SCHEMA_KEY, strlen(SCHEMA_KEY)), v = mval(SCHEMA_VALUE, strlen(SCHEMA_VALUE));
+	unsigned long old_major = 0;
+	bool write = false;
 	MDB_txn *txn;
 	int t, rc;
 
@@ -163,12 +179,24 @@ static int open_tables(struct c2d_store *st, char *err, size_t errlen)
 		rc = mdb_dbi_open(txn, c2d_db_table_name[t], MDB_CREATE, &st->dbi[t]);
 		if(rc) goto txn_abort;
 		if(t == T_META){
-			rc = schema_check(st, txn, err, errlen);
+			rc = schema_check(st, txn, &write, &old_major, err, errlen);
 			if(rc){
 				mdb_txn_abort(txn);
 				return rc;
 			}
 		}
+	}
+	if(old_major == SCHEMA_UPGRADABLE){
+		rc = c2d_db_upgrade_1x(st, txn, err, errlen);
+		if(rc){
+			mdb_txn_abort(txn);
+			return rc;
+		}
+	}
+	if(write && (rc = mdb_put(txn, st->dbi[T_META], &k, &v, 0)) != 0){
+		mdb_txn_abort(txn);
+		return open_fail(c2d_db_code(rc), err, errlen,
+				"cannot write the schema record at %s: %s", st->path, mdb_strerror(rc));
 	}
 	rc = mdb_txn_commit(txn);
 	if(rc) goto fail;
@@ -199,7 +227,7 @@ static int env_open(struct c2d_store *st, char *err, size_t errlen)
 		return open_fail(c2d_db_code(rc), err, errlen, "cannot create an LMDB environment: %s", mdb_strerror(rc));
 	}
 	rc = mdb_env_set_mapsize(st->env, (size_t)(st->map_mib * MIB));
-	if(rc == 0) rc = mdb_env_set_maxdbs(st->env, 16);
+	if(rc == 0) rc = mdb_env_set_maxdbs(st->env, 32);
 	if(rc == 0) rc = mdb_env_open(st->env, st->path, MDB_NOTLS | sync_flags[st->sync], 0600);
 	if(rc){
 		rc = open_fail(c2d_db_code(rc), err, errlen,

@@ -1,32 +1,74 @@
 /* store_dev.c: the per-device tables, keyed by the device id alone (1..128
  * bytes, never a NUL):
  *
- *   devices  dev  -> struct c2d_devrec, raw (local database)
+ *   devices  dev  -> device record: u8 version (2), u32 queued, u64 next_seq,
+ *                    u64 created_ms, u8 n (<= 16), n x u64 counters (LE,
+ *                    c2d_rec.h); counters past n are 0. Schema 1.x stored
+ *                    struct c2d_devrec raw (152 bytes, u32 version 1 first);
+ *                    store_upgrade.c rewrites those
  *   twins    dev  -> JSON text, without NUL
+ *   twinsent dev  -> u8 version (1), u64 sent (LE): the twin's sent mark
  *   info     dev  -> JSON text (the device's hello), without NUL
  *   idmark   dev  -> u8 version (1), u64 next_seq, u64 desired version,
  *                    u64 reported version (LE): where ids continue after a
  *                    delete
  *
- * c2d_store_dev_del also deletes the device's queue items (store_queue.c's
- * key range dev \0 ...); deadline and dedup entries are the caller's. */
+ * c2d_store_dev_del also deletes the device's queue items and payloads
+ * (store_queue.c's key ranges dev \0 ...); deadline and dedup entries are the
+ * caller's. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "c2d_log.h"
+#include "c2d_rec.h"
 #include "store_int.h"
 
 /* ---- devices ---- */
 
-/* Copy a device record (ud: struct c2d_devrec *), refusing a foreign size. */
+int c2d_db_devrec_decode(struct c2d_devrec *rec, const void *buf, size_t len)
+{
+	struct c2d_rec_r r;
+	unsigned n, i;
+
+	memset(rec, 0, sizeof(*rec));
+	c2d_rec_r_init(&r, buf, len);
+	if(c2d_rec_get_u8(&r) != DEVREC_VERSION) c2d_rec_r_fail(&r);
+	rec->queued = c2d_rec_get_u32(&r);
+	rec->next_seq = c2d_rec_get_u64(&r);
+	rec->created_ms = c2d_rec_get_u64(&r);
+	n = c2d_rec_get_u8(&r);
+	if(n > C2D_DEVREC_COUNTERS) c2d_rec_r_fail(&r);
+	for(i = 0; i < n && i < C2D_DEVREC_COUNTERS; i++) rec->counters[i] = c2d_rec_get_u64(&r);
+	if(!c2d_rec_r_done(&r)){
+		memset(rec, 0, sizeof(*rec));
+		return C2D_EINVAL;
+	}
+	return C2D_OK;
+}
+
+size_t c2d_db_devrec_encode(const struct c2d_devrec *rec, unsigned char buf[DEVREC_LEN])
+{
+	struct c2d_rec_w w;
+	size_t len, i;
+
+	c2d_rec_w_init(&w, buf, DEVREC_LEN);
+	c2d_rec_put_u8(&w, DEVREC_VERSION);
+	c2d_rec_put_u32(&w, rec->queued);
+	c2d_rec_put_u64(&w, rec->next_seq);
+	c2d_rec_put_u64(&w, rec->created_ms);
+	c2d_rec_put_u8(&w, C2D_DEVREC_COUNTERS);
+	for(i = 0; i < C2D_DEVREC_COUNTERS; i++) c2d_rec_put_u64(&w, rec->counters[i]);
+	return c2d_rec_w_ok(&w, &len) ? len : 0;
+}
+
+/* Decode a device record (ud: struct c2d_devrec *); a damaged one is logged. */
 static int take_devrec(void *ud, const MDB_val *val)
 {
-	if(val->mv_size != sizeof(struct c2d_devrec)){
-		c2d_log(C2D_LOG_ERR, "LMDB corrupt record in devices: %zu bytes, expected %zu",
-				val->mv_size, sizeof(struct c2d_devrec));
+	if(c2d_db_devrec_decode(ud, val->mv_data, val->mv_size)){
+		c2d_log(C2D_LOG_ERR, "LMDB corrupt record in devices: %zu bytes, not a version %d device record",
+				val->mv_size, DEVREC_VERSION);
 		return C2D_ESTORE;
 	}
-	memcpy(ud, val->mv_data, sizeof(struct c2d_devrec));
 	return C2D_OK;
 }
 
@@ -39,16 +81,16 @@ int c2d_store_dev_get(struct c2d_store *st, const char *dev, struct c2d_devrec *
 	return c2d_db_get(st, T_DEVICES, k.buf, k.len, take_devrec, rec);
 }
 
-/* dev, rec: borrowed; stored as a copy with version set to 1. */
+/* dev, rec: borrowed; stored encoded. */
 int c2d_store_dev_put(struct c2d_store *st, const char *dev, const struct c2d_devrec *rec)
 {
+	unsigned char buf[DEVREC_LEN];
 	struct key k = {0};
-	struct c2d_devrec copy;
+	size_t len;
 
 	if(st == NULL || rec == NULL || key_dev(&k, dev)) return C2D_EINVAL;
-	copy = *rec;
-	copy.version = 1;
-	return c2d_db_put(st, T_DEVICES, k.buf, k.len, &copy, sizeof(copy));
+	len = c2d_db_devrec_encode(rec, buf);
+	return c2d_db_put(st, T_DEVICES, k.buf, k.len, buf, len);
 }
 
 /* dev: borrowed. A new record (created_ms, all else 0) unless one exists. */
@@ -97,10 +139,16 @@ int c2d_store_dev_del(struct c2d_store *st, const char *dev)
 	rc = c2d_db_del(st, T_TWINS, k.buf, k.len);
 	if(rc && rc != C2D_ENOTFOUND) return rc;
 	found |= rc == C2D_OK;
+	rc = c2d_db_del(st, T_TWSENT, k.buf, k.len);
+	if(rc && rc != C2D_ENOTFOUND) return rc;
 	rc = c2d_db_del(st, T_INFO, k.buf, k.len);
 	if(rc && rc != C2D_ENOTFOUND) return rc;
 	k.buf[k.len++] = '\0'; /* the queue range: dev \0 */
 	rc = c2d_db_walk(st, T_QUEUE, k.buf, k.len, visit_del_prefix, &dp);
+	if(rc) return rc;
+	found |= dp.n > 0;
+	dp.n = 0;
+	rc = c2d_db_walk(st, T_QPAY, k.buf, k.len, visit_del_prefix, &dp); /* and their payloads */
 	if(rc) return rc;
 	return found || dp.n ? C2D_OK : C2D_ENOTFOUND;
 }
@@ -196,7 +244,48 @@ int c2d_store_twin_put(struct c2d_store *st, const char *dev, const char *json, 
 
 int c2d_store_twin_del(struct c2d_store *st, const char *dev)
 {
+	int rc = text_del(st, T_TWSENT, dev);
+
+	if(rc && rc != C2D_ENOTFOUND) return rc;
 	return text_del(st, T_TWINS, dev);
+}
+
+#define TWSENT_VERSION 1
+
+static int take_twin_sent(void *ud, const MDB_val *val)
+{
+	struct c2d_rec_r r;
+
+	c2d_rec_r_init(&r, val->mv_data, val->mv_size);
+	if(c2d_rec_get_u8(&r) != TWSENT_VERSION) c2d_rec_r_fail(&r);
+	*(uint64_t *)ud = c2d_rec_get_u64(&r);
+	if(!c2d_rec_r_done(&r)) return c2d_db_corrupt(T_TWSENT, "bad sent mark");
+	return C2D_OK;
+}
+
+int c2d_store_twin_sent_get(struct c2d_store *st, const char *dev, uint64_t *sent)
+{
+	struct key k = {0};
+	int rc;
+
+	if(st == NULL || sent == NULL || key_dev(&k, dev)) return C2D_EINVAL;
+	*sent = 0;
+	rc = c2d_db_get(st, T_TWSENT, k.buf, k.len, take_twin_sent, sent);
+	if(rc) *sent = 0;
+	return rc == C2D_ENOTFOUND ? C2D_OK : rc;
+}
+
+int c2d_store_twin_sent_put(struct c2d_store *st, const char *dev, uint64_t sent)
+{
+	unsigned char buf[9];
+	struct c2d_rec_w w;
+	struct key k = {0};
+
+	if(st == NULL || key_dev(&k, dev)) return C2D_EINVAL;
+	c2d_rec_w_init(&w, buf, sizeof(buf));
+	c2d_rec_put_u8(&w, TWSENT_VERSION);
+	c2d_rec_put_u64(&w, sent);
+	return c2d_db_put(st, T_TWSENT, k.buf, k.len, buf, w.len);
 }
 
 int c2d_store_info_get(struct c2d_store *st, const char *dev, char **json, size_t *len)
@@ -212,32 +301,22 @@ int c2d_store_info_put(struct c2d_store *st, const char *dev, const char *json, 
 /* ---- id marks ---- */
 
 #define IDMARK_LEN 25
-
-static void put_le64(unsigned char *p, uint64_t v)
-{
-	int i;
-
-	for(i = 0; i < 8; i++) p[i] = (unsigned char)(v >> (8 * i));
-}
-
-static uint64_t get_le64(const unsigned char *p)
-{
-	uint64_t v = 0;
-	int i;
-
-	for(i = 7; i >= 0; i--) v = (v << 8) | p[i];
-	return v;
-}
+#define IDMARK_VERSION 1
 
 static int take_idmark(void *ud, const MDB_val *val)
 {
 	struct c2d_idmark *m = ud;
-	const unsigned char *p = val->mv_data;
+	struct c2d_rec_r r;
 
-	if(val->mv_size != IDMARK_LEN || p[0] != 1) return c2d_db_corrupt(T_IDMARK, "bad id mark record");
-	m->next_seq = get_le64(p + 1);
-	m->desired = get_le64(p + 9);
-	m->reported = get_le64(p + 17);
+	c2d_rec_r_init(&r, val->mv_data, val->mv_size);
+	if(c2d_rec_get_u8(&r) != IDMARK_VERSION) c2d_rec_r_fail(&r);
+	m->next_seq = c2d_rec_get_u64(&r);
+	m->desired = c2d_rec_get_u64(&r);
+	m->reported = c2d_rec_get_u64(&r);
+	if(!c2d_rec_r_done(&r)){
+		memset(m, 0, sizeof(*m));
+		return c2d_db_corrupt(T_IDMARK, "bad id mark record");
+	}
 	return C2D_OK;
 }
 
@@ -257,6 +336,7 @@ int c2d_store_idmark_raise(struct c2d_store *st, const char *dev, const struct c
 {
 	struct c2d_idmark cur;
 	unsigned char buf[IDMARK_LEN];
+	struct c2d_rec_w w;
 	struct key k = {0};
 	int rc;
 
@@ -266,11 +346,12 @@ int c2d_store_idmark_raise(struct c2d_store *st, const char *dev, const struct c
 	if(m->next_seq > cur.next_seq) cur.next_seq = m->next_seq;
 	if(m->desired > cur.desired) cur.desired = m->desired;
 	if(m->reported > cur.reported) cur.reported = m->reported;
-	buf[0] = 1;
-	put_le64(buf + 1, cur.next_seq);
-	put_le64(buf + 9, cur.desired);
-	put_le64(buf + 17, cur.reported);
-	return c2d_db_put(st, T_IDMARK, k.buf, k.len, buf, sizeof(buf));
+	c2d_rec_w_init(&w, buf, sizeof(buf));
+	c2d_rec_put_u8(&w, IDMARK_VERSION);
+	c2d_rec_put_u64(&w, cur.next_seq);
+	c2d_rec_put_u64(&w, cur.desired);
+	c2d_rec_put_u64(&w, cur.reported);
+	return c2d_db_put(st, T_IDMARK, k.buf, k.len, buf, w.len);
 }
 
 /* *count: filled. */

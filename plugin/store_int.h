@@ -1,7 +1,7 @@
 /* store_int.h: what the store modules share, private to them. It is the
  * only plugin file that includes lmdb.h, and only the store modules
  * (store.c, store_db.c, store_dev.c, store_queue.c, store_index.c,
- * store_quarantine.c, store_jobs.c) include it.
+ * store_quarantine.c, store_jobs.c, store_upgrade.c) include it.
  *
  *   store.c             environment, open/close/reopen, schema, transactions,
  *                       sync, usage; the table of all databases
@@ -9,7 +9,8 @@
  *                       corrupt records, reads' transactions, get/put/del/walk,
  *                       copy-out helpers, entry counts
  *   store_dev.c         devices, twins, info, idmark
- *   store_queue.c       queue items
+ *   store_queue.c       queue items: state records and payloads
+ *   store_upgrade.c     rewriting a schema 1.x store's records (on open)
  *   store_index.c       due, timeout, clock record, dedup
  *   store_quarantine.c  quarantine
  *   store_jobs.c        fleet jobs: jobs, active jobs, executions, item references
@@ -49,6 +50,8 @@ enum table {
 	T_JACTIVE,
 	T_JEXEC,
 	T_JREF,
+	T_QPAY,
+	T_TWSENT,
 	T_COUNT
 };
 
@@ -184,6 +187,30 @@ typedef int (*visit_fn)(void *ud, const MDB_val *key, const MDB_val *val);
  * until the visitor stops or the table ends. key and val are borrowed by the
  * visitor for the call only. */
 int c2d_db_walk(struct c2d_store *st, enum table t, const void *from, size_t fromlen, visit_fn visit, void *ud);
+
+/* Quarantine the entry `key` of table t (store_quarantine.c), if it is there:
+ * C2D_OK when moved, C2D_ENOTFOUND when absent. */
+int c2d_db_quarantine_key(struct c2d_store *st, enum table t, const struct key *key);
+
+/* Rewrite a schema 1.x store's records in txn (store_upgrade.c), before
+ * anything else reads them. err: the one-line reason on failure. */
+int c2d_db_upgrade_1x(struct c2d_store *st, MDB_txn *txn, char *err, size_t errlen);
+
+/* ---- device records (store_dev.c; store_upgrade.c converts 1.x ones) ---- */
+
+#define DEVREC_VERSION 2
+#define DEVREC_LEN (1 + 4 + 8 + 8 + 1 + 8 * C2D_DEVREC_COUNTERS)
+/* Decode buf (len bytes, borrowed): C2D_OK or C2D_EINVAL (*rec zeroed). */
+int c2d_db_devrec_decode(struct c2d_devrec *rec, const void *buf, size_t len);
+/* Encode *rec into buf; returns its length (DEVREC_LEN). */
+size_t c2d_db_devrec_encode(const struct c2d_devrec *rec, unsigned char buf[DEVREC_LEN]);
+
+/* ---- execution records (store_jobs.c) ---- */
+
+#define JEXEC_VERSION 1
+#define JEXEC_LEN (1 + 1 + 4 + 8 + 8)
+int c2d_db_jexec_decode(struct c2d_jexec *x, const void *buf, size_t len);
+size_t c2d_db_jexec_encode(const struct c2d_jexec *x, unsigned char buf[JEXEC_LEN]);
 
 /* ---- take() helpers (store_db.c) ---- */
 

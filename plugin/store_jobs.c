@@ -3,7 +3,10 @@
  *   jobs     job id -> JSON text (the job module owns its shape)
  *   jactive  job id -> empty: the jobs the tick still works on, so that a
  *            tick never walks finished jobs
- *   jexec    job \0 dev -> struct c2d_jexec: one execution per target
+ *   jexec    job \0 dev -> execution record: u8 version (1), u8 state,
+ *            u32 status, u64 ref, u64 at_ms (LE, c2d_rec.h); schema 1.x
+ *            stored struct c2d_jexec raw (24 bytes, store_upgrade.c
+ *            rewrites those). One execution per target
  *            device; keys of a job are adjacent and in device order, so a
  *            dispatch cursor is a device id
  *   jref     dev \0 'q' seq(be64) -> job id: a queue item a job made, found
@@ -15,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "c2d_rec.h"
 #include "store_int.h"
 
 #define JKEY_MAX (C2D_DEV_MAX + 2 + C2D_JOB_MAX + 8)
@@ -118,10 +122,41 @@ static int jexec_key(struct jkey *k, const char *job, const char *dev)
 	return rc ? rc : jkey_str(k, dev, C2D_DEV_MAX, false);
 }
 
+int c2d_db_jexec_decode(struct c2d_jexec *x, const void *buf, size_t len)
+{
+	struct c2d_rec_r r;
+
+	memset(x, 0, sizeof(*x));
+	c2d_rec_r_init(&r, buf, len);
+	if(c2d_rec_get_u8(&r) != JEXEC_VERSION) c2d_rec_r_fail(&r);
+	x->state = c2d_rec_get_u8(&r);
+	x->status = c2d_rec_get_u32(&r);
+	x->ref = c2d_rec_get_u64(&r);
+	x->at_ms = c2d_rec_get_u64(&r);
+	if(!c2d_rec_r_done(&r)){
+		memset(x, 0, sizeof(*x));
+		return C2D_EINVAL;
+	}
+	return C2D_OK;
+}
+
+size_t c2d_db_jexec_encode(const struct c2d_jexec *x, unsigned char buf[JEXEC_LEN])
+{
+	struct c2d_rec_w w;
+	size_t len;
+
+	c2d_rec_w_init(&w, buf, JEXEC_LEN);
+	c2d_rec_put_u8(&w, JEXEC_VERSION);
+	c2d_rec_put_u8(&w, x->state);
+	c2d_rec_put_u32(&w, x->status);
+	c2d_rec_put_u64(&w, x->ref);
+	c2d_rec_put_u64(&w, x->at_ms);
+	return c2d_rec_w_ok(&w, &len) ? len : 0;
+}
+
 static int take_jexec(void *ud, const MDB_val *val)
 {
-	if(val->mv_size != sizeof(struct c2d_jexec)) return c2d_db_corrupt(T_JEXEC, "bad execution record");
-	memcpy(ud, val->mv_data, sizeof(struct c2d_jexec));
+	if(c2d_db_jexec_decode(ud, val->mv_data, val->mv_size)) return c2d_db_corrupt(T_JEXEC, "bad execution record");
 	return C2D_OK;
 }
 
@@ -135,10 +170,11 @@ int c2d_store_jexec_get(struct c2d_store *st, const char *job, const char *dev, 
 
 int c2d_store_jexec_put(struct c2d_store *st, const char *job, const char *dev, const struct c2d_jexec *x)
 {
+	unsigned char buf[JEXEC_LEN];
 	struct jkey k = {0};
 
 	if(st == NULL || x == NULL || jexec_key(&k, job, dev)) return C2D_EINVAL;
-	return c2d_db_put(st, T_JEXEC, k.buf, k.len, x, sizeof(*x));
+	return c2d_db_put(st, T_JEXEC, k.buf, k.len, buf, c2d_db_jexec_encode(x, buf));
 }
 
 struct jexec_scan {
@@ -160,10 +196,11 @@ static int visit_jexec(void *ud, const MDB_val *key, const MDB_val *val)
 		return WALK_NEXT;
 	}
 	n = key->mv_size - s->prefix.len;
-	if(n == 0 || n > C2D_DEV_MAX || val->mv_size != sizeof(x)) return c2d_db_corrupt(T_JEXEC, "bad execution");
+	if(n == 0 || n > C2D_DEV_MAX || c2d_db_jexec_decode(&x, val->mv_data, val->mv_size)){
+		return c2d_db_corrupt(T_JEXEC, "bad execution");
+	}
 	memcpy(dev, (const char *)key->mv_data + s->prefix.len, n);
 	dev[n] = '\0';
-	memcpy(&x, val->mv_data, sizeof(x));
 	return s->cb(s->ud, dev, &x) ? WALK_STOP : WALK_NEXT;
 }
 

@@ -57,17 +57,29 @@ static int visit_move(void *ud, const MDB_val *key, const MDB_val *val)
 	return WALK_DEL;
 }
 
+int c2d_db_quarantine_key(struct c2d_store *st, enum table t, const struct key *key)
+{
+	struct move_one m = {st, t, key, 0};
+	int rc;
+
+	if(st->txn == NULL) return C2D_ETXN;
+	rc = c2d_db_walk(st, t, key->buf, key->len, visit_move, &m);
+	if(rc) return rc;
+	return m.moved ? C2D_OK : C2D_ENOTFOUND;
+}
+
+/* The state record, then its payload (if it has one) with it. */
 int c2d_store_q_quarantine(struct c2d_store *st, const char *dev, uint64_t seq)
 {
-	struct key k = {0};
-	struct move_one m = {st, T_QUEUE, &k, 0};
+	struct key k = {0}, pk = {0};
 	int rc;
 
 	if(st == NULL || seq == 0 || key_dev_seq(&k, dev, seq)) return C2D_EINVAL;
-	if(st->txn == NULL) return C2D_ETXN;
-	rc = c2d_db_walk(st, T_QUEUE, k.buf, k.len, visit_move, &m);
+	if((seq & ~C2D_STORE_Q_HISTORY) == 0 || key_dev_seq(&pk, dev, seq & ~C2D_STORE_Q_HISTORY)) return C2D_EINVAL;
+	rc = c2d_db_quarantine_key(st, T_QUEUE, &k);
 	if(rc) return rc;
-	return m.moved ? C2D_OK : C2D_ENOTFOUND;
+	rc = c2d_db_quarantine_key(st, T_QPAY, &pk);
+	return rc == C2D_ENOTFOUND ? C2D_OK : rc;
 }
 
 int c2d_store_dl_quarantine_first(struct c2d_store *st, bool timeout)

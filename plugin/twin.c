@@ -71,6 +71,7 @@ static int twin_load(struct c2d *c2d, const char *dev, struct c2d_twin *tw, bool
 {
 	char *json = NULL;
 	size_t len = 0;
+	uint64_t sent;
 	int rc;
 
 	*exists = false;
@@ -83,6 +84,12 @@ static int twin_load(struct c2d *c2d, const char *dev, struct c2d_twin *tw, bool
 		c2d_log(C2D_LOG_ERR, "twin record of '%s' is damaged; refusing to overwrite it", dev);
 		c2d_twin_free(tw);
 		return C2D_ESTORE;
+	}
+	if(rc == 0){
+		/* a catch-up notes what it sent apart from the document */
+		rc = c2d_store_twin_sent_get(c2d->store, dev, &sent);
+		if(rc) c2d_twin_free(tw);
+		else if(sent > tw->sent) tw->sent = sent;
 	}
 	*exists = rc == 0;
 	return rc;
@@ -388,8 +395,9 @@ static int twin_on_response(struct c2d *c2d, const struct c2d_resp *resp)
 	return rc;
 }
 
-/* One delivery of everything the device has not acknowledged; the stored
- * twin remembers what was sent. */
+/* One delivery of everything the device has not acknowledged. What was
+ * sent is noted in the twin's sent mark (a few bytes), not by rewriting
+ * the twin: the document itself did not change. */
 static int catch_up(struct c2d *c2d, const char *dev)
 {
 	struct c2d_twin tw;
@@ -404,7 +412,10 @@ static int catch_up(struct c2d *c2d, const char *dev)
 	}
 	sent = tw.sent;
 	rc = twin_push(c2d, dev, &tw);
-	if(!rc && tw.sent != sent) rc = twin_save(c2d, dev, &tw);
+	if(!rc && tw.sent != sent){
+		rc = c2d_txn(c2d);
+		if(!rc) rc = c2d_store_twin_sent_put(c2d->store, dev, tw.sent);
+	}
 	c2d_twin_free(&tw);
 	return rc;
 }

@@ -1,6 +1,9 @@
 /* Device twin documents: versions, metadata, delta, catch-up patches.
  * Pure logic over cJSON (see c2d_twin.h for the stored record). */
+#include <float.h>
+#include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "c2d_err.h"
@@ -167,6 +170,65 @@ static int meta_merge(cJSON *meta, const cJSON *doc, const cJSON *patch, const c
 	return 0;
 }
 
+/* ---- the size of a section as cJSON_PrintUnformatted writes it, without
+ * writing it: the same rules as the printer of cJSON 1.7.15 (Debian 12's),
+ * test_twin checks them against it ---- */
+
+static size_t number_size(const cJSON *j)
+{
+	char buf[32];
+	double d = j->valuedouble, back;
+	int n;
+
+	if(isnan(d) || isinf(d)) return 4; /* null */
+	n = snprintf(buf, sizeof(buf), "%1.15g", d);
+	back = strtod(buf, NULL);
+	if(fabs(back - d) > (fabs(back) > fabs(d) ? fabs(back) : fabs(d)) * DBL_EPSILON){ /* cJSON: compare_double */
+		n = snprintf(buf, sizeof(buf), "%1.17g", d);
+	}
+	return (size_t)n;
+}
+
+static size_t string_size(const char *s)
+{
+	const unsigned char *p;
+	size_t n = 2;
+
+	if(s == NULL) return n;
+	for(p = (const unsigned char *)s; *p; p++){
+		if(strchr("\"\\\b\f\n\r\t", *p)) n += 2;
+		else if(*p < 32) n += 6;
+		else n++;
+	}
+	return n;
+}
+
+size_t c2d_twin_json_size(const cJSON *j)
+{
+	const cJSON *c;
+	size_t n;
+
+	switch(j->type & 0xff){
+		case cJSON_NULL: return 4;
+		case cJSON_False: return 5;
+		case cJSON_True: return 4;
+		case cJSON_Number: return number_size(j);
+		case cJSON_String: return string_size(j->valuestring);
+		case cJSON_Raw: return j->valuestring ? strlen(j->valuestring) : 0;
+		case cJSON_Array:
+		case cJSON_Object:
+			n = 2;
+			for(c = j->child; c; c = c->next){
+				if(c != j->child) n++;
+				if((j->type & 0xff) == cJSON_Object) n += string_size(c->string) + 1;
+				n += c2d_twin_json_size(c);
+			}
+			return n;
+		default:
+			return 0;
+	}
+}
+
 int c2d_twin_apply(struct c2d_twin *tw, enum c2d_twin_section s, const cJSON *patch,
 		const struct c2d_twin_limits *limits, const char *now, cJSON **applied,
 		char *why, size_t whylen)
@@ -174,7 +236,6 @@ int c2d_twin_apply(struct c2d_twin *tw, enum c2d_twin_section s, const cJSON *pa
 	const cJSON *jver;
 	const char *bad;
 	cJSON *clean = NULL, *result = NULL;
-	char *text = NULL;
 	uint64_t want;
 	size_t size;
 	int rc = 400;
@@ -213,10 +274,7 @@ int c2d_twin_apply(struct c2d_twin *tw, enum c2d_twin_section s, const cJSON *pa
 		cJSON_Delete(result);
 		return 0;
 	}
-	text = cJSON_PrintUnformatted(result);
-	if(text == NULL) goto nomem;
-	size = strlen(text);
-	cJSON_free(text);
+	size = c2d_twin_json_size(result); /* measured, not printed */
 	if(size > limits->max_bytes){
 		snprintf(why, whylen, "%s would be %zu bytes, over the limit of %zu (plugin_opt_twin_max_bytes)",
 				section_name[s], size, limits->max_bytes);

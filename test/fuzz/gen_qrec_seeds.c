@@ -1,6 +1,8 @@
 /* Writes the qrec seed corpus (test/fuzz/corpus/qrec/) with the real
  * encoder. Run once by hand when the record layout changes:
- *   cc -Iinclude -o /tmp/gen test/fuzz/gen_qrec_seeds.c plugin/qrec.c && /tmp/gen test/fuzz/corpus/qrec */
+ *   cc -Iinclude -o /tmp/gen test/fuzz/gen_qrec_seeds.c plugin/qrec.c plugin/rec.c && /tmp/gen DIR
+ * into an empty DIR, then copy each file to test/fuzz/corpus/qrec/ with a v3- prefix (the seeds
+ * without it are schema 1.x records, for c2d_qrec_decode_old). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -243,7 +243,7 @@ START_TEST(test_open_creates)
 
 	snprintf(dbpath, sizeof(dbpath), "%s/a/b/db", tmpdir);
 	ck_assert_int_eq(raw_get("meta", "schema", val, sizeof(val)), 0);
-	ck_assert_str_eq(val, "1.3");
+	ck_assert_str_eq(val, "2.0");
 	/* an existing directory, trailing slash */
 	snprintf(path, sizeof(path), "%s/a/b/db/", tmpdir);
 	conf.db_path = path;
@@ -384,7 +384,6 @@ START_TEST(test_dev)
 	int i;
 
 	memset(&rec, 0, sizeof(rec));
-	rec.version = 7;
 	rec.queued = 3;
 	rec.next_seq = 42;
 	rec.created_ms = 1700000000000ULL;
@@ -395,11 +394,8 @@ START_TEST(test_dev)
 	begin();
 	ck_assert_int_eq(c2d_store_dev_put(st, "d", &rec), C2D_OK);
 	commit();
-	ck_assert_uint_eq(rec.version, 7); /* the caller's copy is untouched */
 	memset(&got, 0xff, sizeof(got));
 	ck_assert_int_eq(c2d_store_dev_get(st, "d", &got), C2D_OK);
-	ck_assert_uint_eq(got.version, 1);
-	got.version = 7;
 	ck_assert(memcmp(&got, &rec, sizeof(rec)) == 0);
 }
 END_TEST
@@ -664,7 +660,6 @@ static int collect_dev(void *ud, const char *dev, const struct c2d_devrec *rec)
 {
 	struct names *nm = ud;
 
-	ck_assert_uint_eq(rec->version, 1);
 	ck_assert_uint_eq(rec->counters[3], rec->created_ms + 1);
 	ck_assert_uint_lt(nm->n, 40);
 	snprintf(nm->name[nm->n++], C2D_DEV_MAX + 1, "%s", dev);
@@ -731,17 +726,20 @@ START_TEST(test_schema_major)
 
 	c2d_store_close(st);
 	st = NULL;
-	raw_put("meta", "schema", "2.0", 3);
+	raw_put("meta", "schema", "3.0", 3);
 	ck_assert_int_eq(store_open(), C2D_ESCHEMA);
 	ck_assert_ptr_null(st);
-	snprintf(want, sizeof(want), "database at %s has schema 2.x; this plugin reads 1.x", dbpath);
+	snprintf(want, sizeof(want), "database at %s has schema 3.x; this plugin reads 2.x (and upgrades 1.x)", dbpath);
 	ck_assert_str_eq(err, want);
 	ck_assert_str_eq(c2d_test_last_log, want);
 
 	raw_put("meta", "schema", "12.3", 4);
 	ck_assert_int_eq(store_open(), C2D_ESCHEMA);
-	snprintf(want, sizeof(want), "database at %s has schema 12.x; this plugin reads 1.x", dbpath);
+	snprintf(want, sizeof(want), "database at %s has schema 12.x; this plugin reads 2.x (and upgrades 1.x)", dbpath);
 	ck_assert_str_eq(err, want);
+
+	raw_put("meta", "schema", "0.9", 3);
+	ck_assert_int_eq(store_open(), C2D_ESCHEMA);
 
 	raw_put("meta", "schema", "one", 3);
 	ck_assert_int_eq(store_open(), C2D_ESCHEMA);
@@ -749,7 +747,7 @@ START_TEST(test_schema_major)
 	ck_assert_str_eq(err, want);
 
 	/* another minor of the same major is fine */
-	raw_put("meta", "schema", "1.7", 3);
+	raw_put("meta", "schema", "2.7", 3);
 	open_ok();
 	ck_assert_str_eq(err, "");
 }
@@ -784,7 +782,7 @@ START_TEST(test_schema_upgrade)
 	begin();
 	put_device("old", 42);
 	commit();
-	reopen_as("1.0", "1.3");
+	reopen_as("1.0", "2.0");
 	ck_assert_int_eq(c2d_store_dev_get(st, "old", &rec), C2D_OK);
 	ck_assert_uint_eq(rec.created_ms, 42);
 	ck_assert_int_eq(c2d_store_info_get(st, "old", &json, NULL), C2D_ENOTFOUND);
@@ -1090,12 +1088,12 @@ START_TEST(test_schema_upgrade_timeout)
 	begin();
 	ck_assert_int_eq(c2d_store_due_add(st, 5000, "d", 3), C2D_OK);
 	commit();
-	reopen_as("1.1", "1.3");
+	reopen_as("1.1", "2.0");
 	ck_assert_int_eq(c2d_store_due_first(st, &at, dev, &seq), C2D_OK);
 	ck_assert_uint_eq(at, 5000);
 	ck_assert_int_eq(c2d_store_tmo_first(st, &at, dev, &seq), C2D_ENOTFOUND);
 	ck_assert_int_eq(c2d_store_clock_get(st, &at), C2D_ENOTFOUND);
-	reopen_as("1.7", "1.7");
+	reopen_as("2.7", "2.7");
 }
 END_TEST
 

@@ -317,6 +317,40 @@ START_TEST(load_damaged)
 }
 END_TEST
 
+/* The measured size of a section is exactly what cJSON prints, for every
+ * kind of value: numbers that print as integers, with 15 or 17 digits, not
+ * finite; strings with every escape; nesting; empty containers. */
+START_TEST(json_size_is_the_printed_size)
+{
+	static const char *const docs[] = {
+		"{}", "[]", "{\"a\":null,\"b\":true,\"c\":false}", "{\"n\":[0,-0.0,1,-1,2147483647,-2147483648,2147483648]}",
+		"{\"f\":[0.1,1.5,3.141592653589793,1e300,-2.5e-300,123456789012345678,0.30000000000000004]}",
+		"{\"s\":\"\\\"\\\\\\/\\b\\f\\n\\r\\t\\u0001\\u001f\\u00e9\\u20ac x\"}", "{\"\\n\\u0002k\":{\"x\":{\"y\":[[],{},\"\"]}}}",
+		"[1,[2,[3,[4]]],{\"a\":{\"b\":{\"c\":\"d\"}}}]", "\"plain\"", "12.75",
+	};
+	size_t i;
+	cJSON *j;
+	char *text;
+
+	for(i = 0; i < sizeof(docs) / sizeof(docs[0]); i++){
+		j = cJSON_Parse(docs[i]);
+		ck_assert_msg(j != NULL, "%s", docs[i]);
+		text = cJSON_PrintUnformatted(j);
+		ck_assert_uint_eq(c2d_twin_json_size(j), strlen(text));
+		cJSON_free(text);
+		cJSON_Delete(j);
+	}
+	j = cJSON_CreateObject();
+	cJSON_AddNumberToObject(j, "inf", 1.0 / 0.0);
+	cJSON_AddNumberToObject(j, "third", 1.0 / 3.0);
+	cJSON_AddStringToObject(j, "ctl", "\x01\x7f\xff");
+	text = cJSON_PrintUnformatted(j);
+	ck_assert_uint_eq(c2d_twin_json_size(j), strlen(text));
+	cJSON_free(text);
+	cJSON_Delete(j);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("twin");
@@ -333,6 +367,7 @@ int main(void)
 	tcase_add_test(tc, dump_and_load);
 	tcase_add_test(tc, load_damaged);
 	tcase_add_test(tc, load_before_tags);
+	tcase_add_test(tc, json_size_is_the_printed_size);
 	suite_add_tcase(s, tc);
 	return c2d_check_run(s);
 }
