@@ -139,7 +139,7 @@ START_TEST(test_abort)
 }
 END_TEST
 
-/* startAt 2 s from now, survived by a kill -9 while scheduled; expiresIn 2
+/* startAt 3 s from now, survived by a kill -9 while scheduled; expiresIn 2
  * at 30/minute over s0 (online, succeeds), s1 (offline: its queued item is
  * withdrawn, expired) and s2 (still queued at expiry: expired). A
  * scheduled job can be cancelled. */
@@ -148,7 +148,7 @@ START_TEST(test_schedule_expire)
 	struct c2d_broker *b = fx_start(NULL);
 	struct c2d_client *app = fx_app(b, FX_REPLIES), *s0 = fx_device(b, NULL, "s0", V5), *s1, *mon;
 	char at[32], st[32], id[32], *cmd;
-	time_t t = time(NULL) + 2;
+	time_t t = time(NULL) + 3;
 	cJSON *resp, *j, *data;
 
 	strftime(at, sizeof(at), "%Y-%m-%dT%H:%M:%SZ", gmtime(&t));
