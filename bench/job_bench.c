@@ -18,6 +18,9 @@
  *   - lightweight RPC p50/p99 (one in flight, to an online echo device)
  *     while the job dispatches, against the same before the job (quiet)
  *
+ * Then the N-device job again at maxPerMinute JOB_RATE (default 60000),
+ * measured for its first 10 s (JOB_QUICK: 3 s): a paced rollout.
+ *
  * Markdown on stdout, progress on stderr. */
 #define _GNU_SOURCE
 
@@ -339,13 +342,15 @@ static void *rpc_during(void *arg)
 }
 
 struct result {
-	unsigned n, online;
+	unsigned n, online, rate;
+	double dispatched;           /* executions dispatched when measuring stopped */
 	double tag_s, acked_s, dispatched_s;
 	long anon_before, anon_max, anon_after;
 	double quiet_p50, quiet_p99, during_p50, during_p99;
 	size_t during_calls;
 	int errors;
 	double succeeded, in_progress;
+	int acks;                    /* online devices that acknowledged */
 };
 
 static double num(const cJSON *o, const char *a, const char *b)
@@ -356,8 +361,12 @@ static double num(const cJSON *o, const char *a, const char *b)
 	return cJSON_IsNumber(j) ? j->valuedouble : -1;
 }
 
-static int run(const char *plugin, unsigned n, unsigned online, struct result *res)
+/* One broker, n devices (online of them connected), one twin job; rate:
+ * its maxPerMinute (0: none; then measured until every execution is
+ * dispatched, else for window_s seconds). */
+static int run(const char *plugin, unsigned n, unsigned online, unsigned rate, double window_s, struct result *res)
 {
+	char cmd[320], rollout[64];
 	struct broker b;
 	struct req op, caller;
 	struct tclient echo;
@@ -375,6 +384,7 @@ static int run(const char *plugin, unsigned n, unsigned online, struct result *r
 	memset(res, 0, sizeof(*res));
 	res->n = n;
 	res->online = online;
+	res->rate = rate;
 	if(broker_prepare(&b, true, "c2d-job", "plugin_opt_stats_interval 0\n") || (f = broker_conf_open(&b)) == NULL
 			|| broker_conf_close(&b, f, plugin) || broker_launch(&b, "/usr/sbin/mosquitto", 20, WHO, NULL)){
 		return -1;
@@ -410,8 +420,10 @@ static int run(const char *plugin, unsigned n, unsigned online, struct result *r
 	res->anon_max = res->anon_before;
 	fprintf(stderr, WHO ": createJob\n");
 	t0 = now_ns();
-	job = admin(&op, "{\"command\":\"createJob\",\"job\":\"bench\",\"target\":{\"where\":{\"tags.fleet\":\"b\"}},"
-			"\"action\":{\"twin\":{\"desired\":{\"cfg\":{\"rate\":5,\"mode\":\"eco\"}}}}}");
+	snprintf(rollout, sizeof(rollout), ",\"rollout\":{\"maxPerMinute\":%u}", rate);
+	snprintf(cmd, sizeof(cmd), "{\"command\":\"createJob\",\"job\":\"bench\",\"target\":{\"where\":{\"tags.fleet\":\"b\"}},"
+			"\"action\":{\"twin\":{\"desired\":{\"cfg\":{\"rate\":5,\"mode\":\"eco\"}}}}%s}", rate ? rollout : "");
+	job = admin(&op, cmd);
 	if(num(job, "status", NULL) != 202){
 		fprintf(stderr, WHO ": createJob failed\n");
 		return -1;
@@ -424,14 +436,20 @@ static int run(const char *plugin, unsigned n, unsigned online, struct result *r
 		if(kb > res->anon_max) res->anon_max = kb;
 		job = admin(&op, "{\"command\":\"getJob\",\"job\":\"bench\"}");
 		if(job == NULL) return -1;
+		res->succeeded = num(job, "counts", "succeeded");
+		res->in_progress = num(job, "counts", "in_progress");
+		res->dispatched = num(job, "total", NULL) - num(job, "counts", "queued");
 		if(res->dispatched_s == 0 && cJSON_IsTrue(cJSON_GetObjectItem(job, "resolved"))
 				&& num(job, "counts", "queued") == 0){
 			res->dispatched_s = (double)(now_ns() - t0) / 1e9;
 			atomic_store(&d.stop, 1);
 		}
-		res->succeeded = num(job, "counts", "succeeded");
-		res->in_progress = num(job, "counts", "in_progress");
 		cJSON_Delete(job);
+		if(rate && (double)(now_ns() - t0) / 1e9 >= window_s){
+			res->dispatched_s = window_s; /* measured for the window */
+			atomic_store(&d.stop, 1);
+			break;
+		}
 		if(res->dispatched_s > 0 && (unsigned)atomic_load(&fl.acks) >= online) break;
 		if((double)(now_ns() - t0) / 1e9 > 600){
 			fprintf(stderr, WHO ": the job did not finish in 10 minutes\n");
@@ -440,6 +458,7 @@ static int run(const char *plugin, unsigned n, unsigned online, struct result *r
 	}
 	pthread_join(th, NULL);
 	res->acked_s = (double)(atomic_load(&fl.last_ack_ns) - t0) / 1e9;
+	res->acks = atomic_load(&fl.acks);
 	pcts(&d.lat, &res->during_p50, &res->during_p99);
 	res->during_calls = d.lat.n;
 	res->errors += d.errors;
@@ -455,34 +474,48 @@ static int run(const char *plugin, unsigned n, unsigned online, struct result *r
 	return 0;
 }
 
+static void row(const struct result *r)
+{
+	if(r->rate){
+		printf("| %u, maxPerMinute %u, first %.0f s | %.1f s | %d of %u acked | %.0f dispatched | %.0f /s |", r->n, r->rate,
+				r->dispatched_s, r->tag_s, r->acks, r->online, r->dispatched, r->dispatched / r->dispatched_s);
+	}else{
+		printf("| %u | %.1f s | %.1f s | %.1f s | %.0f /s |", r->n, r->tag_s, r->acked_s, r->dispatched_s,
+				r->n / r->dispatched_s);
+	}
+	printf(" %.1f / %.1f / %.1f MiB | %.2f / %.2f ms | %.2f / %.2f ms | %.2fx | %zu | %d |\n", r->anon_before / 1024.0,
+			r->anon_max / 1024.0, r->anon_after / 1024.0, r->quiet_p50, r->during_p50, r->quiet_p99, r->during_p99,
+			r->quiet_p99 > 0 ? r->during_p99 / r->quiet_p99 : 0, r->during_calls, r->errors);
+}
+
 int main(void)
 {
 	const char *plugin = getenv("C2D_PLUGIN") ? getenv("C2D_PLUGIN") : C2D_PLUGIN_PATH;
 	bool quick = getenv("JOB_QUICK") != NULL;
-	unsigned n = quick ? 5000 : 100000, online = quick ? 200 : 1000, i;
-	struct result r[2];
+	unsigned n = quick ? 5000 : 100000, online = quick ? 200 : 1000, rate = 60000, i;
+	double window = quick ? 3 : 10;
+	struct result r[3];
 
 	if(getenv("JOB_DEVICES")) n = (unsigned)strtoul(getenv("JOB_DEVICES"), NULL, 10);
 	if(getenv("JOB_ONLINE")) online = (unsigned)strtoul(getenv("JOB_ONLINE"), NULL, 10);
+	if(getenv("JOB_RATE")) rate = (unsigned)strtoul(getenv("JOB_RATE"), NULL, 10);
 	if(online > n / 10) online = n / 10;
 	mosquitto_lib_init();
-	if(run(plugin, n / 10, online, &r[0]) || run(plugin, n, online, &r[1])) return 1;
+	if(run(plugin, n / 10, online, 0, 0, &r[0]) || run(plugin, n, online, 0, 0, &r[1])
+			|| (rate && run(plugin, n, online, rate, window, &r[2]))){
+		return 1;
+	}
 	printf("## Jobs (a twin job over %u devices, %u online)\n\n", n, online);
 	printf("Devices created through the plugin (one twin/tags patch each, QoS 1, %d in flight); %u of them\n"
 			"online (libmosquitto 3.1.1 clients acknowledging every twin push), the rest offline; a twin job on\n"
-			"`tags.fleet == \"b\"` (all of them) without rollout limits. The first row (N/10) is the baseline of the\n"
-			"same run. RPC: lightweight, one in flight, to an online echo device, quiet (before the job, %d calls)\n"
-			"and while the job dispatches.\n\n",
-			WINDOW, online, RPC_QUIET);
+			"`tags.fleet == \"b\"` (all of them), without rollout limits and then at maxPerMinute %u (measured for\n"
+			"its first %.0f s). The first row (N/10) is the baseline of the same run. RPC: lightweight, one in flight,\n"
+			"to an online echo device, quiet (before the job, %d calls) and while the job dispatches.\n\n",
+			WINDOW, online, rate, window, RPC_QUIET);
 	printf("| target | tagging | createJob to all online acked | to all dispatched | dispatch rate | anon before / max / after | "
 			"RPC p50 quiet / during | RPC p99 quiet / during | p99 ratio | calls during | errors |\n");
 	printf("|---|---|---|---|---|---|---|---|---|---|---|\n");
-	for(i = 0; i < 2; i++){
-		printf("| %u | %.1f s | %.1f s | %.1f s | %.0f /s | %.1f / %.1f / %.1f MiB | %.2f / %.2f ms | %.2f / %.2f ms | %.2fx | %zu | %d |\n",
-				r[i].n, r[i].tag_s, r[i].acked_s, r[i].dispatched_s, r[i].n / r[i].dispatched_s, r[i].anon_before / 1024.0,
-				r[i].anon_max / 1024.0, r[i].anon_after / 1024.0, r[i].quiet_p50, r[i].during_p50, r[i].quiet_p99,
-				r[i].during_p99, r[i].quiet_p99 > 0 ? r[i].during_p99 / r[i].quiet_p99 : 0, r[i].during_calls, r[i].errors);
-	}
+	for(i = 0; i < (rate ? 3u : 2u); i++) row(&r[i]);
 	printf("\nAnonymous memory during the job, %u-device target vs %u-device target: %.2fx (must stay about 1).\n"
 			"At the end of the %u-device job: %.0f succeeded (the online devices), %.0f in progress (offline: each gets\n"
 			"the patch when it returns).\n\n",
