@@ -41,98 +41,12 @@
 #define RPC_QUIET 2000
 #define LAT_MAX 200000
 
-/* A client that sends one request at a time and waits for the reply on
- * its own topic (the admin operator, the RPC caller). */
-struct req {
-	struct tclient c;
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	char *reply;                 /* the last reply, owned */
-	atomic_int acked;            /* PUBACKs */
-	const char *reply_topic;
-};
-
-static void req_on_message(struct mosquitto *m, void *obj, const struct mosquitto_message *msg,
-		const mosquitto_property *props)
+/* The data of the admin command's reply (new object) or NULL. */
+static cJSON *admin(struct rclient *op, const char *cmd)
 {
-	struct req *r = obj;
-	char *text = malloc((size_t)msg->payloadlen + 1);
-
-	(void)m;
-	(void)props;
-	if(text == NULL) return;
-	memcpy(text, msg->payload, (size_t)msg->payloadlen);
-	text[msg->payloadlen] = '\0';
-	pthread_mutex_lock(&r->mu);
-	free(r->reply);
-	r->reply = text;
-	pthread_cond_signal(&r->cv);
-	pthread_mutex_unlock(&r->mu);
-}
-
-static void req_on_publish(struct mosquitto *m, void *obj, int mid, int rc, const mosquitto_property *props)
-{
-	struct req *r = obj;
-
-	(void)m;
-	(void)mid;
-	(void)rc;
-	(void)props;
-	atomic_fetch_add(&r->acked, 1);
-}
-
-static int req_open(struct req *r, const char *id, int port, const char *reply_topic)
-{
-	pthread_mutex_init(&r->mu, NULL);
-	pthread_cond_init(&r->cv, NULL);
-	r->reply = NULL;
-	r->reply_topic = reply_topic;
-	atomic_store(&r->acked, 0);
-	if(tclient_open(&r->c, id, port, reply_topic, WINDOW, req_on_message, req_on_publish, WHO)) return -1;
-	mosquitto_user_data_set(r->c.m, r);
-	return 0;
-}
-
-/* Publish payload on topic and wait (at most timeout_ms) for the reply;
- * returns it (caller frees) or NULL. */
-static char *request(struct req *r, const char *topic, const char *payload, int timeout_ms)
-{
-	mosquitto_property *props = NULL;
-	struct timespec ts;
-	char *reply;
-
-	mosquitto_property_add_string(&props, MQTT_PROP_RESPONSE_TOPIC, r->reply_topic);
-	mosquitto_property_add_binary(&props, MQTT_PROP_CORRELATION_DATA, "c", 1);
-	pthread_mutex_lock(&r->mu);
-	free(r->reply);
-	r->reply = NULL;
-	pthread_mutex_unlock(&r->mu);
-	mosquitto_publish_v5(r->c.m, NULL, topic, (int)strlen(payload), payload, 1, false, props);
-	mosquitto_property_free_all(&props);
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += timeout_ms / 1000;
-	ts.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-	if(ts.tv_nsec >= 1000000000L){
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000L;
-	}
-	pthread_mutex_lock(&r->mu);
-	while(r->reply == NULL && pthread_cond_timedwait(&r->cv, &r->mu, &ts) == 0){
-	}
-	reply = r->reply;
-	r->reply = NULL;
-	pthread_mutex_unlock(&r->mu);
-	return reply;
-}
-
-static cJSON *admin(struct req *op, const char *cmd)
-{
-	char *payload = NULL, *reply;
+	char *reply = rclient_admin(op, cmd);
 	cJSON *j, *data;
 
-	if(asprintf(&payload, "{\"commands\":[%s]}", cmd) < 0) return NULL;
-	reply = request(op, "$CONTROL/c2d/v1", payload, 60000);
-	free(payload);
 	j = reply ? cJSON_Parse(reply) : NULL;
 	free(reply);
 	data = cJSON_DetachItemFromObject(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "responses"), 0), "data");
@@ -304,10 +218,10 @@ struct lat {
 };
 
 /* One lightweight RPC to the echo device; 0 and its latency, or -1. */
-static int rpc_once(struct req *caller, uint64_t *ns)
+static int rpc_once(struct rclient *caller, uint64_t *ns)
 {
 	uint64_t t0 = now_ns();
-	char *reply = request(caller, "$c2d/bench-echo/rpc/echo", "{\"ping\":1}", 10000);
+	char *reply = rclient_request(caller, "$c2d/bench-echo/rpc/echo", "{\"ping\":1}", 10000);
 	int ok = reply && strcmp(reply, "{\"ping\":1}") == 0;
 
 	*ns = now_ns() - t0;
@@ -323,7 +237,7 @@ static void pcts(struct lat *l, double *p50, double *p99)
 }
 
 struct during {
-	struct req *caller;
+	struct rclient *caller;
 	struct lat lat;
 	atomic_int stop;
 	int errors;
@@ -368,7 +282,7 @@ static int run(const char *plugin, unsigned n, unsigned online, unsigned rate, d
 {
 	char cmd[320], rollout[64];
 	struct broker b;
-	struct req op, caller;
+	struct rclient op, caller;
 	struct tclient echo;
 	struct fleet fl;
 	struct during d = {0};
@@ -389,7 +303,7 @@ static int run(const char *plugin, unsigned n, unsigned online, unsigned rate, d
 			|| broker_conf_close(&b, f, plugin) || broker_launch(&b, "/usr/sbin/mosquitto", 20, WHO, NULL)){
 		return -1;
 	}
-	if(req_open(&op, "bench-op", b.port, "bench/admin")) return -1;
+	if(rclient_open(&op, "bench-op", b.port, "bench/admin", WINDOW, WHO)) return -1;
 	fprintf(stderr, WHO ": %u devices: tagging\n", n);
 	t0 = now_ns();
 	for(i = 0; i < n; i++){
@@ -403,7 +317,7 @@ static int run(const char *plugin, unsigned n, unsigned online, unsigned rate, d
 	if(tclient_open(&echo, "bench-echo", b.port, "$c2d/bench-echo/in/#", WINDOW, echo_on_message, NULL, WHO)) return -1;
 	/* the threaded clients first: libmosquitto's loop thread uses select(),
 	 * which takes no descriptor past FD_SETSIZE */
-	if(req_open(&caller, "bench-caller", b.port, "bench/rpc")) return -1;
+	if(rclient_open(&caller, "bench-caller", b.port, "bench/rpc", WINDOW, WHO)) return -1;
 	if(fleet_open(&fl, online, n, b.port)) return -1;
 	for(i = 0; i < 100 && rpc_once(&caller, &ns) != 0; i++) usleep(100000); /* the plugin confirms at a tick */
 	d.caller = &caller;
