@@ -9,6 +9,7 @@
 #define C2D_BENCH_BROKER_H
 
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <ftw.h>
 #include <signal.h>
@@ -328,6 +329,104 @@ static inline void echo_on_message(struct mosquitto *m, void *obj, const struct 
 	mosquitto_property_free_all(&out);
 	free(resp);
 	free(corr);
+}
+
+/* ---- a client that sends one request at a time and waits for the reply
+ * on its own topic (an operator's admin commands, an RPC caller) ---- */
+
+struct rclient {
+	struct tclient c;            /* first: the libmosquitto userdata */
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	char *reply;                 /* the last reply, owned */
+	atomic_int acked;            /* PUBACKs of everything it published */
+	const char *reply_topic;     /* borrowed */
+};
+
+static inline void rc_on_message(struct mosquitto *m, void *obj, const struct mosquitto_message *msg,
+		const mosquitto_property *props)
+{
+	struct rclient *r = obj;
+	char *text = malloc((size_t)msg->payloadlen + 1);
+
+	(void)m;
+	(void)props;
+	if(text == NULL) return;
+	memcpy(text, msg->payload, (size_t)msg->payloadlen);
+	text[msg->payloadlen] = '\0';
+	pthread_mutex_lock(&r->mu);
+	free(r->reply);
+	r->reply = text;
+	pthread_cond_signal(&r->cv);
+	pthread_mutex_unlock(&r->mu);
+}
+
+static inline void rc_on_publish(struct mosquitto *m, void *obj, int mid, int rc, const mosquitto_property *props)
+{
+	(void)m;
+	(void)mid;
+	(void)rc;
+	(void)props;
+	atomic_fetch_add(&((struct rclient *)obj)->acked, 1);
+}
+
+/* Connect (tclient_open) subscribed to reply_topic (borrowed, kept). */
+static inline int rclient_open(struct rclient *r, const char *id, int port, const char *reply_topic, int window,
+		const char *who)
+{
+	pthread_mutex_init(&r->mu, NULL);
+	pthread_cond_init(&r->cv, NULL);
+	r->reply = NULL;
+	r->reply_topic = reply_topic;
+	atomic_store(&r->acked, 0);
+	return tclient_open(&r->c, id, port, reply_topic, window, rc_on_message, rc_on_publish, who);
+}
+
+/* Publish payload on topic (QoS 1, the reply topic and correlation data as
+ * properties) and wait at most timeout_ms for the reply: returned, caller
+ * frees; NULL if none came. */
+static inline char *rclient_request(struct rclient *r, const char *topic, const char *payload, int timeout_ms)
+{
+	mosquitto_property *props = NULL;
+	struct timespec ts;
+	char *reply;
+
+	mosquitto_property_add_string(&props, MQTT_PROP_RESPONSE_TOPIC, r->reply_topic);
+	mosquitto_property_add_binary(&props, MQTT_PROP_CORRELATION_DATA, "c", 1);
+	pthread_mutex_lock(&r->mu);
+	free(r->reply);
+	r->reply = NULL;
+	pthread_mutex_unlock(&r->mu);
+	mosquitto_publish_v5(r->c.m, NULL, topic, (int)strlen(payload), payload, 1, false, props);
+	mosquitto_property_free_all(&props);
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += timeout_ms / 1000;
+	ts.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+	if(ts.tv_nsec >= 1000000000L){
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&r->mu);
+	while(r->reply == NULL && pthread_cond_timedwait(&r->cv, &r->mu, &ts) == 0){
+	}
+	reply = r->reply;
+	r->reply = NULL;
+	pthread_mutex_unlock(&r->mu);
+	return reply;
+}
+
+/* One admin command (a JSON object's text) on $CONTROL/c2d/v1, a minute at
+ * most: the reply's text (caller frees) or NULL. */
+static inline char *rclient_admin(struct rclient *r, const char *cmd)
+{
+	size_t n = strlen(cmd) + 32;
+	char *payload = malloc(n), *reply;
+
+	if(payload == NULL) return NULL;
+	snprintf(payload, n, "{\"commands\":[%s]}", cmd);
+	reply = rclient_request(r, "$CONTROL/c2d/v1", payload, 60000);
+	free(payload);
+	return reply;
 }
 
 #endif

@@ -28,70 +28,6 @@
 #define WHO "query_bench"
 #define WINDOW 500
 
-struct op {
-	struct tclient c;
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	char *reply;                 /* the last admin reply, owned */
-	atomic_int acked;            /* PUBACKs of the load */
-};
-
-static void op_on_message(struct mosquitto *m, void *obj, const struct mosquitto_message *msg,
-		const mosquitto_property *props)
-{
-	struct op *o = obj;
-	char *text = malloc((size_t)msg->payloadlen + 1);
-
-	(void)m;
-	(void)props;
-	if(text == NULL) return;
-	memcpy(text, msg->payload, (size_t)msg->payloadlen);
-	text[msg->payloadlen] = '\0';
-	pthread_mutex_lock(&o->mu);
-	free(o->reply);
-	o->reply = text;
-	pthread_cond_signal(&o->cv);
-	pthread_mutex_unlock(&o->mu);
-}
-
-static void op_on_publish(struct mosquitto *m, void *obj, int mid, int rc, const mosquitto_property *props)
-{
-	struct op *o = obj;
-
-	(void)m;
-	(void)mid;
-	(void)rc;
-	(void)props;
-	atomic_fetch_add(&o->acked, 1);
-}
-
-/* One admin command (JSON object text); returns the reply (caller frees). */
-static char *admin(struct op *o, const char *cmd)
-{
-	char *payload = NULL, *reply = NULL;
-	mosquitto_property *props = NULL;
-	struct timespec ts;
-
-	if(asprintf(&payload, "{\"commands\":[%s]}", cmd) < 0) return NULL;
-	mosquitto_property_add_string(&props, MQTT_PROP_RESPONSE_TOPIC, "bench/admin");
-	pthread_mutex_lock(&o->mu);
-	free(o->reply);
-	o->reply = NULL;
-	pthread_mutex_unlock(&o->mu);
-	mosquitto_publish_v5(o->c.m, NULL, "$CONTROL/c2d/v1", (int)strlen(payload), payload, 1, false, props);
-	mosquitto_property_free_all(&props);
-	free(payload);
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += 60;
-	pthread_mutex_lock(&o->mu);
-	while(o->reply == NULL && pthread_cond_timedwait(&o->cv, &o->mu, &ts) == 0){
-	}
-	reply = o->reply;
-	o->reply = NULL;
-	pthread_mutex_unlock(&o->mu);
-	return reply;
-}
-
 struct walk {
 	double total_ms, slowest_ms;
 	uint64_t examined, matched;
@@ -99,7 +35,7 @@ struct walk {
 };
 
 /* Walk the fleet with command name and its arguments (JSON members text). */
-static int walk(struct op *o, const char *name, const char *args, struct walk *w)
+static int walk(struct rclient *o, const char *name, const char *args, struct walk *w)
 {
 	char after[160] = "", *cmd, *reply;
 	const cJSON *data, *next, *devs;
@@ -112,7 +48,7 @@ static int walk(struct op *o, const char *name, const char *args, struct walk *w
 		if(asprintf(&cmd, "{\"command\":\"%s\",\"count\":1000%s%s%s%s}", name, args[0] ? "," : "", args,
 				after[0] ? ",\"after\":" : "", after) < 0) return -1;
 		t = now_ns();
-		reply = admin(o, cmd);
+		reply = rclient_admin(o, cmd);
 		t = now_ns() - t;
 		free(cmd);
 		if(reply == NULL){
@@ -150,7 +86,7 @@ int main(void)
 	const char *plugin = getenv("C2D_PLUGIN") ? getenv("C2D_PLUGIN") : C2D_PLUGIN_PATH;
 	unsigned n = getenv("QUERY_QUICK") ? 2000 : 100000, i;
 	struct broker b;
-	struct op o = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
+	struct rclient o;
 	struct walk base, w[3];
 	char topic[64], payload[96], args[64];
 	const char *names[3] = {"tags.site == \"site-7\" (1 %)", "tags.n >= N/2 (50 %)", "online == true (no twin read)"};
@@ -169,9 +105,7 @@ int main(void)
 			|| broker_conf_close(&b, f, plugin) || broker_launch(&b, "/usr/sbin/mosquitto", 20, WHO, NULL)){
 		return 1;
 	}
-	if(tclient_open(&o.c, "bench-op", b.port, "bench/admin", WINDOW, op_on_message, op_on_publish, WHO)) return 1;
-	o.c.obj = &o;
-	mosquitto_user_data_set(o.c.m, &o);
+	if(rclient_open(&o, "bench-op", b.port, "bench/admin", WINDOW, WHO)) return 1;
 	fprintf(stderr, WHO ": tagging %u devices\n", n);
 	t0 = now_ns();
 	for(i = 0; i < n; i++){

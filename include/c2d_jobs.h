@@ -29,7 +29,33 @@ enum c2d_jx_state {
 	C2D_JX__COUNT
 };
 
+/* Job states that end a job, for the counters. */
+enum c2d_js_final {
+	C2D_JS_COMPLETED,
+	C2D_JS_CANCELLED,
+	C2D_JS_ABORTED,
+	C2D_JS_EXPIRED,
+	C2D_JS__COUNT
+};
+
+/* What happened since the broker started (jobexec.c; stats). */
+struct c2d_jobs_counters {
+	uint64_t created;
+	uint64_t jobs[C2D_JS__COUNT];      /* jobs that ended so */
+	uint64_t dispatched;               /* executions handed to a plane */
+	uint64_t ended[C2D_JX__COUNT];     /* executions that ended in each final state */
+};
+
 extern const struct c2d_plane c2d_jobs_plane;
+
+const struct c2d_jobs_counters *c2d_jobs_counters(void);
+void c2d_jobs_count_created(void);
+
+/* A device was created or its twin or info changed (twin.c, hello.c, in
+ * the transaction that changed it): continuous jobs it now matches give it
+ * an execution (jobcont.c registers the hook at init). 0 or a store error. */
+int c2d_jobs_on_device_change(struct c2d *c2d, const char *dev);
+void c2d_jobs_set_device_hook(int (*hook)(struct c2d *c2d, const char *dev));
 
 /* "queued", "in_progress", ...; NULL if out of range. */
 const char *c2d_jx_state_name(int state);
@@ -41,6 +67,16 @@ int c2d_jx_state_of(const char *name);
 int c2d_job_load(struct c2d *c2d, const char *job, cJSON **rec);
 /* Store rec (borrowed) as the job's record in the open transaction. */
 int c2d_job_save(struct c2d *c2d, const char *job, const cJSON *rec);
+/* rec's "state" (borrowed from rec; "" if none). */
+const char *c2d_job_state(const cJSON *rec);
+/* {"job","state","total","counts"} of rec (borrowed): new object or NULL. */
+cJSON *c2d_job_summary(const char *job, const cJSON *rec);
+/* End the job in state ("completed", "cancelled", "aborted", "expired"):
+ * finished now, rec (borrowed, updated) saved, c2d.job.{state} published
+ * with the summary. All but completed also set "cleanup": jobrun.c then
+ * ends the queued executions (cancelled, or expired for an expired job)
+ * and cancels the queue items not yet sent, in slices. */
+int c2d_job_finish(struct c2d *c2d, const char *job, cJSON *rec, const char *state);
 /* The count of state in rec (borrowed). */
 double c2d_job_count(const cJSON *rec, int state);
 /* Move dev's execution x (updated in place) of job to state with status
@@ -64,5 +100,14 @@ const char *c2d_jobs_get(struct c2d *c2d, const cJSON *cmd, cJSON *data);
 const char *c2d_jobs_list(struct c2d *c2d, const cJSON *cmd, cJSON *data);
 const char *c2d_jobs_cancel(struct c2d *c2d, const cJSON *cmd, cJSON *data);
 const char *c2d_jobs_list_devices(struct c2d *c2d, const cJSON *cmd, cJSON *data);
+
+/* Statistics (jobs.c): {"running","scheduled" (the active jobs now),
+ * "created","completed","cancelled","aborted","expired" (jobs since the
+ * broker started), "executions":{"dispatched","succeeded","failed",
+ * "timed_out","expired","cancelled","rejected"}} as a new object (or
+ * NULL); the same through pub as "jobs/running", "jobs/executions/failed"
+ * ... ($SYS/broker/c2d/jobs/...). */
+cJSON *c2d_jobs_stats(struct c2d *c2d);
+void c2d_jobs_stats_each(struct c2d *c2d, void (*pub)(struct c2d *c2d, const char *name, uint64_t value));
 
 #endif

@@ -10,7 +10,11 @@
  * and {"rpc":{"method","params"?,"timeout"?,"retries"?,"ttl"?}} with the
  * plugin's bounds for ttl, timeout and retries; rollout
  * {"maxPerMinute"?,"maxInFlight"?} are whole numbers >= 1 (absent: no
- * limit). Anything else is refused with a one-line reason. */
+ * limit); abort {"failedPercent" (0 <= p < 100),"minExecuted"? (>= 1,
+ * default 1)}; startAt an RFC 3339 UTC time; expiresIn whole seconds
+ * 1..C2D_JOB_EXPIRES_MAX from the start; continuous a boolean, true only
+ * with a where target and a twin or msg action. Anything else is refused
+ * with a one-line reason. */
 #ifndef C2D_JOBSPEC_H
 #define C2D_JOBSPEC_H
 
@@ -24,6 +28,7 @@
 #include "c2d_store.h" /* C2D_JOB_MAX */
 
 #define C2D_JOB_DEVICES_MAX 10000
+#define C2D_JOB_EXPIRES_MAX 315360000 /* ten years */
 
 enum c2d_job_action {
 	C2D_JA_TWIN,
@@ -43,12 +48,27 @@ struct c2d_jobspec {
 	uint32_t ttl_s;              /* msg, rpc */
 	uint32_t timeout_ms;         /* rpc */
 	uint32_t retries;            /* rpc */
+	bool has_abort;
+	double failed_percent;       /* abort.failedPercent */
+	uint32_t min_executed;       /* abort.minExecuted */
+	uint64_t start_at_ms;        /* startAt as wall ms, 0: at once */
+	uint32_t expires_in_s;       /* 0: never */
+	bool continuous;
 };
 
 /* Check cmd (borrowed) against conf's bounds (borrowed) into *out. Returns
  * 0, or -1 with the reason in why. */
 int c2d_jobspec_check(const cJSON *cmd, const struct c2d_conf *conf, struct c2d_jobspec *out,
 		char *why, size_t whylen);
+
+/* An RFC 3339 UTC time "YYYY-MM-DDTHH:MM:SS[.fff...]Z" as wall ms since
+ * 1970, or -1 if s (borrowed) is not one. */
+long long c2d_jobspec_time(const char *s);
+
+/* The abort rule: after at least min_executed executions finished as
+ * executed (succeeded, failed, timed_out, rejected), are more than
+ * failed_percent of them failures (failed, timed_out, rejected)? */
+bool c2d_jobspec_abort_due(double failures, double executed, double failed_percent, uint32_t min_executed);
 
 /* Is id a valid job id? */
 bool c2d_jobspec_valid_id(const char *id);

@@ -294,6 +294,7 @@ static const char *cmd_get_stats(struct c2d *c2d, const cJSON *cmd, cJSON *data)
 	if(store && c2d_store_quarantine_count(c2d->store, &quarantined) == 0){
 		cJSON_AddNumberToObject(store, "quarantined", (double)quarantined);
 	}
+	cJSON_AddItemToObject(data, "jobs", c2d_jobs_stats(c2d));
 	return NULL;
 }
 
@@ -446,6 +447,7 @@ static void on_stats_timer(uv_timer_t *timer)
 		publish_stat(c2d, "store/map_bytes", map);
 	}
 	if(c2d_store_quarantine_count(c2d->store, &quarantined) == 0) publish_stat(c2d, "store/quarantined", quarantined);
+	c2d_jobs_stats_each(c2d, publish_stat);
 }
 
 static int admin_init(struct c2d *c2d)

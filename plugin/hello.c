@@ -13,6 +13,7 @@
 
 #include "c2d.h"
 #include "c2d_hello.h"
+#include "c2d_jobs.h"
 #include "c2d_json.h"
 #include "c2d_mpatch.h"
 
@@ -95,6 +96,7 @@ int c2d_hello_on_publish(struct c2d *c2d, struct c2d_req *req)
 	}
 	if(!rc) rc = c2d_txn(c2d);
 	if(!rc) rc = c2d_store_dev_ensure(c2d->store, req->dev, c2d->wall_ms); /* a known device from now on */
+	if(!rc) rc = c2d_jobs_on_device_change(c2d, req->dev); /* continuous jobs (jobcont.c) */
 	if(rc){
 		cJSON_Delete(info);
 		return rc;

@@ -6,8 +6,14 @@
  *
  * The job record is JSON (jobs.c documents it); its "counts" object holds
  * one number per execution state, and every move takes one from the old
- * state and gives one to the new, so they always add up to "total". */
+ * state and gives one to the new, so they always add up to "total".
+ *
+ * It also keeps the jobs' counters since the broker started (stats) and
+ * the device-change hook that jobcont.c registers, so that twin.c and
+ * hello.c can report a changed device without calling up into the jobs
+ * plane. */
 #include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,6 +22,26 @@
 
 static const char *const names[C2D_JX__COUNT] = {"queued", "in_progress", "succeeded", "failed",
 	"timed_out", "expired", "cancelled", "rejected"};
+
+/* Since the broker started (a rolled back unit may have counted too). */
+static struct c2d_jobs_counters counters;
+/* jobcont.c's evaluator, registered at init; NULL: none. */
+static int (*device_hook)(struct c2d *c2d, const char *dev);
+
+const struct c2d_jobs_counters *c2d_jobs_counters(void)
+{
+	return &counters;
+}
+
+void c2d_jobs_set_device_hook(int (*hook)(struct c2d *c2d, const char *dev))
+{
+	device_hook = hook;
+}
+
+int c2d_jobs_on_device_change(struct c2d *c2d, const char *dev)
+{
+	return device_hook ? device_hook(c2d, dev) : 0;
+}
 
 const char *c2d_jx_state_name(int state)
 {
@@ -87,6 +113,9 @@ int c2d_jobx_move(struct c2d *c2d, const char *job, const char *dev, cJSON *rec,
 	cJSON *data;
 	int rc;
 
+	if(x->state == C2D_JX_QUEUED && (state == C2D_JX_IN_PROGRESS || state == C2D_JX_SUCCEEDED
+			|| state == C2D_JX_REJECTED)) counters.dispatched++;
+	if(state < C2D_JX__COUNT && state != C2D_JX_QUEUED && state != C2D_JX_IN_PROGRESS) counters.ended[state]++;
 	count_add(rec, x->state, -1);
 	count_add(rec, state, 1);
 	x->state = (uint8_t)state;
@@ -103,6 +132,55 @@ int c2d_jobx_move(struct c2d *c2d, const char *job, const char *dev, cJSON *rec,
 	return c2d_event(c2d, dev, "job", "c2d.job.execution", data);
 }
 
+const char *c2d_job_state(const cJSON *rec)
+{
+	const cJSON *j = cJSON_GetObjectItemCaseSensitive(rec, "state");
+
+	return cJSON_IsString(j) ? j->valuestring : "";
+}
+
+cJSON *c2d_job_summary(const char *job, const cJSON *rec)
+{
+	const cJSON *total = cJSON_GetObjectItemCaseSensitive(rec, "total");
+	cJSON *d = cJSON_CreateObject();
+
+	if(d == NULL) return NULL;
+	cJSON_AddStringToObject(d, "job", job);
+	cJSON_AddStringToObject(d, "state", c2d_job_state(rec));
+	cJSON_AddNumberToObject(d, "total", cJSON_IsNumber(total) ? total->valuedouble : 0);
+	cJSON_AddItemToObject(d, "counts", cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(rec, "counts"), true));
+	return d;
+}
+
+static void set_member(cJSON *rec, const char *name, cJSON *v)
+{
+	if(cJSON_GetObjectItemCaseSensitive(rec, name)) cJSON_ReplaceItemInObjectCaseSensitive(rec, name, v);
+	else cJSON_AddItemToObject(rec, name, v);
+}
+
+int c2d_job_finish(struct c2d *c2d, const char *job, cJSON *rec, const char *state)
+{
+	char type[32];
+	int rc;
+
+	set_member(rec, "state", cJSON_CreateString(state));
+	set_member(rec, "finished", cJSON_CreateNumber((double)c2d->wall_ms));
+	if(strcmp(state, "completed") != 0) set_member(rec, "cleanup", cJSON_CreateTrue()); /* jobrun.c, in slices */
+	if(strcmp(state, "completed") == 0) counters.jobs[C2D_JS_COMPLETED]++;
+	else if(strcmp(state, "cancelled") == 0) counters.jobs[C2D_JS_CANCELLED]++;
+	else if(strcmp(state, "aborted") == 0) counters.jobs[C2D_JS_ABORTED]++;
+	else if(strcmp(state, "expired") == 0) counters.jobs[C2D_JS_EXPIRED]++;
+	rc = c2d_job_save(c2d, job, rec);
+	snprintf(type, sizeof(type), "c2d.job.%s", state);
+	if(!rc) rc = c2d_event_job(c2d, job, type, c2d_job_summary(job, rec));
+	return rc;
+}
+
+void c2d_jobs_count_created(void)
+{
+	counters.created++;
+}
+
 /* End dev's execution of job in state (loads and saves the job record). */
 static int settle(struct c2d *c2d, const char *job, const char *dev, int state, int status)
 {
@@ -116,6 +194,9 @@ static int settle(struct c2d *c2d, const char *job, const char *dev, int state, 
 	if(x.state != C2D_JX_IN_PROGRESS) return 0;
 	rc = c2d_job_load(c2d, job, &rec);
 	if(rc) return rc == C2D_ENOTFOUND || rc == C2D_EINVAL ? 0 : rc;
+	if(state == C2D_JX_CANCELLED && strcmp(c2d_job_state(rec), "expired") == 0){
+		state = C2D_JX_EXPIRED; /* an expired job's undelivered items */
+	}
 	rc = c2d_jobx_move(c2d, job, dev, rec, &x, state, status);
 	if(!rc) rc = c2d_job_save(c2d, job, rec);
 	cJSON_Delete(rec);

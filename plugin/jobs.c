@@ -4,16 +4,19 @@
  * 400 for a bad command, 404 for an unknown job, 409 for a duplicate id or
  * a job that is no longer running.
  *
- * The job record (the jobs table, JSON): "job", "state" (running,
- * completed, cancelled), "spec" (target, action, rollout: jobspec.c),
- * "counts" (one number per execution state; they add up to "total"),
- * "total", "created", "started", "finished" (wall ms or null), "resolved"
- * (the target is fixed), and the dispatcher's own "cursor", "dcursor",
- * "ccursor", "cleanup", "nextAt", "progressAt", "reported" (jobrun.c). */
+ * The job record (the jobs table, JSON): "job", "state" (scheduled,
+ * running, completed, cancelled, aborted, expired), "spec" (target, action,
+ * rollout, abort, startAt, expiresIn, continuous: jobspec.c), "counts" (one
+ * number per execution state; they add up to "total"), "total", "created",
+ * "started", "finished" (wall ms or null), "startAt", "expiresAt" (wall ms,
+ * when the spec has them), "resolved" (the target is fixed), and the
+ * dispatcher's own "cursor", "dcursor", "ccursor", "cleanup", "nextAt",
+ * "progressAt", "reported" (jobrun.c). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "c2d_jobcont.h"
 #include "c2d_jobs.h"
 #include "c2d_jobspec.h"
 
@@ -49,6 +52,8 @@ static void job_view(const cJSON *rec, cJSON *data, bool spec)
 	add_time(data, "created", rec, "created");
 	add_time(data, "started", rec, "started");
 	add_time(data, "finished", rec, "finished");
+	if(cJSON_GetObjectItemCaseSensitive(rec, "startAt")) add_time(data, "startAt", rec, "startAt");
+	if(cJSON_GetObjectItemCaseSensitive(rec, "expiresAt")) add_time(data, "expiresAt", rec, "expiresAt");
 }
 
 /* The job named by cmd.job, loaded; NULL with the error set in data. */
@@ -68,15 +73,17 @@ static cJSON *load_arg(struct c2d *c2d, const cJSON *cmd, cJSON *data, const cha
 	return rec;
 }
 
-/* The new record: counts all 0 but queued = total. New object or NULL. */
+/* The new record: counts all 0 but queued = total; scheduled if its
+ * startAt is still to come. New object or NULL. */
 static cJSON *new_record(struct c2d *c2d, const cJSON *cmd, const struct c2d_jobspec *spec, double total)
 {
+	bool later = spec->start_at_ms > c2d->wall_ms;
 	cJSON *rec = cJSON_CreateObject(), *counts;
 	int i;
 
 	if(rec == NULL) return NULL;
 	cJSON_AddStringToObject(rec, "job", spec->job);
-	cJSON_AddStringToObject(rec, "state", "running");
+	cJSON_AddStringToObject(rec, "state", later ? "scheduled" : "running");
 	cJSON_AddItemToObject(rec, "spec", c2d_jobspec_stored(cmd, spec));
 	counts = cJSON_AddObjectToObject(rec, "counts");
 	for(i = 0; counts && i < C2D_JX__COUNT; i++){
@@ -85,8 +92,13 @@ static cJSON *new_record(struct c2d *c2d, const cJSON *cmd, const struct c2d_job
 	cJSON_AddNumberToObject(rec, "total", total);
 	cJSON_AddBoolToObject(rec, "resolved", spec->devices != NULL);
 	cJSON_AddNumberToObject(rec, "created", (double)c2d->wall_ms);
-	cJSON_AddNumberToObject(rec, "started", (double)c2d->wall_ms);
+	if(later) cJSON_AddNullToObject(rec, "started");
+	else cJSON_AddNumberToObject(rec, "started", (double)c2d->wall_ms);
 	cJSON_AddNullToObject(rec, "finished");
+	if(spec->start_at_ms) cJSON_AddNumberToObject(rec, "startAt", (double)spec->start_at_ms);
+	if(spec->expires_in_s && !later){
+		cJSON_AddNumberToObject(rec, "expiresAt", (double)c2d->wall_ms + spec->expires_in_s * 1000.0);
+	}
 	return rec;
 }
 
@@ -123,11 +135,16 @@ const char *c2d_jobs_create(struct c2d *c2d, const cJSON *cmd, cJSON *data)
 			cJSON_AddItemToObject(ev, "spec", cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(rec, "spec"), true));
 		}
 		rc = c2d_event_job(c2d, spec.job, "c2d.job.created", ev);
-		ev = cJSON_CreateObject();
-		if(ev) cJSON_AddStringToObject(ev, "job", spec.job);
-		if(!rc) rc = c2d_event_job(c2d, spec.job, "c2d.job.started", ev);
+		if(strcmp(c2d_job_state(rec), "running") == 0){
+			ev = cJSON_CreateObject();
+			if(ev) cJSON_AddStringToObject(ev, "job", spec.job);
+			if(!rc) rc = c2d_event_job(c2d, spec.job, "c2d.job.started", ev);
+			else cJSON_Delete(ev);
+		}
 	}
 	if(!rc){
+		c2d_jobs_count_created();
+		if(spec.continuous) c2d_jobcont_add(spec.job);
 		c2d_log(C2D_LOG_NOTICE, "job '%s' created by an operator", spec.job);
 		job_view(rec, data, true);
 	}
@@ -216,23 +233,16 @@ const char *c2d_jobs_list(struct c2d *c2d, const cJSON *cmd, cJSON *data)
 const char *c2d_jobs_cancel(struct c2d *c2d, const cJSON *cmd, cJSON *data)
 {
 	const char *err = NULL, *job;
-	cJSON *rec = load_arg(c2d, cmd, data, &err), *ev;
+	cJSON *rec = load_arg(c2d, cmd, data, &err);
 	int rc;
 
 	if(rec == NULL) return err;
 	job = cJSON_GetObjectItemCaseSensitive(cmd, "job")->valuestring;
-	if(strcmp(cJSON_GetObjectItemCaseSensitive(rec, "state")->valuestring, "running") != 0){
+	if(strcmp(c2d_job_state(rec), "running") != 0 && strcmp(c2d_job_state(rec), "scheduled") != 0){
 		cJSON_Delete(rec);
 		return with_status(data, C2D_ST_CONFLICT, "the job is not running");
 	}
-	cJSON_ReplaceItemInObjectCaseSensitive(rec, "state", cJSON_CreateString("cancelled"));
-	cJSON_ReplaceItemInObjectCaseSensitive(rec, "finished", cJSON_CreateNumber((double)c2d->wall_ms));
-	cJSON_AddTrueToObject(rec, "cleanup"); /* jobrun.c cancels what is queued, in slices */
-	rc = c2d_job_save(c2d, job, rec);
-	ev = cJSON_CreateObject();
-	if(ev) cJSON_AddStringToObject(ev, "job", job);
-	if(!rc) rc = c2d_event_job(c2d, job, "c2d.job.cancelled", ev);
-	else cJSON_Delete(ev);
+	rc = c2d_job_finish(c2d, job, rec, "cancelled"); /* jobrun.c cancels what is queued, in slices */
 	if(!rc){
 		c2d_log(C2D_LOG_NOTICE, "job '%s' cancelled by an operator", job);
 		job_view(rec, data, false);
@@ -295,4 +305,64 @@ const char *c2d_jobs_list_devices(struct c2d *c2d, const cJSON *cmd, cJSON *data
 	if(l.got >= l.want || l.visited >= 5000) cJSON_AddStringToObject(data, "next", l.last);
 	else cJSON_AddNullToObject(data, "next");
 	return with_status(data, C2D_ST_OK, NULL);
+}
+
+struct stat_walk {
+	struct c2d *c2d;
+	double running, scheduled;
+};
+
+static int stat_one(void *ud, const char *job)
+{
+	struct stat_walk *w = ud;
+	cJSON *rec;
+
+	if(c2d_job_load(w->c2d, job, &rec) == 0){
+		if(strcmp(c2d_job_state(rec), "running") == 0) w->running++;
+		else if(strcmp(c2d_job_state(rec), "scheduled") == 0) w->scheduled++;
+	}
+	cJSON_Delete(rec);
+	return 0;
+}
+
+cJSON *c2d_jobs_stats(struct c2d *c2d)
+{
+	static const char *const ended[C2D_JS__COUNT] = {"completed", "cancelled", "aborted", "expired"};
+	const struct c2d_jobs_counters *c = c2d_jobs_counters();
+	struct stat_walk w = {.c2d = c2d};
+	cJSON *o = cJSON_CreateObject(), *x;
+	int i;
+
+	if(o == NULL) return NULL;
+	if(c2d_store_job_scan(c2d->store, NULL, true, stat_one, &w) == 0){ /* the active jobs: few */
+		cJSON_AddNumberToObject(o, "running", w.running);
+		cJSON_AddNumberToObject(o, "scheduled", w.scheduled);
+	}
+	cJSON_AddNumberToObject(o, "created", (double)c->created);
+	for(i = 0; i < C2D_JS__COUNT; i++) cJSON_AddNumberToObject(o, ended[i], (double)c->jobs[i]);
+	x = cJSON_AddObjectToObject(o, "executions");
+	if(x) cJSON_AddNumberToObject(x, "dispatched", (double)c->dispatched);
+	for(i = C2D_JX_SUCCEEDED; x && i < C2D_JX__COUNT; i++){
+		cJSON_AddNumberToObject(x, c2d_jx_state_name(i), (double)c->ended[i]);
+	}
+	return o;
+}
+
+void c2d_jobs_stats_each(struct c2d *c2d, void (*pub)(struct c2d *c2d, const char *name, uint64_t value))
+{
+	cJSON *o = c2d_jobs_stats(c2d), *m, *n, *sub;
+	char name[64];
+
+	cJSON_ArrayForEach(m, o){
+		if(cJSON_IsNumber(m)){
+			snprintf(name, sizeof(name), "jobs/%s", m->string);
+			pub(c2d, name, (uint64_t)m->valuedouble);
+		}
+		sub = cJSON_IsObject(m) ? m : NULL;
+		cJSON_ArrayForEach(n, sub){
+			snprintf(name, sizeof(name), "jobs/%s/%s", m->string, n->string);
+			pub(c2d, name, (uint64_t)n->valuedouble);
+		}
+	}
+	cJSON_Delete(o);
 }

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "c2d_jobspec.h"
 #include "c2d_query.h"
@@ -191,22 +192,97 @@ static int check_action(const cJSON *action, const struct c2d_conf *cf, struct c
 	return fail(why, len, "action must be one of twin, msg and rpc");
 }
 
+long long c2d_jobspec_time(const char *s)
+{
+	struct tm tm;
+	int n = 0, ms = 0, digits = 0;
+	time_t t;
+
+	if(s == NULL) return -1;
+	memset(&tm, 0, sizeof(tm));
+	if(sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour, &tm.tm_min,
+			&tm.tm_sec, &n) != 6 || n != 19) return -1;
+	if(s[n] == '.'){
+		for(n++; s[n] >= '0' && s[n] <= '9'; n++, digits++){
+			if(digits < 3) ms = ms * 10 + (s[n] - '0');
+		}
+		if(digits == 0) return -1;
+		for(; digits < 3; digits++) ms *= 10;
+	}
+	if(strcmp(s + n, "Z") != 0) return -1;
+	if(tm.tm_year < 1970 || tm.tm_mon < 1 || tm.tm_mon > 12 || tm.tm_mday < 1 || tm.tm_mday > 31
+			|| tm.tm_hour > 23 || tm.tm_min > 59 || tm.tm_sec > 59) return -1;
+	tm.tm_year -= 1900;
+	tm.tm_mon -= 1;
+	{
+		int mday = tm.tm_mday;
+
+		t = timegm(&tm);
+		if(t == (time_t)-1 || tm.tm_mday != mday) return -1; /* 31 February */
+	}
+	return (long long)t * 1000 + ms;
+}
+
+bool c2d_jobspec_abort_due(double failures, double executed, double failed_percent, uint32_t min_executed)
+{
+	return executed > 0 && executed >= (double)min_executed && failures * 100.0 > failed_percent * executed;
+}
+
+static int check_abort(const cJSON *ab, struct c2d_jobspec *s, char *why, size_t len)
+{
+	const cJSON *fp = cJSON_GetObjectItemCaseSensitive(ab, "failedPercent");
+	const cJSON *m;
+
+	if(!cJSON_IsObject(ab)) return fail(why, len, "abort must be an object");
+	cJSON_ArrayForEach(m, ab){
+		if(strcmp(m->string, "failedPercent") != 0 && strcmp(m->string, "minExecuted") != 0){
+			return fail(why, len, "abort.%s is not known (failedPercent, minExecuted)", m->string);
+		}
+	}
+	if(!cJSON_IsNumber(fp) || fp->valuedouble < 0 || fp->valuedouble >= 100){
+		return fail(why, len, "abort.failedPercent must be a number in 0..100 (100 excluded)");
+	}
+	s->has_abort = true;
+	s->failed_percent = fp->valuedouble;
+	s->min_executed = 1;
+	return opt_uint(ab, "minExecuted", 1, 1000000, &s->min_executed, "abort", why, len);
+}
+
+/* startAt, expiresIn, continuous. */
+static int check_schedule(const cJSON *cmd, struct c2d_jobspec *s, char *why, size_t len)
+{
+	const cJSON *at = cJSON_GetObjectItemCaseSensitive(cmd, "startAt");
+	const cJSON *co = cJSON_GetObjectItemCaseSensitive(cmd, "continuous");
+	long long ms;
+
+	if(at){
+		if(!cJSON_IsString(at) || (ms = c2d_jobspec_time(at->valuestring)) < 0){
+			return fail(why, len, "startAt must be an RFC 3339 UTC time like 2026-12-03T02:00:00Z");
+		}
+		s->start_at_ms = (uint64_t)ms;
+	}
+	if(opt_uint(cmd, "expiresIn", 1, C2D_JOB_EXPIRES_MAX, &s->expires_in_s, "job", why, len)) return -1;
+	if(co){
+		if(!cJSON_IsBool(co)) return fail(why, len, "continuous must be true or false");
+		s->continuous = cJSON_IsTrue(co);
+	}
+	if(s->continuous && s->where == NULL) return fail(why, len, "continuous needs a where target");
+	if(s->continuous && s->action == C2D_JA_RPC) return fail(why, len, "continuous is for twin and msg actions");
+	return 0;
+}
+
 int c2d_jobspec_check(const cJSON *cmd, const struct c2d_conf *conf, struct c2d_jobspec *out,
 		char *why, size_t whylen)
 {
 	const cJSON *id = cJSON_GetObjectItemCaseSensitive(cmd, "job");
 	const cJSON *ro = cJSON_GetObjectItemCaseSensitive(cmd, "rollout");
-	static const char *const later[] = {"abort", "startAt", "expiresIn", "continuous"};
-	size_t i;
+	const cJSON *ab = cJSON_GetObjectItemCaseSensitive(cmd, "abort");
 
 	memset(out, 0, sizeof(*out));
 	if(!cJSON_IsString(id) || !c2d_jobspec_valid_id(id->valuestring)){
 		return fail(why, whylen, "job must be 1..%d characters of A-Z a-z 0-9 _ . -", C2D_JOB_MAX);
 	}
 	out->job = id->valuestring;
-	for(i = 0; i < sizeof(later) / sizeof(later[0]); i++){
-		if(cJSON_GetObjectItemCaseSensitive(cmd, later[i])) return fail(why, whylen, "%s is not supported yet", later[i]);
-	}
 	if(check_target(cJSON_GetObjectItemCaseSensitive(cmd, "target"), out, why, whylen)) return -1;
 	if(check_action(cJSON_GetObjectItemCaseSensitive(cmd, "action"), conf, out, why, whylen)) return -1;
 	if(ro){
@@ -214,7 +290,8 @@ int c2d_jobspec_check(const cJSON *cmd, const struct c2d_conf *conf, struct c2d_
 		if(opt_uint(ro, "maxPerMinute", 1, 1000000, &out->max_per_minute, "rollout", why, whylen)) return -1;
 		if(opt_uint(ro, "maxInFlight", 1, 1000000, &out->max_in_flight, "rollout", why, whylen)) return -1;
 	}
-	return 0;
+	if(ab && check_abort(ab, out, why, whylen)) return -1;
+	return check_schedule(cmd, out, why, whylen);
 }
 
 cJSON *c2d_jobspec_stored(const cJSON *cmd, const struct c2d_jobspec *spec)
@@ -229,5 +306,15 @@ cJSON *c2d_jobspec_stored(const cJSON *cmd, const struct c2d_jobspec *spec)
 	t = cJSON_AddObjectToObject(s, "rollout");
 	if(t && spec->max_per_minute) cJSON_AddNumberToObject(t, "maxPerMinute", spec->max_per_minute);
 	if(t && spec->max_in_flight) cJSON_AddNumberToObject(t, "maxInFlight", spec->max_in_flight);
+	if(spec->has_abort){
+		t = cJSON_AddObjectToObject(s, "abort");
+		if(t) cJSON_AddNumberToObject(t, "failedPercent", spec->failed_percent);
+		if(t) cJSON_AddNumberToObject(t, "minExecuted", spec->min_executed);
+	}
+	if(spec->start_at_ms){
+		cJSON_AddItemToObject(s, "startAt", cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(cmd, "startAt"), true));
+	}
+	if(spec->expires_in_s) cJSON_AddNumberToObject(s, "expiresIn", spec->expires_in_s);
+	if(spec->continuous) cJSON_AddTrueToObject(s, "continuous");
 	return s;
 }

@@ -109,6 +109,7 @@ static int twin_save(struct c2d *c2d, const char *dev, const struct c2d_twin *tw
 	if(text == NULL) return C2D_ENOMEM;
 	rc = c2d_store_twin_put(c2d->store, dev, text, strlen(text));
 	cJSON_free(text);
+	if(!rc) rc = c2d_jobs_on_device_change(c2d, dev); /* continuous jobs (jobcont.c) */
 	return rc;
 }
 

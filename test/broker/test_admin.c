@@ -198,13 +198,18 @@ START_TEST(cli_helper)
 	cmd = c2d_strf("c2d='%s/scripts/c2d -p %d'; $c2d twin tags lamp-9 '{\"site\":\"b\"}' >/dev/null"
 			" && $c2d query '{\"tags.site\":\"b\"}' --select tags.site"
 			" && $c2d job create cli-1 '{\"devices\":[\"lamp-9\"]}' '{\"msg\":{\"payload\":\"x\"}}' '{\"maxInFlight\":1}'"
-			" && $c2d job get cli-1 && $c2d job devices cli-1 && $c2d job list && $c2d job cancel cli-1",
+			" && $c2d job get cli-1 && $c2d job devices cli-1 && $c2d job list && $c2d job cancel cli-1"
+			" && $c2d job create cli-2 '{\"where\":{\"tags.site\":\"b\"}}' '{\"msg\":{\"payload\":\"x\"}}'"
+			" --abort 10:5 --start-at 2099-01-01T00:00:00Z --expires-in 60 --continuous",
 			C2D_SRCDIR, b->port);
 	ck_assert_int_eq(c2d_sh(cmd, 20000, &out), 0);
 	ck_assert_ptr_nonnull(strstr(out, "{\"device\":\"lamp-9\",\"online\":false,\"tags.site\":\"b\"}"));
 	ck_assert_ptr_nonnull(strstr(out, "\"command\":\"createJob\""));
 	ck_assert_ptr_nonnull(strstr(out, "\"command\":\"listJobDevices\""));
 	ck_assert_ptr_nonnull(strstr(out, "\"state\":\"cancelled\""));
+	ck_assert_ptr_nonnull(strstr(out, "\"state\":\"scheduled\""));
+	ck_assert_ptr_nonnull(strstr(out, "\"abort\":{\"failedPercent\":10,\"minExecuted\":5},\"startAt\":\"2099-01-01T00:00:00Z\","
+			"\"expiresIn\":60,\"continuous\":true"));
 	free(cmd);
 	free(out);
 	cmd = c2d_strf("%s/scripts/c2d --help | grep -c admin", C2D_SRCDIR);

@@ -248,7 +248,8 @@ static void quarantined(struct world *w)
 }
 
 /* Fleet jobs: one completes on an online device (ev-j answers its
- * message), one is cancelled while its device (ev-off) is away. */
+ * message), one is cancelled while its device (ev-off) is away, one
+ * aborts (ev-j answers 400), one expires (ev-off stays away). */
 static void jobs(struct world *w)
 {
 	struct c2d_client *dev = fx_device(w->b, NULL, "ev-j", V5);
@@ -263,7 +264,16 @@ static void jobs(struct world *w)
 	admin(w, "{\"command\":\"createJob\",\"job\":\"ev-job2\",\"target\":{\"devices\":[\"ev-off\"]},"
 			"\"action\":{\"msg\":{\"payload\":\"j\"}}}");
 	admin(w, "{\"command\":\"cancelJob\",\"job\":\"ev-job2\"}");
-	c2d_sleep_ms(300); /* the device's answer settles at the next tick */
+	/* aborted: any failure over 0%; expired: its device stays away */
+	admin(w, "{\"command\":\"createJob\",\"job\":\"ev-job3\",\"target\":{\"devices\":[\"ev-j\"]},"
+			"\"action\":{\"msg\":{\"payload\":\"j\"}},\"abort\":{\"failedPercent\":0}}");
+	m = c2d_client_wait_msg(dev, "$c2d/ev-j/in/msg/#", FX_WAIT_MS);
+	ck_assert_msg(m != NULL, "the aborting job's message did not arrive");
+	fx_answer(dev, "ev-j", strrchr(m->topic, '/') + 1, 400);
+	c2d_msg_free(m);
+	admin(w, "{\"command\":\"createJob\",\"job\":\"ev-job4\",\"target\":{\"devices\":[\"ev-off\"]},"
+			"\"action\":{\"msg\":{\"payload\":\"j\"}},\"expiresIn\":1}");
+	c2d_sleep_ms(1300); /* the device's answer settles at the next tick; ev-job4 expires */
 	c2d_client_destroy(dev);
 }
 

@@ -71,6 +71,17 @@ START_TEST(test_bad)
 		"{\"job\":\"j\",\"target\":{\"devices\":[\"a\"]},\"action\":{\"rpc\":{\"method\":\"m\",\"retries\":1000}}}",
 		"{\"job\":\"j\",\"target\":{\"devices\":[\"a\"]},\"action\":{\"msg\":{\"payload\":\"x\"}},\"rollout\":{\"maxInFlight\":0}}",
 		"{\"job\":\"j\",\"target\":{\"devices\":[\"a\"]},\"action\":{\"msg\":{\"payload\":\"x\"}},\"continuous\":true}",
+		"{\"job\":\"j\",\"target\":{\"where\":{}},\"action\":{\"rpc\":{\"method\":\"m\"}},\"continuous\":true}",
+		"{\"job\":\"j\",\"target\":{\"where\":{}},\"action\":{\"msg\":{\"payload\":\"x\"}},\"continuous\":1}",
+		"{\"job\":\"j\",\"target\":{\"where\":{}},\"action\":{\"msg\":{\"payload\":\"x\"}},\"abort\":{}}",
+		"{\"job\":\"j\",\"target\":{\"where\":{}},\"action\":{\"msg\":{\"payload\":\"x\"}},\"abort\":{\"failedPercent\":100}}",
+		"{\"job\":\"j\",\"target\":{\"where\":{}},\"action\":{\"msg\":{\"payload\":\"x\"}},\"abort\":{\"failedPercent\":5,\"minExecuted\":0}}",
+		"{\"job\":\"j\",\"target\":{\"where\":{}},\"action\":{\"msg\":{\"payload\":\"x\"}},\"abort\":{\"failedPercent\":5,\"after\":3}}",
+		"{\"job\":\"j\",\"target\":{\"where\":{}},\"action\":{\"msg\":{\"payload\":\"x\"}},\"startAt\":\"2026-12-03 02:00:00Z\"}",
+		"{\"job\":\"j\",\"target\":{\"where\":{}},\"action\":{\"msg\":{\"payload\":\"x\"}},\"startAt\":\"2026-12-03T02:00:00+01:00\"}",
+		"{\"job\":\"j\",\"target\":{\"where\":{}},\"action\":{\"msg\":{\"payload\":\"x\"}},\"startAt\":1764727200}",
+		"{\"job\":\"j\",\"target\":{\"where\":{}},\"action\":{\"msg\":{\"payload\":\"x\"}},\"expiresIn\":0}",
+		"{\"job\":\"j\",\"target\":{\"where\":{}},\"action\":{\"msg\":{\"payload\":\"x\"}},\"expiresIn\":1.5}",
 	};
 	struct c2d_jobspec s;
 	char why[200];
@@ -80,6 +91,66 @@ START_TEST(test_bad)
 		ck_assert_msg(check(bad[i], &s, why) == -1, "accepted %s", bad[i]);
 		ck_assert_msg(why[0] != '\0', "no reason for %s", bad[i]);
 	}
+}
+END_TEST
+
+/* abort, startAt, expiresIn, continuous and how they are stored. */
+START_TEST(test_schedule)
+{
+	struct c2d_jobspec s;
+	char why[200], *text;
+	cJSON *cmd, *stored;
+
+	ck_assert_int_eq(check("{\"job\":\"c\",\"target\":{\"where\":{\"tags.site\":\"berlin\"}},"
+			"\"action\":{\"twin\":{\"desired\":{\"rate\":5}}},\"abort\":{\"failedPercent\":12.5,\"minExecuted\":40},"
+			"\"startAt\":\"2026-12-03T02:00:00.25Z\",\"expiresIn\":3600,\"continuous\":true}", &s, why), 0);
+	ck_assert(s.has_abort);
+	ck_assert(s.failed_percent == 12.5);
+	ck_assert_uint_eq(s.min_executed, 40);
+	ck_assert_uint_eq(s.start_at_ms, 1796263200250ull);
+	ck_assert_uint_eq(s.expires_in_s, 3600);
+	ck_assert(s.continuous);
+	cmd = cJSON_Parse("{\"job\":\"c\",\"target\":{\"where\":{}},\"action\":{\"msg\":{\"payload\":\"x\"}},"
+			"\"abort\":{\"failedPercent\":0},\"startAt\":\"2026-12-03T02:00:00Z\",\"expiresIn\":60,\"continuous\":true}");
+	ck_assert_int_eq(c2d_jobspec_check(cmd, &conf, &s, why, sizeof(why)), 0);
+	ck_assert_uint_eq(s.min_executed, 1); /* the default */
+	stored = c2d_jobspec_stored(cmd, &s);
+	text = cJSON_PrintUnformatted(stored);
+	ck_assert_str_eq(text, "{\"target\":{\"where\":{}},\"action\":{\"msg\":{\"payload\":\"x\"}},\"rollout\":{},"
+			"\"abort\":{\"failedPercent\":0,\"minExecuted\":1},\"startAt\":\"2026-12-03T02:00:00Z\",\"expiresIn\":60,"
+			"\"continuous\":true}");
+	cJSON_free(text);
+	cJSON_Delete(stored);
+	cJSON_Delete(cmd);
+	/* none of them: nothing stored for them, continuous off */
+	ck_assert_int_eq(check("{\"job\":\"p\",\"target\":{\"devices\":[]},\"action\":{\"msg\":{\"payload\":\"x\"}},"
+			"\"continuous\":false}", &s, why), 0);
+	ck_assert(!s.has_abort && !s.continuous && s.start_at_ms == 0 && s.expires_in_s == 0);
+}
+END_TEST
+
+START_TEST(test_time_and_abort_rule)
+{
+	ck_assert_int_eq(c2d_jobspec_time("1970-01-01T00:00:00Z"), 0);
+	ck_assert_int_eq(c2d_jobspec_time("2026-12-03T02:00:00Z"), 1796263200000ll);
+	ck_assert_int_eq(c2d_jobspec_time("2026-12-03T02:00:00.1Z"), 1796263200100ll);
+	ck_assert_int_eq(c2d_jobspec_time("2026-12-03T02:00:00.123456Z"), 1796263200123ll);
+	ck_assert_int_eq(c2d_jobspec_time("2024-02-29T12:00:00Z"), 1709208000000ll);
+	ck_assert_int_eq(c2d_jobspec_time("2026-02-29T12:00:00Z"), -1); /* not a leap year */
+	ck_assert_int_eq(c2d_jobspec_time("2026-12-03T02:00:00"), -1);
+	ck_assert_int_eq(c2d_jobspec_time("2026-12-03T02:00:00.Z"), -1);
+	ck_assert_int_eq(c2d_jobspec_time("2026-12-03T24:00:00Z"), -1);
+	ck_assert_int_eq(c2d_jobspec_time("2026-13-03T02:00:00Z"), -1);
+	ck_assert_int_eq(c2d_jobspec_time("2026-12-03T02:00:00Zjunk"), -1);
+	ck_assert_int_eq(c2d_jobspec_time(NULL), -1);
+	/* more than failedPercent of the executed, once minExecuted executed */
+	ck_assert(!c2d_jobspec_abort_due(1, 1, 10, 2));     /* too few executed */
+	ck_assert(c2d_jobspec_abort_due(1, 2, 10, 2));
+	ck_assert(!c2d_jobspec_abort_due(1, 10, 10, 1));    /* 10% is not more than 10% */
+	ck_assert(c2d_jobspec_abort_due(2, 10, 10, 1));
+	ck_assert(!c2d_jobspec_abort_due(0, 0, 0, 1));
+	ck_assert(!c2d_jobspec_abort_due(0, 100, 0, 1));    /* no failure */
+	ck_assert(c2d_jobspec_abort_due(1, 100, 0, 1));     /* any failure */
 }
 END_TEST
 
@@ -116,6 +187,8 @@ int main(void)
 	tcase_add_checked_fixture(tc, setup, NULL);
 	tcase_add_test(tc, test_good);
 	tcase_add_test(tc, test_bad);
+	tcase_add_test(tc, test_schedule);
+	tcase_add_test(tc, test_time_and_abort_rule);
 	tcase_add_test(tc, test_ids_and_base64);
 	suite_add_tcase(s, tc);
 	return c2d_check_run(s);

@@ -12,6 +12,7 @@ import { cursorPager } from './pager.js';
 
 const PAGE = 50;
 const REFRESH_MS = 4000;
+const ENDED = new Set(['completed', 'cancelled', 'aborted', 'expired']);
 const STATES = ['succeeded', 'failed', 'timed_out', 'expired', 'cancelled', 'rejected', 'in_progress', 'queued'];
 const FINAL = new Set(['succeeded', 'failed', 'timed_out', 'expired', 'cancelled', 'rejected']);
 
@@ -127,6 +128,10 @@ export function mount(root, ctx) {
 
   async function refreshJob(job) {
     const j = await adminOne({ command: 'getJob', job });
+    const r = rows.get(job);
+    // a reply older than the event that ended the job (the HTTP answer can
+    // come after the event stream's c2d.job.completed): keep the event's
+    if (r && ENDED.has(r.job.state) && !ENDED.has(j.state)) return;
     if (!gone) put(j);
   }
 
