@@ -263,7 +263,7 @@ const char *c2d_gw_set(struct c2d *c2d, const cJSON *cmd, cJSON *data)
 			break;
 		}
 		rc = c2d_store_gw_set(c2d->store, j->valuestring, gw);
-		if(!rc) rc = c2d_event(c2d, j->valuestring, "device", "c2d.gateway.assigned", gw_data(gw, got ? NULL : old));
+		if(!rc) rc = c2d_event(c2d, j->valuestring, "gateway", "c2d.gateway.assigned", gw_data(gw, got ? NULL : old));
 		if(!rc) changed++;
 	}
 	rc = c2d_item_end(c2d, mark, rc);
@@ -297,7 +297,7 @@ const char *c2d_gw_clear(struct c2d *c2d, const cJSON *cmd, cJSON *data)
 		got = c2d_store_gw_del(c2d->store, j->valuestring, old);
 		if(got == C2D_ENOTFOUND) continue;
 		rc = got;
-		if(!rc) rc = c2d_event(c2d, j->valuestring, "device", "c2d.gateway.cleared", gw_data(old, NULL));
+		if(!rc) rc = c2d_event(c2d, j->valuestring, "gateway", "c2d.gateway.cleared", gw_data(old, NULL));
 		if(!rc) cleared++;
 	}
 	rc = c2d_item_end(c2d, mark, rc);
