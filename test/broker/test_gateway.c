@@ -692,6 +692,52 @@ START_TEST(two_gateways_isolated)
 }
 END_TEST
 
+/* ---- docs/gateways.md's walkthrough, line by line ---- */
+
+START_TEST(cli_walkthrough)
+{
+	struct world w;
+	struct c2d_proc *gw;
+	char *cmd, *out = NULL;
+
+	world_start(&w);
+	cmd = c2d_strf("c2d='%s/scripts/c2d -p %d'; $c2d gateway set gw1 therm-7 therm-8"
+			" && $c2d twin set therm-7 '{\"interval\":30}' && $c2d msg therm-7 '{\"cmd\":\"beep\"}'",
+			C2D_SRCDIR, w.b->port);
+	ck_assert_int_eq(c2d_sh(cmd, 10000, &out), 0);
+	ck_assert_ptr_nonnull(strstr(out, "{\"gateway\":\"gw1\",\"assigned\":2,\"unchanged\":0}"));
+	ck_assert_ptr_nonnull(strstr(out, "{\"id\":\"q1\",\"status\":202}"));
+	free(cmd);
+	free(out);
+	c2d_client_inbox_clear(w.mon);
+	cmd = c2d_strf("/usr/bin/python3 %s/examples/gateway.py -p %d -r -n 4 gw1 therm-7 therm-8", C2D_SRCDIR, w.b->port);
+	gw = c2d_proc_start(cmd);
+	ck_assert_ptr_nonnull(gw);
+	free(cmd);
+	expect_presence(&w, "therm-8", "c2d.presence.connected", "gw1");
+	cmd = c2d_strf("c2d='%s/scripts/c2d -p %d'; $c2d rpc therm-8 getTemperature '{\"unit\":\"C\"}'"
+			" && $c2d admin getDevice device=therm-7"
+			" && mosquitto_rr -p %d -V 5 -i gw2 -t '$c2d/gw2/out/gw/connect/therm-7'"
+			" -e '$c2d/gw2/in/reply/gw/therm-7/403' -n -W 5",
+			C2D_SRCDIR, w.b->port, w.b->port);
+	ck_assert_int_eq(c2d_sh(cmd, 15000, &out), 0);
+	ck_assert_ptr_nonnull(strstr(out, "{\"unit\":\"C\"}"));
+	ck_assert_ptr_nonnull(strstr(out, "\"gateway\":\"gw1\",\"via\":\"gw1\""));
+	ck_assert_ptr_nonnull(strstr(out, "{\"status\":403,\"device\":\"therm-7\","
+			"\"error\":\"this device is not assigned to the gateway\"}"));
+	free(cmd);
+	free(out);
+	ck_assert_int_eq(c2d_proc_wait(gw, 15000, &out), 0);
+	ck_assert_ptr_nonnull(strstr(out, "announced therm-7 therm-8"));
+	ck_assert_ptr_nonnull(strstr(out, "therm-7 twin t1 {\"version\":1,\"desired\":{\"interval\":30},\"full\":true}"));
+	ck_assert_ptr_nonnull(strstr(out, "therm-7 msg q1 {\"cmd\":\"beep\"}"));
+	free(out);
+	expect_presence(&w, "therm-7", "c2d.presence.connected", "gw1");
+	expect_presence(&w, "therm-7", "c2d.presence.disconnected", "gw1");
+	world_end(&w);
+}
+END_TEST
+
 static Suite *gateway_suite(void)
 {
 	Suite *s = suite_create("gateway");
@@ -706,6 +752,7 @@ static Suite *gateway_suite(void)
 	tcase_add_test(tc, direct_connect_precedence);
 	tcase_add_test(tc, restart_with_pending_sub_devices);
 	tcase_add_loop_test(tc, two_gateways_isolated, 0, 2);
+	tcase_add_test(tc, cli_walkthrough);
 	suite_add_tcase(s, tc);
 	return s;
 }
