@@ -141,6 +141,17 @@ static char *delivered(struct c2d_client *c, const char *dev, const char *path)
 	return id;
 }
 
+/* c answers delivery id (consumed) of sub with 200 and body, as the
+ * sub-device or its gateway. */
+static void answer_body(struct c2d_client *c, const char *sub, char *id, const char *body)
+{
+	char *topic = c2d_strf("$c2d/%s/out/res/%s/200", sub, id);
+
+	publish(c, topic, body);
+	free(topic);
+	free(id);
+}
+
 /* An application request with correlation data corr and user properties
  * (NULL-terminated pairs, may be NULL), without waiting for a reply. */
 static void send_req(struct world *w, const char *topic, const char *payload, const char *corr, const char *const *user)
@@ -250,7 +261,7 @@ START_TEST(planes_through_gateway)
 	struct world w;
 	struct c2d_client *gw;
 	struct c2d_msg *m;
-	char *id, *t;
+	char *id;
 	cJSON *d;
 
 	world_start(&w);
@@ -290,10 +301,7 @@ START_TEST(planes_through_gateway)
 	send_req(&w, "$c2d/s1/rpc/reboot", "{}", "r1", NULL);
 	id = delivered(gw, "s1", "rpc/reboot");
 	ck_assert_int_eq(id[0], 'l');
-	t = c2d_strf("$c2d/s1/out/res/%s/200", id);
-	publish(gw, t, "{\"rebooted\":true}");
-	free(t);
-	free(id);
+	answer_body(gw, "s1", id, "{\"rebooted\":true}");
 	m = fx_reply(w.app, "r1", "200");
 	ck_assert_str_eq(m->payload, "{\"rebooted\":true}");
 	c2d_msg_free(m);
@@ -301,10 +309,7 @@ START_TEST(planes_through_gateway)
 	/* persistent RPC */
 	c2d_msg_free(fx_send(w.app, "$c2d/s1/rpc/config", "{\"x\":1}", "p1", persistent, "202"));
 	id = delivered(gw, "s1", "rpc/config");
-	t = c2d_strf("$c2d/s1/out/res/%s/200", id);
-	publish(gw, t, "{\"ok\":1}");
-	free(t);
-	free(id);
+	answer_body(gw, "s1", id, "{\"ok\":1}");
 	m = fx_reply(w.app, "p1", "200");
 	ck_assert_ptr_nonnull(strstr(m->payload, "\"ok\":1"));
 	c2d_msg_free(m);
@@ -518,7 +523,7 @@ START_TEST(direct_connect_precedence)
 {
 	struct world w;
 	struct c2d_client *gw, *s1;
-	char *id, *t;
+	char *id;
 
 	world_start(&w);
 	set_gateway(&w, "gw1", "[\"s1\"]");
@@ -531,10 +536,7 @@ START_TEST(direct_connect_precedence)
 	send_req(&w, "$c2d/s1/rpc/ping", "{}", "r1", NULL);
 	id = delivered(s1, "s1", "rpc/ping");
 	ck_assert(c2d_client_expect_none(gw, "$c2d/s1/in/#", 200));
-	t = c2d_strf("$c2d/s1/out/res/%s/200", id);
-	publish(s1, t, "direct");
-	free(t);
-	free(id);
+	answer_body(s1, "s1", id, "direct");
 	c2d_msg_free(fx_reply(w.app, "r1", "200"));
 
 	/* it closes: reached through the gateway again (still announced) */
@@ -544,10 +546,7 @@ START_TEST(direct_connect_precedence)
 	expect_online(&w, "s1", true, "gw1");
 	send_req(&w, "$c2d/s1/rpc/ping", "{}", "r2", NULL);
 	id = delivered(gw, "s1", "rpc/ping");
-	t = c2d_strf("$c2d/s1/out/res/%s/200", id);
-	publish(gw, t, "via-gw");
-	free(t);
-	free(id);
+	answer_body(gw, "s1", id, "via-gw");
 	c2d_msg_free(fx_reply(w.app, "r2", "200"));
 
 	/* the gateway goes while s1 is connected directly: s1 stays online */
