@@ -3,7 +3,7 @@
  * through a v5 and a v3.1.1 gateway (twin push + ack, message + feedback,
  * lightweight and persistent RPC, a device call, reported state),
  * announce/disconnect cycles (single and list form, presence with "via",
- * the gateway's connection ending: clean, dropped, taken over), pending
+ * the gateway's connection ending: clean, dropped, taken over, keepalive), pending
  * lightweight RPCs when the gateway drops, and docs/gateways.md's
  * walkthrough. The guard's side is test_gw_guard.c. */
 #include "gw_fixture.h"
@@ -280,6 +280,40 @@ START_TEST(gateway_drop_fails_pending_rpcs)
 }
 END_TEST
 
+/* The gateway stops talking (no PINGREQ): the broker's keepalive ends its
+ * connection after 1.5 keepalives, and its sub-device goes with it. A bare
+ * libmosquitto client driven by hand, so that nothing pings. */
+START_TEST(keepalive_expiry_takes_subs_offline)
+{
+	struct world w;
+	struct mosquitto *m;
+	struct c2d_msg *msg;
+	uint64_t t0;
+	int i;
+
+	world_start(&w);
+	set_gateway(&w, "gw-k", "[\"s1\"]");
+	m = mosquitto_new("gw-k", true, NULL);
+	ck_assert_ptr_nonnull(m);
+	mosquitto_int_option(m, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V311);
+	ck_assert_int_eq(mosquitto_connect(m, "127.0.0.1", w.b->port, 5), MOSQ_ERR_SUCCESS);
+	ck_assert_int_eq(mosquitto_publish(m, NULL, "$c2d/gw-k/out/gw/connect/s1", 0, NULL, 1, false), MOSQ_ERR_SUCCESS);
+	for(i = 0; i < 10; i++) mosquitto_loop(m, 50, 1); /* CONNACK, the publish, its PUBACK */
+	expect_presence(&w, "s1", "c2d.presence.connected", "gw-k");
+	t0 = c2d_now_ms();
+	/* silence: the broker closes the connection after 7.5 s */
+	msg = c2d_client_wait_msg(w.mon, "$c2d/s1/events/presence", 12000);
+	ck_assert_msg(msg != NULL, "s1 stayed online after the gateway's keepalive expired");
+	ck_assert_ptr_nonnull(strstr(msg->payload, "\"type\":\"c2d.presence.disconnected\""));
+	ck_assert_ptr_nonnull(strstr(msg->payload, "\"via\":\"gw-k\""));
+	c2d_msg_free(msg);
+	ck_assert_msg(c2d_now_ms() - t0 >= 4000, "s1 went offline before the keepalive expired");
+	expect_online(&w, "s1", false, NULL);
+	mosquitto_destroy(m);
+	world_end(&w);
+}
+END_TEST
+
 /* ---- docs/gateways.md's walkthrough, line by line ---- */
 
 START_TEST(cli_walkthrough)
@@ -336,6 +370,7 @@ static Suite *gateway_suite(void)
 	tcase_add_loop_test(tc, planes_through_gateway, 0, 2);
 	tcase_add_loop_test(tc, announce_disconnect_cycles, 0, 2);
 	tcase_add_test(tc, gateway_drop_fails_pending_rpcs);
+	tcase_add_test(tc, keepalive_expiry_takes_subs_offline);
 	tcase_add_test(tc, cli_walkthrough);
 	suite_add_tcase(s, tc);
 	return s;
