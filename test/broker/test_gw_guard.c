@@ -40,6 +40,9 @@ START_TEST(unassigned_403)
 	expect_online(&w, "s2", true, "gw2");
 	c2d_client_publish(gw, "$c2d/s2/out/reported", "{\"hacked\":1}", -1, 1, false, NULL);
 	expect_refused(gw, "gw1", "s2");
+	c2d_client_publish(gw, "$c2d/s2/out/call/time/c9", NULL, 0, 1, false, NULL);
+	expect_refused(gw, "gw1", "s2");
+	ck_assert(c2d_client_expect_none(gw, "$c2d/s2/in/reply/#", 200));
 	c2d_msg_free(fx_send(w.app, "$c2d/s2/msg", "for-s2", "m2", NULL, "202"));
 	free(delivered(gw2, "s2", "msg"));
 	c2d_client_publish(gw, "$c2d/s2/out/res/q1/200", NULL, 0, 1, false, NULL);
