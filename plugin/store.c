@@ -8,7 +8,7 @@
  * that each hot operation is one B-tree seek, or a cursor walk over adjacent
  * keys (each table's module says why its keys sort as they must):
  *
- *   meta     "schema"                      -> "2.0" (major.minor; 1.x upgraded, others refused) store.c
+ *   meta     "schema"                      -> "2.1" (major.minor; 1.x upgraded, others refused) store.c
  *            "clock"                       -> be64: the timeout clock when last written   store_index.c
  *   devices  dev                           -> device record (versioned, c2d_rec.h)         store_dev.c
  *   twins    dev                           -> JSON text, without NUL                      store_dev.c
@@ -27,16 +27,19 @@
  *   jexec    job \0 dev                    -> execution record (versioned, c2d_rec.h)     store_jobs.c
  *   jref     dev \0 'q' seq(be64)          -> job id (a queue item a job dispatched)      store_jobs.c
  *            dev \0 't' job                -> be64 desired version awaited by a twin job  store_jobs.c
+ *   gw       sub                           -> gateway id (text)                           store_gw.c
+ *   gwsubs   gateway \0 sub                -> empty (the registry by gateway)             store_gw.c
  *
  * Schema 1.1 added info and idmark; 1.2 added timeout, quarantine and the
  * clock record; 1.3 the job tables (jobs, jactive, jexec, jref). 2.0 gave
  * every record an explicit versioned encoding (c2d_rec.h: no C struct on
  * disk), moved queue payloads out of the item records (qpayload) and
- * what a twin catch-up sent out of the twin document (twinsent). A 1.x
- * store is upgraded in place when it is opened: it gets the new tables
- * (empty), store_upgrade.c rewrites its device, queue and execution records
- * in the same transaction, and its schema record says 2.0. A store of
- * another major (3.x, or 0.x) is refused and left as it was.
+ * what a twin catch-up sent out of the twin document (twinsent); 2.1 added
+ * the gateway registry (gw, gwsubs). A 1.x store is upgraded in place when it
+ * is opened: it gets the new tables (empty), store_upgrade.c rewrites its
+ * device, queue and execution records in the same transaction, and its schema
+ * record says 2.1; a 2.0 store only gets the new tables. A store of another
+ * major (3.x, or 0.x) is refused and left as it was.
  *
  * Transactions: the store holds at most one write transaction (st->txn), from
  * c2d_store_begin() to c2d_store_commit()/c2d_store_abort(); every write needs it
@@ -58,9 +61,9 @@
 #include "store_int.h"
 
 #define SCHEMA_KEY "schema"
-#define SCHEMA_VALUE "2.0"
+#define SCHEMA_VALUE "2.1"
 #define SCHEMA_MAJOR 2
-#define SCHEMA_MINOR 0
+#define SCHEMA_MINOR 1
 #define SCHEMA_UPGRADABLE 1 /* an older major whose records store_upgrade.c rewrites */
 #define MIB ((uint64_t)1024 * 1024)
 

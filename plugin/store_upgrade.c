@@ -165,10 +165,10 @@ int c2d_db_upgrade_1x(struct c2d_store *st, MDB_txn *txn, char *err, size_t errl
 	if(!rc) rc = convert_table(&u, T_QUEUE, qrec_convert);
 	if(!rc) rc = convert_table(&u, T_JEXEC, jexec_convert);
 	if(rc){
-		if(err && errlen) snprintf(err, errlen, "cannot upgrade the database at %s to schema 2.0 (%d)", st->path, rc);
-		c2d_log(C2D_LOG_ERR, "cannot upgrade the database at %s to schema 2.0 (%d)", st->path, rc);
+		if(err && errlen) snprintf(err, errlen, "cannot upgrade the database at %s to schema 2 (%d)", st->path, rc);
+		c2d_log(C2D_LOG_ERR, "cannot upgrade the database at %s to schema 2 (%d)", st->path, rc);
 		return rc;
 	}
-	c2d_log(C2D_LOG_NOTICE, "database at %s: %" PRIu64 " records rewritten for schema 2.0", st->path, u.n);
+	c2d_log(C2D_LOG_NOTICE, "database at %s: %" PRIu64 " records rewritten in the schema 2 formats", st->path, u.n);
 	return C2D_OK;
 }

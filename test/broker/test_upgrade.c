@@ -1,6 +1,6 @@
 /* A store written by release 1.3 (schema 1.3: raw device and execution
  * structs, payloads inside the queue records) opens with this plugin,
- * is upgraded in place to schema 2.0 and everything in it works: devices
+ * is upgraded in place to schema 2.1 and everything in it works: devices
  * and their info, twins, queued / sent / history items with their payloads,
  * ids that continue, a retry from history, a fleet job's execution.
  *
@@ -120,8 +120,8 @@ START_TEST(store_1_3_upgrades_in_place)
 
 	ck_assert_ptr_nonnull(b);
 	load_fixture(b);
-	ck_assert(c2d_broker_wait_log(b, "schema 1.3 upgraded to 2.0", FX_WAIT_MS));
-	ck_assert(c2d_broker_log_contains(b, "records rewritten for schema 2.0"));
+	ck_assert(c2d_broker_wait_log(b, "schema 1.3 upgraded to 2.1", FX_WAIT_MS));
+	ck_assert(c2d_broker_log_contains(b, "records rewritten in the schema 2 formats"));
 	app = fx_app(b, FX_REPLIES);
 
 	/* devices, info, twins */
