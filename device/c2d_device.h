@@ -250,8 +250,8 @@ const char *c2d_device_strerror(int rc);
  * (also the ones after a gateway reconnect), and 0 with reason 0 when it is
  * withdrawn or the gateway disconnected, the gateway's reason when the
  * gateway's connection was lost, or the platform's status (403: not
- * assigned to this gateway; MQTT 5 gateways only, 3.1.1 gets no answer)
- * when the platform refused the announcement. */
+ * assigned to this gateway) when the platform refused the sub-device (its
+ * announcement or a write for it), with the platform's error as text. */
 
 /* The sub-device sub_id of gateway gw (an id as for c2d_device_new, not
  * gw's own; copied), created on the first call (not announced), the same
@@ -265,10 +265,12 @@ struct c2d_device *c2d_device_gateway_sub(struct c2d_device *gw, const char *sub
 struct c2d_device *c2d_device_gateway(const struct c2d_device *sub);
 
 /* Announces sub online ($c2d/{gw}/out/gw/connect/{sub}) now if the gateway
- * is connected and on every later connect of the gateway, until withdrawn;
- * then sends what sub kept while offline (results, the merged report,
- * calls). Announcing an online sub-device again sends nothing; a refused
- * one is announced again. Errors: EINVAL (not a sub-device). */
+ * is connected, and again after every connect of the gateway (all its
+ * announced sub-devices in one list-form publish, $c2d/{gw}/out/gw/connect
+ * ["s1",...]), until withdrawn; then sends what sub kept while offline
+ * (results, the merged report, calls). Announcing an online sub-device
+ * again sends nothing; a refused one is announced again. Errors: EINVAL
+ * (not a sub-device). */
 int c2d_device_gateway_announce(struct c2d_device *sub);
 
 /* Withdraws sub ($c2d/{gw}/out/gw/disconnect/{sub} if it is online) and

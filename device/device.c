@@ -53,8 +53,7 @@ bool dev_online(const struct c2d_device *d)
 	return d->state == ST_CONNECTED;
 }
 
-int dev_publish_props(struct c2d_device *d, const char *suffix, const void *bytes, size_t len,
-		const mosquitto_property *props)
+int dev_publish(struct c2d_device *d, const char *suffix, const void *bytes, size_t len)
 {
 	char topic[DEV_ID_MAX + 3 * NAME_MAX_LEN + 32];
 	struct c2d_device *conn = d->gw ? d->gw : d;
@@ -62,16 +61,10 @@ int dev_publish_props(struct c2d_device *d, const char *suffix, const void *byte
 
 	if(!dev_online(d)) return C2D_DEVICE_ESTATE;
 	snprintf(topic, sizeof(topic), "$c2d/%s/%s", d->id, suffix);
-	if(conn->protocol != MQTT_PROTOCOL_V5) props = NULL;
-	rc = mosquitto_publish_v5(conn->mosq, NULL, topic, (int)len, len ? bytes : NULL, 1, false, props);
+	rc = mosquitto_publish(conn->mosq, NULL, topic, (int)len, len ? bytes : NULL, 1, false);
 	if(rc != MOSQ_ERR_SUCCESS) return C2D_DEVICE_ESTATE;
 	conn->unacked++;
 	return 0;
-}
-
-int dev_publish(struct c2d_device *d, const char *suffix, const void *bytes, size_t len)
-{
-	return dev_publish_props(d, suffix, bytes, len, NULL);
 }
 
 /* ---- hello ---- */
@@ -175,8 +168,9 @@ static void on_message(struct mosquitto *m, void *ud, const struct mosquitto_mes
 	struct c2d_device *d = ud;
 
 	(void)m;
+	(void)props;
 	/* while a disconnect drains nothing new runs: the platform delivers it again */
-	if(d->state == ST_CONNECTED) gateway_message(d, msg, props);
+	if(d->state == ST_CONNECTED) gateway_message(d, msg);
 }
 
 static void on_publish(struct mosquitto *m, void *ud, int mid, int reason, const mosquitto_property *props)

@@ -4,13 +4,17 @@
  * answers, calls and pending report, that publishes on $c2d/{sub}/out/...
  * through the gateway's connection while it is announced there.
  *
- * Announcements: $c2d/{gw}/out/gw/connect/{sub} and .../disconnect/{sub}
- * (QoS 1; MQTT 5 with Response Topic $c2d/{gw}/in/reply/{rid}, so the
- * plugin's refusal (403: not assigned to this gateway) reaches the
- * sub-device's connection callback). Every announced sub-device is
- * announced again after each reconnect of the gateway, which is when the
- * platform runs its catch-up. A sub-device is online from its announcement
- * until it is withdrawn, refused, or the gateway's connection ends.
+ * Announcements (QoS 1): $c2d/{gw}/out/gw/connect/{sub} and
+ * .../disconnect/{sub}; after each (re)connect of the gateway every
+ * announced sub-device at once in the list form, a JSON array of ids on
+ * $c2d/{gw}/out/gw/connect (at most LIST_MAX per publish), which is when the
+ * platform runs their catch-up. A sub-device is online from its
+ * announcement until it is withdrawn, refused, or the gateway's connection
+ * ends. The platform refuses a sub-device that is not assigned to the
+ * gateway (an announcement, or a write on its out/ topics) with a reply on
+ * $c2d/{gw}/in/reply/gw/{sub}/{status} (MQTT 5 and 3.1.1,
+ * {"status":403,"device":...,"error":...}): the sub-device goes offline and
+ * its connection callback gets the status and the error.
  *
  * Deliveries need no subscription: the plugin publishes them to the
  * gateway's client id (targeted, which bypasses subscriptions and READ
@@ -19,8 +23,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include <mqtt_protocol.h>
 
 #include "internal.h"
 
@@ -34,32 +36,22 @@ static struct c2d_device *find_sub(const struct c2d_device *gw, const char *id, 
 	return NULL;
 }
 
+#define LIST_MAX 1000 /* ids in one list-form announcement (the plugin's C2D_GW_BATCH_MAX) */
+
 /* Publishes the announcement `what` ("connect" or "disconnect") of sub on
  * its gateway. Returns what dev_publish returns. */
 static int announce_send(struct c2d_device *sub, const char *what)
 {
-	struct c2d_device *gw = sub->gw;
-	char suffix[DEV_ID_MAX + 32], resp[2 * DEV_ID_MAX + 64];
-	mosquitto_property *props = NULL;
-	int rc;
+	char suffix[DEV_ID_MAX + 32];
 
-	snprintf(sub->ann_rid, sizeof(sub->ann_rid), "a%s-%llu", gw->call_tag, ++gw->call_seq);
-	snprintf(resp, sizeof(resp), "$c2d/%s/in/reply/%s", gw->id, sub->ann_rid);
 	snprintf(suffix, sizeof(suffix), "out/gw/%s/%s", what, sub->id);
-	if(gw->protocol == MQTT_PROTOCOL_V5
-			&& mosquitto_property_add_string(&props, MQTT_PROP_RESPONSE_TOPIC, resp) != MOSQ_ERR_SUCCESS){
-		return C2D_DEVICE_ENOMEM;
-	}
-	rc = dev_publish_props(gw, suffix, NULL, 0, props);
-	mosquitto_property_free_all(&props);
-	return rc;
+	return dev_publish(sub->gw, suffix, NULL, 0);
 }
 
-/* Announces sub on its connected gateway and sends what it kept while
- * offline, in the order of a direct device's connect. */
-static void go_online(struct c2d_device *sub)
+/* sub was announced: it is online; sends what it kept while offline, in the
+ * order of a direct device's connect. */
+static void now_online(struct c2d_device *sub)
 {
-	if(announce_send(sub, "connect") != 0) return;
 	sub->online = true;
 	ring_flush(sub);
 	report_flush(sub);
@@ -79,12 +71,39 @@ static void go_offline(struct c2d_device *sub, bool all, int reason, const char 
 	if(was) dev_notify(sub, 0, reason, text);
 }
 
+/* Announces the first n sub-devices that want it from *from on in one
+ * list-form publish; *from moves past them. Returns false when nothing is
+ * left to announce or the publish failed. */
+static bool announce_list(struct c2d_device *gw, struct c2d_device **from)
+{
+	cJSON *list = cJSON_CreateArray();
+	struct c2d_device *s, *first = *from, *stop;
+	char *text = NULL;
+	int n = 0, rc = C2D_DEVICE_ENOMEM;
+
+	for(s = first; s && n < LIST_MAX; s = s->next_sub){
+		if(!s->want || s->online) continue;
+		if(list == NULL || !cJSON_AddItemToArray(list, cJSON_CreateString(s->id))) break;
+		n++;
+	}
+	stop = s;
+	*from = stop;
+	if(n > 0 && list) text = cJSON_PrintUnformatted(list);
+	cJSON_Delete(list);
+	if(text) rc = dev_publish(gw, "out/gw/connect", text, strlen(text));
+	free(text);
+	if(n == 0 || rc != 0) return false;
+	for(s = first; s != stop; s = s->next_sub){
+		if(s->want && !s->online) now_online(s);
+	}
+	return true;
+}
+
 void gateway_connected(struct c2d_device *gw)
 {
-	struct c2d_device *s;
+	struct c2d_device *from = gw->subs;
 
-	for(s = gw->subs; s; s = s->next_sub){
-		if(s->want && !s->online) go_online(s);
+	while(from && announce_list(gw, &from)){
 	}
 }
 
@@ -138,61 +157,29 @@ void gateway_unlink(struct c2d_device *sub)
 	}
 }
 
-/* The status of a reply: MQTT 5 user property "status", else the topic's
- * level after the rid (rest = "{rid}/{status}"), else 200. */
-static int reply_status(const char *rest, const mosquitto_property *props)
+/* A refusal on $c2d/{gw}/in/reply/gw/{rest}, rest = "{sub}/{status}":
+ * that sub-device goes offline, its callback gets the status and the
+ * platform's error text. m: borrowed. */
+static void refusal(struct c2d_device *gw, const char *rest, const struct mosquitto_message *m)
 {
-	const mosquitto_property *p;
 	const char *slash = strchr(rest, '/');
-	char *name = NULL, *value = NULL;
-	int status = 0;
-
-	for(p = props; p && status == 0; p = mosquitto_property_next(p)){
-		if(mosquitto_property_identifier(p) != MQTT_PROP_USER_PROPERTY) continue;
-		if(mosquitto_property_read_string_pair(p, MQTT_PROP_USER_PROPERTY, &name, &value, false)){
-			if(strcmp(name, "status") == 0) status = atoi(value);
-		}
-		free(name);
-		free(value);
-		name = value = NULL;
-	}
-	if(status == 0 && slash) status = atoi(slash + 1);
-	return status ? status : 200;
-}
-
-/* The error text of a refusal: the member "error" of a JSON payload, else
- * a fixed text. Writes into buf (cap bytes). */
-static const char *refusal_text(const struct mosquitto_message *m, char *buf, size_t cap)
-{
-	cJSON *o = m->payloadlen > 0 ? cJSON_ParseWithLength(m->payload, (size_t)m->payloadlen) : NULL;
-	cJSON *e = cJSON_GetObjectItemCaseSensitive(o, "error");
-
-	snprintf(buf, cap, "%s", cJSON_IsString(e) ? e->valuestring : "announcement refused");
-	cJSON_Delete(o);
-	return buf;
-}
-
-/* A reply on $c2d/{gw}/in/reply/{rest}: the answer to an announcement?
- * Returns true if it was one (handled). */
-static bool announce_reply(struct c2d_device *gw, const char *rest, const struct mosquitto_message *m,
-		const mosquitto_property *props)
-{
-	size_t n = strcspn(rest, "/");
 	struct c2d_device *s;
+	cJSON *o, *e;
 	char text[256];
 	int status;
 
-	if(rest[0] != 'a') return false;
-	for(s = gw->subs; s; s = s->next_sub){
-		if(strlen(s->ann_rid) == n && memcmp(s->ann_rid, rest, n) == 0) break;
-	}
-	if(s == NULL) return true; /* an old announcement's answer: nothing to do */
-	status = reply_status(rest, props);
-	if(status >= 300 && s->online) go_offline(s, false, status, refusal_text(m, text, sizeof(text)));
-	return true;
+	if(slash == NULL) return;
+	s = find_sub(gw, rest, (size_t)(slash - rest));
+	status = atoi(slash + 1);
+	if(s == NULL || status < 300 || status > 599) return;
+	o = m->payloadlen > 0 ? cJSON_ParseWithLength(m->payload, (size_t)m->payloadlen) : NULL;
+	e = cJSON_GetObjectItemCaseSensitive(o, "error");
+	snprintf(text, sizeof(text), "%s", cJSON_IsString(e) ? e->valuestring : "refused by the platform");
+	cJSON_Delete(o);
+	go_offline(s, false, status, text);
 }
 
-void gateway_message(struct c2d_device *gw, const struct mosquitto_message *m, const mosquitto_property *props)
+void gateway_message(struct c2d_device *gw, const struct mosquitto_message *m)
 {
 	const char *dev, *end;
 	struct c2d_device *s;
@@ -202,8 +189,11 @@ void gateway_message(struct c2d_device *gw, const struct mosquitto_message *m, c
 	end = strchr(dev, '/');
 	if(end == NULL) return;
 	if((size_t)(end - dev) == strlen(gw->id) && memcmp(dev, gw->id, (size_t)(end - dev)) == 0){
-		if(strncmp(end, "/in/reply/", 10) == 0 && announce_reply(gw, end + 10, m, props)) return;
-		inbox_message(gw, m);
+		if(strncmp(end, "/in/reply/gw/", 13) == 0){
+			refusal(gw, end + 13, m);
+		}else{
+			inbox_message(gw, m);
+		}
 		return;
 	}
 	s = find_sub(gw, dev, (size_t)(end - dev));
@@ -246,7 +236,7 @@ C2D_API int c2d_device_gateway_announce(struct c2d_device *sub)
 {
 	if(sub->gw == NULL) return C2D_DEVICE_EINVAL;
 	sub->want = true;
-	if(sub->gw->state == ST_CONNECTED && !sub->online) go_online(sub);
+	if(sub->gw->state == ST_CONNECTED && !sub->online && announce_send(sub, "connect") == 0) now_online(sub);
 	return 0;
 }
 

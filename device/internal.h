@@ -117,7 +117,6 @@ struct c2d_device {
 	struct c2d_device *next_sub; /* a sub-device: link in gw->subs */
 	bool want;                   /* a sub-device: the application announced it */
 	bool online;                 /* a sub-device: announced on the gateway's current connection, not refused */
-	char ann_rid[48];            /* a sub-device: the rid of its last announcement ("a{tag}-{n}") */
 };
 
 /* ---- device.c ---- */
@@ -127,13 +126,9 @@ uint64_t dev_now_ms(void);
  * its connected gateway. */
 bool dev_online(const struct c2d_device *d);
 /* Publishes len bytes (borrowed) on $c2d/{dev}/{suffix} at QoS 1 (a
- * sub-device: on $c2d/{sub}/{suffix} through its gateway's connection),
- * with props (borrowed, may be NULL; MQTT 5 only). Returns 0, or
- * C2D_DEVICE_ESTATE when not online / libmosquitto refused (the caller keeps
- * what it must send later). */
-int dev_publish_props(struct c2d_device *d, const char *suffix, const void *bytes, size_t len,
-		const mosquitto_property *props);
-/* dev_publish_props without properties. */
+ * sub-device: on $c2d/{sub}/{suffix} through its gateway's connection).
+ * Returns 0, or C2D_DEVICE_ESTATE when not online / libmosquitto refused
+ * (the caller keeps what it must send later). */
 int dev_publish(struct c2d_device *d, const char *suffix, const void *bytes, size_t len);
 /* Runs d's connection callback, if any. text: borrowed. */
 void dev_notify(struct c2d_device *d, int connected, int reason, const char *text);
@@ -202,9 +197,10 @@ void report_flush(struct c2d_device *d);
 
 /* ---- gateway.c ---- */
 /* A message on the gateway's connection: to the sub-device its topic's
- * device level names, the gateway's own replies to announcements, or the
- * gateway itself (inbox_message). gw, m, props: borrowed. */
-void gateway_message(struct c2d_device *gw, const struct mosquitto_message *m, const mosquitto_property *props);
+ * device level names, the platform's refusals of sub-devices
+ * ($c2d/{gw}/in/reply/gw/...), or the gateway itself (inbox_message).
+ * gw, m: borrowed. */
+void gateway_message(struct c2d_device *gw, const struct mosquitto_message *m);
 /* The gateway's connection was accepted (its own hello and flush done):
  * announces every sub-device the application announced, sends what each
  * kept while offline, and tells their connection callbacks. */
