@@ -177,6 +177,24 @@ void c2d_presence_catch_up(struct c2d *c2d, const char *only, unsigned budget);
 bool c2d_presence_online(const struct c2d *c2d, const char *dev);
 /* Protocol version of the device's newest connection, 0 when offline. */
 int c2d_presence_protocol(const struct c2d *c2d, const char *dev);
+/* Gateways (gw.c decides who may; presence keeps who is reachable how).
+ * The client id deliveries to dev go to: dev itself while it has its own
+ * confirmed connection, else the gateway that announced it, else dev
+ * (dev borrowed; the result is borrowed until the next presence change). */
+const char *c2d_presence_client(const struct c2d *c2d, const char *dev);
+/* The gateway that announced dev (borrowed as above), or NULL. */
+const char *c2d_presence_via(const struct c2d *c2d, const char *dev);
+/* True if client's connection announced dev. */
+bool c2d_presence_announced_by(const struct c2d *c2d, const char *dev, const struct mosquitto *client);
+/* client (a confirmed connection of a gateway) announces sub: sub is online
+ * through it (event c2d.presence.connected with "via", catch-up due) unless
+ * it has its own connection. 0 (also when already announced by it),
+ * C2D_EINVAL (client not confirmed, or sub is the gateway), C2D_ENOMEM. */
+int c2d_presence_announce(struct c2d *c2d, struct mosquitto *client, const char *sub);
+/* The announcement of sub ends (client: only if that connection made it;
+ * NULL: whichever did). Unless sub has its own connection it goes offline
+ * (event with "via", the planes' on_offline). True if it was announced. */
+bool c2d_presence_unannounce(struct c2d *c2d, const struct mosquitto *client, const char *sub);
 /* Visit online devices (admin/statistics). */
 void c2d_presence_each(const struct c2d *c2d, void (*cb)(void *ud, const char *dev), void *ud);
 void c2d_presence_free(struct c2d *c2d);

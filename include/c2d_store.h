@@ -213,4 +213,16 @@ int c2d_store_jref_t_del(struct c2d_store *st, const char *dev, const char *job)
 int c2d_store_jref_t_scan(struct c2d_store *st, const char *dev,
 		int (*cb)(void *ud, const char *job, uint64_t version), void *ud);
 
+/* ---- the gateway registry (store_gw.c): which gateway acts for which
+ * sub-device. sub, gw: borrowed device ids. ---- */
+/* The sub-device's gateway into gw (C2D_DEV_MAX+1 bytes); C2D_ENOTFOUND. */
+int c2d_store_gw_get(struct c2d_store *st, const char *sub, char *gw);
+/* Assign sub to gw (moving it from another gateway), in the open transaction. */
+int c2d_store_gw_set(struct c2d_store *st, const char *sub, const char *gw);
+/* Clear sub's gateway, which is copied into gw first; C2D_ENOTFOUND. */
+int c2d_store_gw_del(struct c2d_store *st, const char *sub, char *gw);
+/* The number of sub-devices of gw, counted up to limit (> 0): a walk of at
+ * most `limit` keys. */
+int c2d_store_gw_count(struct c2d_store *st, const char *gw, uint64_t limit, uint64_t *n);
+
 #endif

@@ -9,7 +9,8 @@
 /* Who may publish a topic of a kind. */
 enum c2d_writer {
 	C2D_W_ANY = 0,       /* pass-through or application topic */
-	C2D_W_DEVICE,        /* only client id == {dev} */
+	C2D_W_DEVICE,        /* client id == {dev}, or {dev}'s gateway (gw.c) */
+	C2D_W_SELF,          /* only client id == {dev} (a gateway's own announcements) */
 	C2D_W_PLUGIN,        /* nobody but the plugin */
 	C2D_W_NOBODY,        /* INVALID / BAD_DEVICE: dropped */
 };
@@ -42,6 +43,9 @@ enum c2d_writer {
 	/* $c2d/{dev}/out/call/{method}/{rid}; name = method, rid */ \
 	X(C2D_T_OUT_CALL, "out/call", C2D_W_DEVICE, false, c2d_calls_on_call) \
 	X(C2D_T_OUT_HELLO, "out/hello", C2D_W_DEVICE, false, c2d_hello_on_publish)  /* $c2d/{dev}/out/hello */ \
+	/* a gateway's announcements: $c2d/{gw}/out/gw/connect[/{sub}]; name = sub ("" for the list form) */ \
+	X(C2D_T_OUT_GW_CONNECT, "out/gw/connect", C2D_W_SELF, false, c2d_gw_on_connect) \
+	X(C2D_T_OUT_GW_DISCONNECT, "out/gw/disconnect", C2D_W_SELF, false, c2d_gw_on_disconnect) \
 	/* plugin only: no client may write */ \
 	X(C2D_T_IN, "in", C2D_W_PLUGIN, false, NULL)                                /* $c2d/{dev}/in/... */ \
 	X(C2D_T_EVENTS, "events", C2D_W_PLUGIN, false, NULL)                        /* $c2d/{dev}/events/... */ \
@@ -58,7 +62,7 @@ struct c2d_topic {
 	enum c2d_topic_kind kind;
 	const char *dev;     /* device id view */
 	size_t dev_len;
-	const char *name;    /* method (RPC, OUT_CALL), id (OUT_RES), cid (CALLRES) */
+	const char *name;    /* method (RPC, OUT_CALL), id (OUT_RES), cid (CALLRES), sub (OUT_GW_*) */
 	size_t name_len;
 	const char *rid;     /* OUT_CALL request id */
 	size_t rid_len;

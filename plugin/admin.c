@@ -13,6 +13,7 @@
 #include "c2d.h"
 #include "c2d_admin.h"
 #include "c2d_fleet.h"
+#include "c2d_gw.h"
 #include "c2d_hello.h"
 #include "c2d_jobs.h"
 #include "c2d_pending.h"
@@ -134,6 +135,7 @@ static const char *cmd_get_device(struct c2d *c2d, const cJSON *cmd, cJSON *data
 		cJSON_AddNumberToObject(q, "nextId", (double)(rec.next_seq ? rec.next_seq : 1));
 	}
 	cJSON_AddNumberToObject(data, "lightweightRpcsPending", c2d_rpc_pending_count(c2d, dev));
+	c2d_gw_describe(c2d, dev, data);
 	cJSON_AddItemToObject(data, "info", info ? info : cJSON_CreateObject());
 	if(rec.created_ms) cJSON_AddNumberToObject(data, "createdMs", (double)rec.created_ms);
 	return NULL;
@@ -316,6 +318,8 @@ static const struct {
 	{"listJobs", c2d_jobs_list, false},
 	{"cancelJob", c2d_jobs_cancel, true},
 	{"listJobDevices", c2d_jobs_list_devices, false},
+	{"setGateway", c2d_gw_set, true},
+	{"clearGateway", c2d_gw_clear, true},
 };
 
 /* Run one command; returns its response object. */

@@ -20,14 +20,16 @@ struct c2d_calls {
 };
 
 /* Answer a device's call on $c2d/{dev}/in/reply/{rid}/{status}, addressed
- * to the device. payload copied; corr borrowed. */
+ * to the device (or the gateway that announced it). payload copied; corr borrowed. */
 static int reply_device(struct c2d *c2d, enum c2d_out_list list, const char *dev, const char *rid,
 		const void *corr, uint16_t corr_len, int status, const void *payload, size_t len, const char *content_type)
 {
 	char topic[C2D_DEV_MAX + C2D_NAME_MAX + 40];
 
 	snprintf(topic, sizeof(topic), "$c2d/%s/in/reply/%s/%d", dev, rid, status);
-	return c2d_reply_list(c2d, list, dev, topic, corr, corr_len, status, payload, len, content_type);
+	/* to the device's connection, or its gateway's (c2d_presence_client) */
+	return c2d_reply_list(c2d, list, c2d_presence_client(c2d, dev), topic, corr, corr_len, status, payload, len,
+			content_type);
 }
 
 static int reply_device_json(struct c2d *c2d, const struct c2d_req *req, int status, cJSON *body)

@@ -7,7 +7,9 @@
  * $c2d/{dev}/out/res/{id}, v3.1.1 devices read it from the last topic level.
  * The device answers on $c2d/{dev}/out/res/{id}[/{status}]; the status comes
  * from the topic level, else the v5 user property "status", else 200, and the
- * answer goes to the plane whose letter starts the id. */
+ * answer goes to the plane whose letter starts the id. A sub-device announced
+ * by a gateway gets its deliveries through the gateway's client id, on its
+ * own topics (c2d_presence_client). */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -55,7 +57,9 @@ int c2d_deliver(struct c2d *c2d, const char *dev, const char *path, char letter,
 		mosquitto_property_free_all(&props);
 		return C2D_ENOMEM;
 	}
-	rc = c2d_outbox_add(c2d, C2D_OUT_STORED, dev, topic, payload, len, 1, props);
+	/* the one place deliveries pick their client: the device's own
+	 * connection, else the gateway that announced it (presence.c) */
+	rc = c2d_outbox_add(c2d, C2D_OUT_STORED, c2d_presence_client(c2d, dev), topic, payload, len, 1, props);
 	if(rc == 0) c2d->counters[C2D_C_DELIVERIES]++;
 	return rc;
 }

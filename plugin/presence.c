@@ -17,7 +17,17 @@
  * A device is online while it has at least one confirmed connection. Going
  * from 0 to 1 or a new connection replacing the old one emits
  * c2d.presence.connected and calls the planes' on_online (redelivery, twin
- * catch-up); the last connection closing emits c2d.presence.disconnected. */
+ * catch-up); the last connection closing emits c2d.presence.disconnected.
+ *
+ * Gateways (protocol-v2 section 4, gw.c checks the registry): a confirmed
+ * connection of a gateway announces sub-devices; each is then online "via"
+ * that connection (struct c2d_devp.via, listed in the connection's subs)
+ * until the gateway announces its disconnect or that connection ends (clean,
+ * socket error, keepalive, takeover: it is the old context's DISCONNECT),
+ * which takes all of them offline. A sub-device's own connection takes
+ * precedence: deliveries go to its client id while it has one, and to its
+ * gateway again when it closes and the announcement still holds. Memory
+ * grows with announced (online) sub-devices only. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -26,30 +36,7 @@
 
 #include "c2d.h"
 #include "c2d_identity.h"
-
-enum conn_state { CONN_PENDING, CONN_ONLINE };
-
-struct c2d_conn {
-	struct mosquitto *client;    /* key */
-	char *dev;                   /* owned */
-	enum conn_state state;
-	int protocol_version;
-	struct c2d_conn *pprev, *pnext; /* in presence.pending_list while pending */
-	UT_hash_handle hh;
-};
-
-struct c2d_devp {
-	char *dev;                   /* key, owned */
-	unsigned online;             /* confirmed connections */
-	unsigned pending;            /* connections awaiting confirmation */
-	int protocol_version;        /* of the newest confirmed connection */
-	uint64_t since_ms;           /* wall clock of the last change */
-	bool catchup;                /* came online: the planes' on_online is due */
-	struct c2d_devp *dprev, *dnext; /* in presence.due_list while catchup */
-	bool caught;                 /* on_online ran in the open transaction: due until it commits */
-	struct c2d_devp *cprev, *cnext; /* in presence.caught_list while caught */
-	UT_hash_handle hh;
-};
+#include "presence_int.h"
 
 static struct c2d_devp *devp_get(struct c2d *c2d, const char *dev, bool create)
 {
@@ -105,7 +92,7 @@ static void set_caught(struct c2d *c2d, struct c2d_devp *d, bool caught)
 
 static void devp_release(struct c2d *c2d, struct c2d_devp *d)
 {
-	if(d->online || d->pending) return;
+	if(d->online || d->pending || d->via) return;
 	set_due(c2d, d, false);
 	set_caught(c2d, d, false);
 	HASH_DEL(c2d->presence.devs, d);
@@ -147,7 +134,7 @@ static void confirm(struct c2d *c2d, struct c2d_conn *cn)
 	if(d == NULL || cn->state != CONN_PENDING) return;
 	set_pending(c2d, cn, false);
 	d->pending--;
-	if(d->online == 0) c2d->presence.online++;
+	if(!reachable(d)) c2d->presence.online++;
 	d->online++;
 	d->protocol_version = cn->protocol_version;
 	d->since_ms = c2d->wall_ms;
@@ -155,6 +142,43 @@ static void confirm(struct c2d *c2d, struct c2d_conn *cn)
 	c2d_log(C2D_LOG_DEBUG, "device '%s' online (MQTT v%d)", cn->dev, cn->protocol_version);
 	presence_event(c2d, cn, "c2d.presence.connected", cn->client);
 	set_due(c2d, d, true);
+}
+
+/* A sub-device's presence events carry the gateway ("via"). */
+static void via_event(struct c2d *c2d, const struct c2d_devp *d, const struct c2d_conn *gw, const char *type)
+{
+	cJSON *data = cJSON_CreateObject();
+
+	if(data){
+		cJSON_AddNumberToObject(data, "protocolVersion", gw->protocol_version);
+		cJSON_AddStringToObject(data, "via", gw->dev);
+	}
+	c2d_event_side(c2d, d->dev, "presence", type, data);
+}
+
+/* The announcement of d ends. Unless d has its own connection it goes
+ * offline: event, the planes' on_offline (pending lightweight RPCs fail at
+ * once), and d is freed when nothing else holds it. */
+static void via_clear(struct c2d *c2d, struct c2d_devp *d)
+{
+	struct c2d_conn *gw = d->via;
+
+	DL_DELETE2(gw->subs, d, vprev, vnext);
+	d->via = NULL;
+	if(d->online) return; /* its own connection serves it: nothing changes */
+	c2d->presence.online--;
+	d->since_ms = c2d->wall_ms;
+	c2d->counters[C2D_C_DISCONNECTS]++;
+	c2d_log(C2D_LOG_DEBUG, "device '%s' offline (was announced by gateway '%s')", d->dev, gw->dev);
+	via_event(c2d, d, gw, "c2d.presence.disconnected");
+	c2d_deliver_offline(c2d, d->dev);
+	devp_release(c2d, d);
+}
+
+/* The gateway connection cn ends: every sub-device it announced goes. */
+static void drop_subs(struct c2d *c2d, struct c2d_conn *cn)
+{
+	while(cn->subs) via_clear(c2d, cn->subs);
 }
 
 int c2d_presence_on_auth(struct c2d *c2d, struct mosquitto *client)
@@ -200,6 +224,7 @@ void c2d_presence_on_disconnect(struct c2d *c2d, struct mosquitto *client)
 
 	HASH_FIND_PTR(c2d->presence.conns, &client, cn);
 	if(cn == NULL) return;
+	drop_subs(c2d, cn);
 	d = devp_get(c2d, cn->dev, false);
 	if(d == NULL){
 		conn_free(c2d, cn);
@@ -211,7 +236,17 @@ void c2d_presence_on_disconnect(struct c2d *c2d, struct mosquitto *client)
 	}else{
 		d->online--;
 		c2d->counters[C2D_C_DISCONNECTS]++;
-		if(d->online == 0 && d->pending == 0){
+		if(d->online == 0 && d->pending == 0 && d->via){
+			/* Its gateway still announces it: reached through the gateway
+			 * again. What was sent to the closed connection is sent again
+			 * (catch-up); lightweight RPCs sent to it fail at once. */
+			d->since_ms = c2d->wall_ms;
+			c2d_log(C2D_LOG_DEBUG, "device '%s' closed its connection: reached through gateway '%s' again",
+					cn->dev, d->via->dev);
+			via_event(c2d, d, d->via, "c2d.presence.connected");
+			c2d_deliver_offline(c2d, cn->dev);
+			set_due(c2d, d, true);
+		}else if(d->online == 0 && d->pending == 0){
 			/* A pending connection with the same id is a takeover: the device
 			 * stays reachable and is announced again when that one confirms. */
 			c2d->presence.online--;
@@ -219,7 +254,7 @@ void c2d_presence_on_disconnect(struct c2d *c2d, struct mosquitto *client)
 			c2d_log(C2D_LOG_DEBUG, "device '%s' offline", cn->dev);
 			presence_event(c2d, cn, "c2d.presence.disconnected", NULL);
 			c2d_deliver_offline(c2d, cn->dev);
-		}else if(d->online == 0){
+		}else if(d->online == 0 && !d->via){
 			c2d->presence.online--;
 		}
 	}
@@ -303,37 +338,52 @@ void c2d_presence_catch_up(struct c2d *c2d, const char *only, unsigned budget)
 	if(c2d->presence.due_list == NULL || budget == 0) return;
 	if(only){
 		HASH_FIND_STR(c2d->presence.devs, only, d);
-		if(d && d->catchup && d->online && !d->caught) catch_up_one(c2d, d);
+		if(d && d->catchup && reachable(d) && !d->caught) catch_up_one(c2d, d);
 		return;
 	}
 	if(budget > C2D_CATCHUP_MAX) budget = C2D_CATCHUP_MAX;
 	DL_FOREACH_SAFE2(c2d->presence.due_list, d, tmp, dnext){
-		if(!d->online || d->caught) continue; /* a takeover still pending; done in this transaction */
+		if(!reachable(d) || d->caught) continue; /* a takeover still pending; done in this transaction */
 		catch_up_one(c2d, d);
 		if(++n == budget) break;
 	}
 }
 
-bool c2d_presence_online(const struct c2d *c2d, const char *dev)
+int c2d_presence_announce(struct c2d *c2d, struct mosquitto *client, const char *sub)
 {
-	return c2d_presence_protocol(c2d, dev) != 0;
+	struct c2d_conn *cn = NULL, *old;
+	struct c2d_devp *d;
+	bool was;
+
+	HASH_FIND_PTR(c2d->presence.conns, &client, cn);
+	if(cn == NULL || cn->state != CONN_ONLINE || strcmp(cn->dev, sub) == 0) return C2D_EINVAL;
+	d = devp_get(c2d, sub, true);
+	if(d == NULL) return C2D_ENOMEM;
+	if(d->via == cn) return 0; /* announced again: nothing changes */
+	was = reachable(d);
+	old = d->via;
+	if(old) DL_DELETE2(old->subs, d, vprev, vnext); /* moved to another gateway (the registry changed) */
+	d->via = cn;
+	DL_APPEND2(cn->subs, d, vprev, vnext);
+	if(d->online) return 0; /* its own connection takes precedence */
+	if(!was) c2d->presence.online++;
+	d->since_ms = c2d->wall_ms;
+	c2d->counters[C2D_C_CONNECTS]++;
+	c2d_log(C2D_LOG_DEBUG, "device '%s' online through gateway '%s' (MQTT v%d)", sub, cn->dev, cn->protocol_version);
+	if(old) c2d_deliver_offline(c2d, sub); /* what waited on the old gateway fails at once */
+	via_event(c2d, d, cn, "c2d.presence.connected");
+	set_due(c2d, d, true);
+	return 0;
 }
 
-int c2d_presence_protocol(const struct c2d *c2d, const char *dev)
+bool c2d_presence_unannounce(struct c2d *c2d, const struct mosquitto *client, const char *sub)
 {
 	struct c2d_devp *d = NULL;
 
-	HASH_FIND_STR(c2d->presence.devs, dev, d);
-	return d && d->online ? d->protocol_version : 0;
-}
-
-void c2d_presence_each(const struct c2d *c2d, void (*cb)(void *ud, const char *dev), void *ud)
-{
-	struct c2d_devp *d, *tmp;
-
-	HASH_ITER(hh, c2d->presence.devs, d, tmp){
-		if(d->online) cb(ud, d->dev);
-	}
+	HASH_FIND_STR(c2d->presence.devs, sub, d);
+	if(d == NULL || d->via == NULL || (client && d->via->client != client)) return false;
+	via_clear(c2d, d);
+	return true;
 }
 
 void c2d_presence_free(struct c2d *c2d)

@@ -10,6 +10,7 @@
 #include "c2d.h"
 #include "c2d_route.h"
 #include "c2d_calls.h"
+#include "c2d_gw.h"
 #include "c2d_hello.h"
 #include "c2d_queue.h"
 #include "c2d_rpc.h"
@@ -78,6 +79,15 @@ static bool guard(struct c2d *c2d, struct c2d_req *req)
 			return true;
 		case C2D_W_DEVICE:
 			if(written_by_device(req)) return true;
+			switch(c2d_gw_may_write(c2d, req)){
+				case C2D_GW_YES: return true;
+				case C2D_GW_REFUSED: return false; /* 403 to the gateway, logged and counted (gw.c) */
+				case C2D_GW_NO: break;
+			}
+			why = "only the device itself may write it"; /* (or its gateway: c2d_gw_may_write) */
+			break;
+		case C2D_W_SELF:
+			if(written_by_device(req)) return true;
 			why = "only the device itself may write it";
 			break;
 		case C2D_W_PLUGIN:
@@ -109,20 +119,28 @@ static void answer_failed(struct c2d *c2d, const struct c2d_req *req, int rc)
 	c2d_quarantined(c2d, req->dev, "answer", req->name, rc, false);
 }
 
+static bool under_in(const char *t, const char *dev)
+{
+	size_t idlen = strlen(dev);
+
+	return strncmp(t + 5, dev, idlen) == 0 && strncmp(t + 5 + idlen, "/in/", 4) == 0;
+}
+
 /* Where the plugin will publish a reply: a valid topic without wildcards, and
  * no '$' topic but the requester's own $c2d/{client id}/in/... (otherwise a
  * client could make the plugin write topics only the plugin may write, such
- * as another device's in/ or events/). */
+ * as another device's in/ or events/). A device-side write ($c2d/{dev}/out/)
+ * may also name $c2d/{dev}/in/...: the guard then lets only {dev} and its
+ * gateway through, and the reply goes to the writer's client id. */
 static bool resp_topic_allowed(const struct c2d_req *req)
 {
 	const char *t = req->resp_topic;
-	size_t idlen;
 
 	if(mosquitto_pub_topic_check(t) != MOSQ_ERR_SUCCESS) return false;
 	if(t[0] != '$') return true;
 	if(req->client_id == NULL || strncmp(t, "$c2d/", 5) != 0) return false;
-	idlen = strlen(req->client_id);
-	return strncmp(t + 5, req->client_id, idlen) == 0 && strncmp(t + 5 + idlen, "/in/", 4) == 0;
+	if(under_in(t, req->client_id)) return true;
+	return c2d_topic_writer(req->t.kind) == C2D_W_DEVICE && under_in(t, req->dev);
 }
 
 int c2d_route_message(struct c2d *c2d, struct mosquitto_evt_message *ed)

@@ -4,11 +4,11 @@
  * store_queue.c, store_index.c, store_quarantine.c) are the only plugin files
  * that include lmdb.h, through their private header store_int.h.
  *
- * One environment at db_path holds fourteen named databases. Keys are built so
+ * One environment at db_path holds sixteen named databases. Keys are built so
  * that each hot operation is one B-tree seek, or a cursor walk over adjacent
  * keys (each table's module says why its keys sort as they must):
  *
- *   meta     "schema"                      -> "1.3" (major.minor; other majors refused)    store.c
+ *   meta     "schema"                      -> "1.4" (major.minor; other majors refused)    store.c
  *            "clock"                       -> be64: the timeout clock when last written   store_index.c
  *   devices  dev                           -> struct c2d_devrec, raw (local database)     store_dev.c
  *   twins    dev                           -> JSON text, without NUL                      store_dev.c
@@ -24,9 +24,11 @@
  *   jexec    job \0 dev                    -> struct c2d_jexec, raw (one execution)       store_jobs.c
  *   jref     dev \0 'q' seq(be64)          -> job id (a queue item a job dispatched)      store_jobs.c
  *            dev \0 't' job                -> be64 desired version awaited by a twin job  store_jobs.c
+ *   gw       sub                           -> gateway id (text)                           store_gw.c
+ *   gwsubs   gateway \0 sub                -> empty (the registry by gateway)             store_gw.c
  *
  * Schema 1.1 added info and idmark; 1.2 added timeout, quarantine and the
- * clock record; 1.3 the job tables (jobs, jactive, jexec, jref). An older 1.x store gets the new tables (empty) and its
+ * clock record; 1.3 the job tables (jobs, jactive, jexec, jref); 1.4 the gateway registry (gw, gwsubs). An older 1.x store gets the new tables (empty) and its
  * schema record rewritten when it is opened; every record it has keeps its
  * meaning.
  *
@@ -50,9 +52,9 @@
 #include "store_int.h"
 
 #define SCHEMA_KEY "schema"
-#define SCHEMA_VALUE "1.3"
+#define SCHEMA_VALUE "1.4"
 #define SCHEMA_MAJOR 1
-#define SCHEMA_MINOR 3
+#define SCHEMA_MINOR 4
 #define MIB ((uint64_t)1024 * 1024)
 
 /* ---- open / close ---- */
@@ -199,7 +201,7 @@ static int env_open(struct c2d_store *st, char *err, size_t errlen)
 		return open_fail(c2d_db_code(rc), err, errlen, "cannot create an LMDB environment: %s", mdb_strerror(rc));
 	}
 	rc = mdb_env_set_mapsize(st->env, (size_t)(st->map_mib * MIB));
-	if(rc == 0) rc = mdb_env_set_maxdbs(st->env, 16);
+	if(rc == 0) rc = mdb_env_set_maxdbs(st->env, 32);
 	if(rc == 0) rc = mdb_env_open(st->env, st->path, MDB_NOTLS | sync_flags[st->sync], 0600);
 	if(rc){
 		rc = open_fail(c2d_db_code(rc), err, errlen,

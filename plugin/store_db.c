@@ -19,7 +19,7 @@
 
 /* By enum table (store_int.h); the names are on disk: never rename one. */
 const char *const c2d_db_table_name[T_COUNT] = {"meta", "devices", "twins", "queue", "due", "dedup", "info",
-	"idmark", "timeout", "quarantine", "jobs", "jactive", "jexec", "jref"};
+	"idmark", "timeout", "quarantine", "jobs", "jactive", "jexec", "jref", "gw", "gwsubs"};
 
 /* ---- status ---- */
 

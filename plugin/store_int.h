@@ -1,7 +1,7 @@
 /* store_int.h: what the store modules share, private to them. It is the
  * only plugin file that includes lmdb.h, and only the store modules
  * (store.c, store_db.c, store_dev.c, store_queue.c, store_index.c,
- * store_quarantine.c, store_jobs.c) include it.
+ * store_quarantine.c, store_jobs.c, store_gw.c) include it.
  *
  *   store.c             environment, open/close/reopen, schema, transactions,
  *                       sync, usage; the table of all databases
@@ -13,6 +13,7 @@
  *   store_index.c       due, timeout, clock record, dedup
  *   store_quarantine.c  quarantine
  *   store_jobs.c        fleet jobs: jobs, active jobs, executions, item references
+ *   store_gw.c          the gateway registry: gw, gwsubs
  *
  * The shared functions are prefixed c2d_db_ (the plugin's extern names all
  * start with c2d_); -fvisibility=hidden keeps them out of the .so's exports.
@@ -49,6 +50,8 @@ enum table {
 	T_JACTIVE,
 	T_JEXEC,
 	T_JREF,
+	T_GW,
+	T_GWSUBS,
 	T_COUNT
 };
 

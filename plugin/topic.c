@@ -139,6 +139,10 @@ static enum c2d_topic_kind shape(const struct level *lv, size_t n, struct c2d_to
 		}
 		return C2D_T_OUT_RES;
 	}
+	if((n == 4 || n == 5) && is(&lv[2], "gw") && (is(&lv[3], "connect") || is(&lv[3], "disconnect"))){
+		if(n == 5) set_view(&out->name, &out->name_len, &lv[4]);
+		return is(&lv[3], "connect") ? C2D_T_OUT_GW_CONNECT : C2D_T_OUT_GW_DISCONNECT;
+	}
 	if(n == 5 && is(&lv[2], "call")){
 		set_view(&out->name, &out->name_len, &lv[3]);
 		set_view(&out->rid, &out->rid_len, &lv[4]);

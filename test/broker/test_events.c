@@ -267,6 +267,20 @@ static void jobs(struct world *w)
 	c2d_client_destroy(dev);
 }
 
+/* A gateway: ev-s1 assigned to ev-gw, announced (presence with via), the
+ * gateway's connection ends (ev-s1 offline), the assignment cleared. */
+static void gateways(struct world *w)
+{
+	struct c2d_client *gw;
+
+	admin(w, "{\"command\":\"setGateway\",\"gateway\":\"ev-gw\",\"devices\":[\"ev-s1\"]}");
+	gw = fx_device(w->b, NULL, "ev-gw", V311);
+	ck_assert_int_eq(c2d_client_publish(gw, "$c2d/ev-gw/out/gw/connect/ev-s1", NULL, 0, 1, false, NULL), 0);
+	c2d_client_destroy(gw);
+	c2d_sleep_ms(200);
+	admin(w, "{\"command\":\"clearGateway\",\"devices\":[\"ev-s1\"]}");
+}
+
 /* A full queue refuses both kinds; then the device is deleted. */
 static void full_then_deleted(struct world *w)
 {
@@ -337,6 +351,7 @@ START_TEST(catalogue_matches_the_broker)
 	messages(&w);
 	rpcs(&w);
 	full_then_deleted(&w);
+	gateways(&w);
 	device_events(&w);
 	jobs(&w);
 	expired(&w);

@@ -270,7 +270,7 @@ START_TEST(store_from_before_the_timeout_index)
 	make_old_style(b, "d1", wall);
 
 	ck_assert_int_eq(c2d_broker_restart(b), 0);
-	ck_assert(c2d_broker_wait_log(b, "schema 1.1 upgraded to 1.3", FX_WAIT_MS));
+	ck_assert(c2d_broker_wait_log(b, "schema 1.1 upgraded to 1.4", FX_WAIT_MS));
 	ck_assert_int_eq(c2d_client_connect(app, b), 0);
 	ck_assert_int_eq(c2d_client_subscribe(app, FX_REPLIES, 1), 1);
 	fx_final(app, "c2", "expired", 410, 8000);

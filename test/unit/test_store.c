@@ -243,7 +243,7 @@ START_TEST(test_open_creates)
 
 	snprintf(dbpath, sizeof(dbpath), "%s/a/b/db", tmpdir);
 	ck_assert_int_eq(raw_get("meta", "schema", val, sizeof(val)), 0);
-	ck_assert_str_eq(val, "1.3");
+	ck_assert_str_eq(val, "1.4");
 	/* an existing directory, trailing slash */
 	snprintf(path, sizeof(path), "%s/a/b/db/", tmpdir);
 	conf.db_path = path;
@@ -784,7 +784,7 @@ START_TEST(test_schema_upgrade)
 	begin();
 	put_device("old", 42);
 	commit();
-	reopen_as("1.0", "1.3");
+	reopen_as("1.0", "1.4");
 	ck_assert_int_eq(c2d_store_dev_get(st, "old", &rec), C2D_OK);
 	ck_assert_uint_eq(rec.created_ms, 42);
 	ck_assert_int_eq(c2d_store_info_get(st, "old", &json, NULL), C2D_ENOTFOUND);
@@ -1090,7 +1090,7 @@ START_TEST(test_schema_upgrade_timeout)
 	begin();
 	ck_assert_int_eq(c2d_store_due_add(st, 5000, "d", 3), C2D_OK);
 	commit();
-	reopen_as("1.1", "1.3");
+	reopen_as("1.1", "1.4");
 	ck_assert_int_eq(c2d_store_due_first(st, &at, dev, &seq), C2D_OK);
 	ck_assert_uint_eq(at, 5000);
 	ck_assert_int_eq(c2d_store_tmo_first(st, &at, dev, &seq), C2D_ENOTFOUND);

@@ -62,6 +62,11 @@ static const struct row rows[] = {
 	{"$c2d/d1/out/hello", C2D_T_OUT_HELLO, "d1", NULL, NULL, 0},
 	{"$c2d/d1/out/call/time/r1", C2D_T_OUT_CALL, "d1", "time", "r1", 0},
 	{"$c2d/d1/out/call/twin/7", C2D_T_OUT_CALL, "d1", "twin", "7", 0},
+	/* a gateway's announcements: single (name = sub) and list form */
+	{"$c2d/gw1/out/gw/connect/s1", C2D_T_OUT_GW_CONNECT, "gw1", "s1", NULL, 0},
+	{"$c2d/gw1/out/gw/disconnect/s1", C2D_T_OUT_GW_DISCONNECT, "gw1", "s1", NULL, 0},
+	{"$c2d/gw1/out/gw/connect", C2D_T_OUT_GW_CONNECT, "gw1", NULL, NULL, 0},
+	{"$c2d/gw1/out/gw/disconnect", C2D_T_OUT_GW_DISCONNECT, "gw1", NULL, NULL, 0},
 
 	/* plugin only, any depth >= 1 */
 	{"$c2d/d1/in/x", C2D_T_IN, "d1", NULL, NULL, 0},
@@ -176,6 +181,11 @@ static const struct row rows[] = {
 	{"$c2d/d1/out/reported/", C2D_T_INVALID, NULL, NULL, NULL, 0},
 	{"$c2d/d1/out/reported/x", C2D_T_INVALID, NULL, NULL, NULL, 0},
 	{"$c2d/d1/out/hello/x", C2D_T_INVALID, NULL, NULL, NULL, 0},
+	{"$c2d/gw1/out/gw", C2D_T_INVALID, NULL, NULL, NULL, 0},
+	{"$c2d/gw1/out/gw/announce/s1", C2D_T_INVALID, NULL, NULL, NULL, 0},
+	{"$c2d/gw1/out/gw/connect/$s", C2D_T_INVALID, NULL, NULL, NULL, 0},
+	{"$c2d/gw1/out/gw/connect/s1/x", C2D_T_INVALID, NULL, NULL, NULL, 0},
+	{"$c2d/gw1/out/gw/connect/", C2D_T_INVALID, NULL, NULL, NULL, 0},
 	{"$c2d/d1/out/call", C2D_T_INVALID, NULL, NULL, NULL, 0},
 	{"$c2d/d1/out/call/m", C2D_T_INVALID, NULL, NULL, NULL, 0},
 	{"$c2d/d1/out/call/m/", C2D_T_INVALID, NULL, NULL, NULL, 0},
@@ -625,6 +635,8 @@ START_TEST(test_writer)
 		{C2D_T_OUT_REPORTED, C2D_W_DEVICE},
 		{C2D_T_OUT_CALL, C2D_W_DEVICE},
 		{C2D_T_OUT_HELLO, C2D_W_DEVICE},
+		{C2D_T_OUT_GW_CONNECT, C2D_W_SELF},
+		{C2D_T_OUT_GW_DISCONNECT, C2D_W_SELF},
 		{C2D_T_IN, C2D_W_PLUGIN},
 		{C2D_T_EVENTS, C2D_W_PLUGIN},
 		{C2D_T_CALL, C2D_W_PLUGIN},
@@ -645,7 +657,7 @@ START_TEST(test_kind_name)
 {
 	static const char *const want[] = {"other", "invalid", "bad-device", "twin/get",
 		"twin/desired", "twin/delete", "twin/tags", "msg", "rpc", "callres", "out/res",
-		"out/reported", "out/call", "out/hello", "in", "events", "call"};
+		"out/reported", "out/call", "out/hello", "out/gw/connect", "out/gw/disconnect", "in", "events", "call"};
 	size_t i;
 
 	ck_assert_uint_eq(sizeof(want) / sizeof(want[0]), C2D_T_CALL + 1);
