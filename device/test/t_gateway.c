@@ -326,6 +326,7 @@ END_TEST
  * delivers q1 to s1 again and the library answers it from s1's memory: the
  * handler ran once. */
 static const char ACL_GW_NO_S1_ANSWERS[] = "topic write $c2d/+/rpc/#\n"
+		"topic write $CONTROL/c2d/v1\n"
 		"topic read $c2d/+/events/#\n"
 		"topic readwrite replies/#\n"
 		"pattern write $c2d/%c/out/#\n"
