@@ -206,7 +206,7 @@ void gateway_message(struct c2d_device *gw, const struct mosquitto_message *m)
 
 C2D_API struct c2d_device *c2d_device_gateway_sub(struct c2d_device *gw, const char *sub_id)
 {
-	struct c2d_device *s;
+	struct c2d_device *s, **p;
 
 	if(gw == NULL || gw->gw || !dev_valid_id(sub_id) || strcmp(sub_id, gw->id) == 0) return NULL;
 	s = find_sub(gw, sub_id, strlen(sub_id));
@@ -222,8 +222,9 @@ C2D_API struct c2d_device *c2d_device_gateway_sub(struct c2d_device *gw, const c
 		dev_free_state(s);
 		return NULL;
 	}
-	s->next_sub = gw->subs;
-	gw->subs = s;
+	for(p = &gw->subs; *p; p = &(*p)->next_sub){
+	}
+	*p = s; /* in creation order: announced in that order */
 	return s;
 }
 

@@ -113,7 +113,7 @@ struct c2d_device {
 
 	/* gateway mode (gateway.c) */
 	struct c2d_device *gw;       /* a sub-device: its gateway (which owns it); NULL otherwise */
-	struct c2d_device *subs;     /* a gateway: its sub-devices (owned), newest first */
+	struct c2d_device *subs;     /* a gateway: its sub-devices (owned), in creation order */
 	struct c2d_device *next_sub; /* a sub-device: link in gw->subs */
 	bool want;                   /* a sub-device: the application announced it */
 	bool online;                 /* a sub-device: announced on the gateway's current connection, not refused */

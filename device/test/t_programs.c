@@ -152,9 +152,7 @@ START_TEST(gateway_example)
 	c2d_msg_free(fx_send(e.app, "$c2d/lamp-x/rpc/blink", "{}", "b2", NULL, "404"));
 	c2d_msg_free(fx_send(e.app, "$c2d/lamp-b/msg", "hello lamp", "m1", NULL, "202"));
 	c2d_msg_free(fx_reply(e.app, "m1", "200"));
-	m = twin_event(e.mon, "lamp-a", "c2d.twin.reported.changed", 10000);
-	ck_assert_msg(m != NULL, "no reported state for lamp-a");
-	c2d_msg_free(m);
+	/* reported by the desired handler before it acknowledged: stored by now */
 	twin = get_twin(e.app, "lamp-a");
 	power = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(twin, "reported"), "power");
 	ck_assert(cJSON_IsString(power) && strcmp(power->valuestring, "on") == 0);
