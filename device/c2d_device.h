@@ -92,8 +92,10 @@ int c2d_device_set_reconnect(struct c2d_device *d, int min_ms, int max_ms);
  * QoS 1), merged by the platform into the device's info (firmware, model,
  * capabilities). The library adds "sdk":"libc2d-device/<version>" unless
  * the object has "sdk". info_json: copied; NULL sends only the sdk member.
- * May be called at any time (used from the next connect). Errors: EINVAL
- * (not a JSON object), ENOMEM. */
+ * May be called at any time (used from the next connect). A sub-device
+ * (gateway mode) sends its hello, without "sdk", after each announcement,
+ * and none without info (NULL: none again). Errors: EINVAL (not a JSON
+ * object), ENOMEM. */
 int c2d_device_set_info(struct c2d_device *d, const char *info_json);
 
 /* Memory of recent answers for redeliveries: at most `entries` answered
@@ -244,7 +246,7 @@ const char *c2d_device_strerror(int rc);
  * c2d_device_loop() and publish on $c2d/{sub}/out/... through the
  * gateway's connection while the sub-device is announced. Connection and
  * loop functions and the connection settings (credentials, TLS, protocol,
- * keepalive, reconnect, info) return ESTATE for a sub-device.
+ * keepalive, reconnect) return ESTATE for a sub-device.
  * c2d_device_is_connected(sub) is 1 while it is announced on the connected
  * gateway. Its connection callback gets connected = 1 at each announcement
  * (also the ones after a gateway reconnect), and 0 with reason 0 when it is
@@ -267,8 +269,9 @@ struct c2d_device *c2d_device_gateway(const struct c2d_device *sub);
 /* Announces sub online ($c2d/{gw}/out/gw/connect/{sub}) now if the gateway
  * is connected, and again after every connect of the gateway (all its
  * announced sub-devices in one list-form publish, $c2d/{gw}/out/gw/connect
- * ["s1",...]), until withdrawn; then sends what sub kept while offline
- * (results, the merged report, calls). Announcing an online sub-device
+ * ["s1",...]), until withdrawn; then sends its hello (if it has info, see
+ * c2d_device_set_info) and what sub kept while offline (results, the merged
+ * report, calls). Announcing an online sub-device
  * again sends nothing; a refused one is announced again. Errors: EINVAL
  * (not a sub-device). */
 int c2d_device_gateway_announce(struct c2d_device *sub);

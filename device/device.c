@@ -69,9 +69,10 @@ int dev_publish(struct c2d_device *d, const char *suffix, const void *bytes, siz
 
 /* ---- hello ---- */
 
-/* info_json: borrowed, NULL = {}. Returns the hello payload (caller owns),
- * NULL if info_json is not a JSON object or on out of memory (*rc says). */
-static char *hello_payload(const char *info_json, int *rc)
+/* info_json: borrowed, NULL = {}. Returns the hello payload (caller owns;
+ * with "sdk" added unless sdk is false), NULL if info_json is not a JSON
+ * object or on out of memory (*rc says). */
+static char *hello_payload(const char *info_json, bool sdk, int *rc)
 {
 	cJSON *o = info_json ? cJSON_Parse(info_json) : cJSON_CreateObject();
 	char *out = NULL;
@@ -79,7 +80,7 @@ static char *hello_payload(const char *info_json, int *rc)
 	*rc = C2D_DEVICE_EINVAL;
 	if(o != NULL && cJSON_IsObject(o)){
 		*rc = C2D_DEVICE_ENOMEM;
-		if(cJSON_GetObjectItemCaseSensitive(o, "sdk") || cJSON_AddStringToObject(o, "sdk", SDK_NAME)){
+		if(!sdk || cJSON_GetObjectItemCaseSensitive(o, "sdk") || cJSON_AddStringToObject(o, "sdk", SDK_NAME)){
 			out = cJSON_PrintUnformatted(o);
 			if(out) *rc = 0;
 		}
@@ -93,8 +94,13 @@ C2D_API int c2d_device_set_info(struct c2d_device *d, const char *info_json)
 	int rc;
 	char *p;
 
-	if(d->gw) return C2D_DEVICE_ESTATE; /* a sub-device sends no hello */
-	p = hello_payload(info_json, &rc);
+	if(d->gw && info_json == NULL){ /* a sub-device: no hello */
+		free(d->info);
+		d->info = NULL;
+		return 0;
+	}
+	/* a sub-device runs no SDK of its own: its hello has no "sdk" */
+	p = hello_payload(info_json, d->gw == NULL, &rc);
 	if(p == NULL) return rc;
 	free(d->info);
 	d->info = p;
@@ -337,7 +343,7 @@ C2D_API struct c2d_device *c2d_device_new(const char *device_id, const char *hos
 	d->seed = (unsigned)dev_now_ms() ^ (unsigned)getpid();
 	snprintf(d->call_tag, sizeof(d->call_tag), "%08x", rand_r(&d->seed) & 0xffffffffu);
 	snprintf(d->in_prefix, sizeof(d->in_prefix), "$c2d/%s/in/", device_id);
-	d->info = hello_payload(NULL, &rc);
+	d->info = hello_payload(NULL, true, &rc);
 	d->mosq = mosquitto_new(device_id, true, d);
 	if(d->id == NULL || d->host == NULL || d->info == NULL || d->mosq == NULL
 			|| ring_init(&d->ring, 64, 65536) != 0){

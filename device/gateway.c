@@ -48,11 +48,12 @@ static int announce_send(struct c2d_device *sub, const char *what)
 	return dev_publish(sub->gw, suffix, NULL, 0);
 }
 
-/* sub was announced: it is online; sends what it kept while offline, in the
- * order of a direct device's connect. */
+/* sub was announced: it is online; sends its hello (if it has info) and
+ * what it kept while offline, in the order of a direct device's connect. */
 static void now_online(struct c2d_device *sub)
 {
 	sub->online = true;
+	if(sub->info) dev_publish(sub, "out/hello", sub->info, strlen(sub->info));
 	ring_flush(sub);
 	report_flush(sub);
 	calls_flush(sub);

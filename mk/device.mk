@@ -5,7 +5,7 @@
 # make                 - also builds build/libc2d-device.so (soname
 #                        libc2d-device.so.1), build/libc2d-device.a,
 #                        build/c2d-device, build/examples/thermostat,
-#                        build/examples/gateway
+#                        build/examples/lamp-gateway
 # make test            - also runs build/device/test/test_device
 # make install         - also installs the header, both libraries and
 #                        c2d-device.pc under $(DESTDIR)$(PREFIX)
@@ -37,7 +37,7 @@ DEVICE_TEST_SRC := $(sort $(wildcard device/test/*.c))
 DEVICE_TEST_DEPS := test/broker/harness.c test/broker/harness.h test/broker/fixture.c test/broker/fixture.h \
 	test/check_main.h $(wildcard device/test/*.h) examples/thermostat.py
 
-DEVICE_EXAMPLES := $(B)/examples/thermostat $(B)/examples/gateway
+DEVICE_EXAMPLES := $(B)/examples/thermostat $(B)/examples/lamp-gateway
 
 EXTRA_ALL += $(DEVICE_SO) $(DEVICE_A) $(B)/c2d-device $(DEVICE_EXAMPLES) $(B)/c2d-device.pc
 EXTRA_TEST_BIN += $(DEVICE_TEST_BIN)

@@ -1,7 +1,7 @@
 /* libc2d-device gateway mode against the real broker and plugin: a gateway
  * gw1 with sub-devices s1..s3 assigned by setGateway. Each plane per
  * sub-device (RPC by method and default, message outcomes, desired-state
- * acknowledgement, reported state, a device call), presence with "via",
+ * acknowledgement, reported state, a device call, hello), presence with "via",
  * re-announcement and catch-up after the broker restarts, an unassigned
  * sub-device refused (403 to its connection callback) and not reachable,
  * and a redelivery to a sub-device answered from that sub-device's memory.
@@ -143,7 +143,9 @@ START_TEST(gateway_api)
 	ck_assert_int_eq(c2d_device_set_protocol(s1, 4), C2D_DEVICE_ESTATE);
 	ck_assert_int_eq(c2d_device_set_keepalive(s1, 30), C2D_DEVICE_ESTATE);
 	ck_assert_int_eq(c2d_device_set_reconnect(s1, 100, 200), C2D_DEVICE_ESTATE);
-	ck_assert_int_eq(c2d_device_set_info(s1, "{}"), C2D_DEVICE_ESTATE);
+	ck_assert_int_eq(c2d_device_set_info(s1, "[1]"), C2D_DEVICE_EINVAL);
+	ck_assert_int_eq(c2d_device_set_info(s1, "{\"model\":\"x\"}"), 0);
+	ck_assert_int_eq(c2d_device_set_info(s1, NULL), 0);
 	ck_assert_int_eq(c2d_device_is_connected(s1), 0);
 	/* but its own handlers, memory of answers, reports and calls */
 	ck_assert_int_eq(c2d_device_set_dedup(s1, 8, 1024), 0);
@@ -184,7 +186,14 @@ START_TEST(gateway_planes)
 	s3->rpc_status = 409;
 	s3->rpc_reply = "{\"error\":\"busy\"}";
 	s2->msg_status = 415;
+	ck_assert_int_eq(c2d_device_set_info(s1->d, "{\"model\":\"BLE-1\"}"), 0);
 	gw_start(&g);
+	/* s1's hello after its announcement: its info, without an "sdk" */
+	ev = dev_event(g.e.mon, "s1", "c2d.device.hello");
+	v = cJSON_GetObjectItem(cJSON_GetObjectItem(ev, "data"), "info");
+	ck_assert_str_eq(cJSON_GetObjectItem(v, "model")->valuestring, "BLE-1");
+	ck_assert_ptr_null(cJSON_GetObjectItem(v, "sdk"));
+	cJSON_Delete(ev);
 	/* RPC: by method on s1, the default handler on s2, a 4xx on s3 */
 	m = fx_send(g.e.app, "$c2d/s1/rpc/status", "{}", "c1", NULL, "201");
 	ck_assert_str_eq(m->payload, "{\"who\":\"s1\"}");

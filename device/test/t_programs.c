@@ -140,7 +140,7 @@ START_TEST(gateway_example)
 	ck_assert_msg(cJSON_GetObjectItem(resp, "error") == NULL, "setGateway refused");
 	cJSON_Delete(j);
 	c2d_msg_free(fx_send(e.app, "$c2d/lamp-a/twin/desired", "{\"power\":\"on\"}", "d1", NULL, "200"));
-	cmd = c2d_strf(C2D_EXAMPLES_DIR "/gateway -p %d -n 6 gw-ex lamp-a lamp-b lamp-x", e.b->port);
+	cmd = c2d_strf(C2D_EXAMPLES_DIR "/lamp-gateway -p %d -n 6 gw-ex lamp-a lamp-b lamp-x", e.b->port);
 	p = c2d_proc_start(cmd);
 	ck_assert_ptr_nonnull(p);
 	m = twin_event(e.mon, "lamp-a", "c2d.twin.desired.acknowledged", 10000);

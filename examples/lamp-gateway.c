@@ -7,11 +7,12 @@
  * - desired "power" ("on" / "off"), acknowledged, then reported
  * - RPC "blink" {"times":N}: answers {"blinked":N}
  * - messages: printed, completed
+ * - info {"model":"lamp-sim"} (its hello, sent by the gateway)
  * A lamp the platform has not assigned to this gateway is refused (403) and
  * the program says so.
  *
- * Build: cc gateway.c $(pkg-config --cflags --libs c2d-device libcjson)
- * Run:   gateway [-h host] [-p port] [-3] [-n seconds] GW LAMP... */
+ * Build: cc lamp-gateway.c $(pkg-config --cflags --libs c2d-device libcjson)
+ * Run:   lamp-gateway [-h host] [-p port] [-3] [-n seconds] GW LAMP... */
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -110,7 +111,7 @@ static void on_connection(struct c2d_device *d, int connected, int reason, const
 
 int main(int argc, char **argv)
 {
-	static const char usage[] = "usage: gateway [-h host] [-p port] [-3] [-n seconds] GW LAMP...\n";
+	static const char usage[] = "usage: lamp-gateway [-h host] [-p port] [-3] [-n seconds] GW LAMP...\n";
 	struct lamp lamps[LAMPS_MAX] = {{0}};
 	const char *host = "127.0.0.1";
 	int port = 1883, protocol = 5, seconds = 0, c, i, n, rc;
@@ -139,10 +140,11 @@ int main(int argc, char **argv)
 
 		l->sub = c2d_device_gateway_sub(gw, argv[optind + 1 + i]);
 		if(l->sub == NULL){
-			fprintf(stderr, "gateway: invalid lamp id '%s'\n", argv[optind + 1 + i]);
+			fprintf(stderr, "lamp-gateway: invalid lamp id '%s'\n", argv[optind + 1 + i]);
 			c2d_device_free(gw);
 			return 2;
 		}
+		c2d_device_set_info(l->sub, "{\"model\":\"lamp-sim\"}"); /* its hello, after each announcement */
 		c2d_device_on_desired(l->sub, on_desired, l);
 		c2d_device_on_rpc(l->sub, "blink", on_blink, l);
 		c2d_device_on_message(l->sub, on_message, l);
@@ -152,7 +154,7 @@ int main(int argc, char **argv)
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	rc = c2d_device_connect(gw);
-	if(rc) fprintf(stderr, "gateway: %s\n", c2d_device_strerror(rc));
+	if(rc) fprintf(stderr, "lamp-gateway: %s\n", c2d_device_strerror(rc));
 	start = time(NULL);
 	while(!stop && (seconds == 0 || time(NULL) - start < seconds)){
 		if(c2d_device_loop(gw, 200) != 0) break;
