@@ -74,7 +74,7 @@ $(FAULTFS): test/broker/faultfs.c
 	@mkdir -p $(dir $@)
 	$(CC) -O2 -g -std=c11 -Wall -Wextra $(WERROR) -fPIC -shared -o $@ $< -ldl
 
-$(B)/test/broker/%: test/broker/%.c test/broker/harness.c test/broker/harness.h test/broker/fixture.c test/broker/fixture.h test/check_main.h $(B)/mosquitto_c2d.so $(FAULTFS)
+$(B)/test/broker/%: test/broker/%.c test/broker/harness.c test/broker/fixture.c $(wildcard test/broker/*.h) test/check_main.h $(B)/mosquitto_c2d.so $(FAULTFS)
 	@mkdir -p $(dir $@)
 	$(CC) $(TEST_CFLAGS) -o $@ $< test/broker/harness.c test/broker/fixture.c $(LDFLAGS) $(CHECK_LIBS) -lmosquitto $(PKG_LIBS)
 

@@ -110,6 +110,14 @@ static int announce_one(struct c2d *c2d, const struct c2d_req *req, const char *
 	return 0;
 }
 
+/* The announcing connection is not one presence tracks (a publish made in
+ * the window of a SIGHUP's re-authentication): nothing changed, try again. */
+static int not_confirmed(struct c2d *c2d, const struct c2d_req *req)
+{
+	return c2d_reply_error(c2d, req, C2D_ST_UNAVAILABLE,
+			"the gateway's connection is not confirmed yet: nothing changed, announce again");
+}
+
 /* The list form: a JSON array of 1..C2D_GW_BATCH_MAX sub-device ids. */
 static int announce_list(struct c2d *c2d, struct c2d_req *req, bool connect)
 {
@@ -144,7 +152,7 @@ static int announce_list(struct c2d *c2d, struct c2d_req *req, bool connect)
 	cJSON_Delete(list);
 	if(rc){
 		cJSON_Delete(body);
-		return rc;
+		return rc == C2D_EINVAL ? not_confirmed(c2d, req) : rc;
 	}
 	if(cJSON_GetArraySize(refused) > 0){
 		cJSON_AddStringToObject(body, "error", "some devices are not assigned to the gateway");
@@ -163,7 +171,9 @@ static int on_announce(struct c2d *c2d, struct c2d_req *req, bool connect)
 	refused = cJSON_CreateArray();
 	if(refused == NULL) return C2D_ENOMEM;
 	rc = announce_one(c2d, req, req->name, connect, NULL, refused, &caught);
-	if(!rc && cJSON_GetArraySize(refused) > 0){
+	if(rc == C2D_EINVAL){
+		rc = not_confirmed(c2d, req);
+	}else if(!rc && cJSON_GetArraySize(refused) > 0){
 		rc = c2d_reply_error(c2d, req, C2D_ST_FORBIDDEN, "this device is not assigned to the gateway");
 	}else if(!rc){
 		body = cJSON_CreateObject();
