@@ -2,9 +2,10 @@
  * gw1 with sub-devices s1..s3 assigned by setGateway. Each plane per
  * sub-device (RPC by method and default, message outcomes, desired-state
  * acknowledgement, reported state, a device call, hello), presence with "via",
- * re-announcement and catch-up after the broker restarts, an unassigned
- * sub-device refused (403 to its connection callback) and not reachable,
- * and a redelivery to a sub-device answered from that sub-device's memory.
+ * re-announcement and catch-up after the broker restarts, a freed handle
+ * withdrawn, an unassigned sub-device refused (403 to its connection
+ * callback) and not reachable, and a redelivery to a sub-device answered
+ * from that sub-device's memory.
  * MQTT 5 and 3.1.1 gateways. The API's argument checks run without a broker. */
 #include <check.h>
 #include <stdio.h>
@@ -304,6 +305,12 @@ START_TEST(gateway_reconnect_reannounces)
 	ck_assert_str_eq(s1->patch, "{\"mode\":\"boost\",\"level\":3}");
 	/* the list form: all three in one publish */
 	ck_assert(c2d_broker_log_contains(g.e.b, "'$c2d/gw1/out/gw/connect', ... (16 bytes)"));
+	/* freeing an online sub-device's handle withdraws it */
+	td_pause(g.gw);
+	c2d_device_free(g.s[1]->d);
+	td_run(g.gw);
+	expect_presence_via(g.e.mon, "s2", "c2d.presence.disconnected");
+	ck_assert(c2d_broker_log_contains(g.e.b, "'$c2d/gw1/out/gw/disconnect/s2'"));
 	gw_close(&g);
 }
 END_TEST
