@@ -92,8 +92,10 @@ int c2d_device_set_reconnect(struct c2d_device *d, int min_ms, int max_ms);
  * QoS 1), merged by the platform into the device's info (firmware, model,
  * capabilities). The library adds "sdk":"libc2d-device/<version>" unless
  * the object has "sdk". info_json: copied; NULL sends only the sdk member.
- * May be called at any time (used from the next connect). Errors: EINVAL
- * (not a JSON object), ENOMEM. */
+ * May be called at any time (used from the next connect). A sub-device
+ * (gateway mode) sends its hello, without "sdk", after each announcement,
+ * and none without info (NULL: none again). Errors: EINVAL (not a JSON
+ * object), ENOMEM. */
 int c2d_device_set_info(struct c2d_device *d, const char *info_json);
 
 /* Memory of recent answers for redeliveries: at most `entries` answered
@@ -234,6 +236,50 @@ int c2d_device_is_connected(const struct c2d_device *d);
 
 /* A text for rc (0 and every C2D_DEVICE_E* code). Returns: static text. */
 const char *c2d_device_strerror(int rc);
+
+/* ---- gateway mode (protocol v2 section 4; docs/device-library.md) ----
+ *
+ * A gateway is a device (c2d_device_new as usual) whose connection also
+ * carries sub-devices that the platform's registry assigned to it
+ * (setGateway). A sub-device handle takes every handler, callback, answer,
+ * report and call function above; they run inside the gateway's
+ * c2d_device_loop() and publish on $c2d/{sub}/out/... through the
+ * gateway's connection while the sub-device is announced. Connection and
+ * loop functions and the connection settings (credentials, TLS, protocol,
+ * keepalive, reconnect) return ESTATE for a sub-device.
+ * c2d_device_is_connected(sub) is 1 while it is announced on the connected
+ * gateway. Its connection callback gets connected = 1 at each announcement
+ * (also the ones after a gateway reconnect), and 0 with reason 0 when it is
+ * withdrawn or the gateway disconnected, the gateway's reason when the
+ * gateway's connection was lost, or the platform's status (403: not
+ * assigned to this gateway) when the platform refused the sub-device (its
+ * announcement or a write for it), with the platform's error as text. */
+
+/* The sub-device sub_id of gateway gw (an id as for c2d_device_new, not
+ * gw's own; copied), created on the first call (not announced), the same
+ * handle on later calls. gw may be connected. Returns: owned by gw (freed
+ * with it, or earlier with c2d_device_free(sub), which withdraws it); NULL
+ * for an invalid id, gw's own id, gw a sub-device, or out of memory. */
+struct c2d_device *c2d_device_gateway_sub(struct c2d_device *gw, const char *sub_id);
+
+/* The gateway of a sub-device; NULL for a device that is not one.
+ * Returns: borrowed. */
+struct c2d_device *c2d_device_gateway(const struct c2d_device *sub);
+
+/* Announces sub online ($c2d/{gw}/out/gw/connect/{sub}) now if the gateway
+ * is connected, and again after every connect of the gateway (all its
+ * announced sub-devices in one list-form publish, $c2d/{gw}/out/gw/connect
+ * ["s1",...]), until withdrawn; then sends its hello (if it has info, see
+ * c2d_device_set_info) and what sub kept while offline (results, the merged
+ * report, calls). Announcing an online sub-device
+ * again sends nothing; a refused one is announced again. Errors: EINVAL
+ * (not a sub-device). */
+int c2d_device_gateway_announce(struct c2d_device *sub);
+
+/* Withdraws sub ($c2d/{gw}/out/gw/disconnect/{sub} if it is online) and
+ * stops announcing it; its pending calls get 503. Errors: EINVAL (not a
+ * sub-device). */
+int c2d_device_gateway_withdraw(struct c2d_device *sub);
 
 #ifdef __cplusplus
 }

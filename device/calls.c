@@ -80,7 +80,7 @@ C2D_API int c2d_device_call(struct c2d_device *d, const char *method, const char
 	for(p = &d->calls; *p; p = &(*p)->next){
 	}
 	*p = c; /* in call order, so calls made offline go out in order */
-	if(d->state == ST_CONNECTED) send_call(d, c);
+	if(dev_online(d)) send_call(d, c);
 	return 0;
 }
 

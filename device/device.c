@@ -1,5 +1,6 @@
 /* libc2d-device: lifetime, settings, the connection with its back-off and
- * hello, and the loop (see c2d_device.h for the contract of each function). */
+ * hello, and the loop (see c2d_device.h for the contract of each function).
+ * A gateway's sub-devices (gateway.c) share its connection and its loop. */
 #include <errno.h>
 #include <poll.h>
 #include <stdio.h>
@@ -37,7 +38,7 @@ bool dev_valid_level(const char *s)
 	return len <= NAME_MAX_LEN && strpbrk(s, "/+#") == NULL;
 }
 
-static bool valid_dev_id(const char *s)
+bool dev_valid_id(const char *s)
 {
 	size_t len;
 
@@ -46,24 +47,32 @@ static bool valid_dev_id(const char *s)
 	return len <= DEV_ID_MAX && strpbrk(s, "/+#") == NULL && mosquitto_validate_utf8(s, (int)len) == 0;
 }
 
+bool dev_online(const struct c2d_device *d)
+{
+	if(d->gw) return d->online && d->gw->state == ST_CONNECTED;
+	return d->state == ST_CONNECTED;
+}
+
 int dev_publish(struct c2d_device *d, const char *suffix, const void *bytes, size_t len)
 {
 	char topic[DEV_ID_MAX + 3 * NAME_MAX_LEN + 32];
+	struct c2d_device *conn = d->gw ? d->gw : d;
 	int rc;
 
-	if(d->state != ST_CONNECTED) return C2D_DEVICE_ESTATE;
+	if(!dev_online(d)) return C2D_DEVICE_ESTATE;
 	snprintf(topic, sizeof(topic), "$c2d/%s/%s", d->id, suffix);
-	rc = mosquitto_publish(d->mosq, NULL, topic, (int)len, len ? bytes : NULL, 1, false);
+	rc = mosquitto_publish(conn->mosq, NULL, topic, (int)len, len ? bytes : NULL, 1, false);
 	if(rc != MOSQ_ERR_SUCCESS) return C2D_DEVICE_ESTATE;
-	d->unacked++;
+	conn->unacked++;
 	return 0;
 }
 
 /* ---- hello ---- */
 
-/* info_json: borrowed, NULL = {}. Returns the hello payload (caller owns),
- * NULL if info_json is not a JSON object or on out of memory (*rc says). */
-static char *hello_payload(const char *info_json, int *rc)
+/* info_json: borrowed, NULL = {}. Returns the hello payload (caller owns;
+ * with "sdk" added unless sdk is false), NULL if info_json is not a JSON
+ * object or on out of memory (*rc says). */
+static char *hello_payload(const char *info_json, bool sdk, int *rc)
 {
 	cJSON *o = info_json ? cJSON_Parse(info_json) : cJSON_CreateObject();
 	char *out = NULL;
@@ -71,7 +80,7 @@ static char *hello_payload(const char *info_json, int *rc)
 	*rc = C2D_DEVICE_EINVAL;
 	if(o != NULL && cJSON_IsObject(o)){
 		*rc = C2D_DEVICE_ENOMEM;
-		if(cJSON_GetObjectItemCaseSensitive(o, "sdk") || cJSON_AddStringToObject(o, "sdk", SDK_NAME)){
+		if(!sdk || cJSON_GetObjectItemCaseSensitive(o, "sdk") || cJSON_AddStringToObject(o, "sdk", SDK_NAME)){
 			out = cJSON_PrintUnformatted(o);
 			if(out) *rc = 0;
 		}
@@ -83,8 +92,15 @@ static char *hello_payload(const char *info_json, int *rc)
 C2D_API int c2d_device_set_info(struct c2d_device *d, const char *info_json)
 {
 	int rc;
-	char *p = hello_payload(info_json, &rc);
+	char *p;
 
+	if(d->gw && info_json == NULL){ /* a sub-device: no hello */
+		free(d->info);
+		d->info = NULL;
+		return 0;
+	}
+	/* a sub-device runs no SDK of its own: its hello has no "sdk" */
+	p = hello_payload(info_json, d->gw == NULL, &rc);
 	if(p == NULL) return rc;
 	free(d->info);
 	d->info = p;
@@ -93,7 +109,7 @@ C2D_API int c2d_device_set_info(struct c2d_device *d, const char *info_json)
 
 /* ---- the connection ---- */
 
-static void notify(struct c2d_device *d, int connected, int reason, const char *text)
+void dev_notify(struct c2d_device *d, int connected, int reason, const char *text)
 {
 	if(d->conn_fn) d->conn_fn(d, connected, reason, text, d->conn_ud);
 }
@@ -115,7 +131,8 @@ static void lost(struct c2d_device *d, int reason, const char *text)
 	if(d->state != ST_CONNECTING && d->state != ST_CONNECTED) return;
 	schedule_retry(d);
 	calls_lost(d, false);
-	notify(d, 0, reason, text);
+	dev_notify(d, 0, reason, text);
+	gateway_lost(d, false, reason, text);
 }
 
 static void on_connect(struct mosquitto *m, void *ud, int rc, int flags, const mosquitto_property *props)
@@ -138,7 +155,8 @@ static void on_connect(struct mosquitto *m, void *ud, int rc, int flags, const m
 	ring_flush(d);
 	report_flush(d);
 	calls_flush(d);
-	notify(d, 1, 0, "connected");
+	dev_notify(d, 1, 0, "connected");
+	gateway_connected(d);
 }
 
 static void on_disconnect(struct mosquitto *m, void *ud, int rc, const mosquitto_property *props)
@@ -158,7 +176,7 @@ static void on_message(struct mosquitto *m, void *ud, const struct mosquitto_mes
 	(void)m;
 	(void)props;
 	/* while a disconnect drains nothing new runs: the platform delivers it again */
-	if(d->state == ST_CONNECTED) inbox_message(d, msg);
+	if(d->state == ST_CONNECTED) gateway_message(d, msg);
 }
 
 static void on_publish(struct mosquitto *m, void *ud, int mid, int reason, const mosquitto_property *props)
@@ -190,7 +208,7 @@ C2D_API int c2d_device_connect(struct c2d_device *d)
 {
 	int rc;
 
-	if(d->state != ST_IDLE && d->state != ST_CLOSED) return C2D_DEVICE_ESTATE;
+	if(d->gw || (d->state != ST_IDLE && d->state != ST_CLOSED)) return C2D_DEVICE_ESTATE;
 	d->backoff_ms = d->backoff_min;
 	d->state = ST_CONNECTING;
 	rc = mosquitto_connect_async(d->mosq, d->host, d->port, d->keepalive);
@@ -231,10 +249,11 @@ static int do_disconnect(struct c2d_device *d)
 	if(was == ST_IDLE || was == ST_CLOSED) return C2D_DEVICE_ESTATE;
 	d->state = ST_CLOSED;
 	calls_lost(d, true);
+	gateway_lost(d, true, 0, "disconnected");
 	if(was == ST_CONNECTED) drain(d);
 	if(was == ST_CONNECTED || was == ST_CONNECTING){
 		mosquitto_disconnect(d->mosq);
-		if(was == ST_CONNECTED) notify(d, 0, 0, "disconnected");
+		if(was == ST_CONNECTED) dev_notify(d, 0, 0, "disconnected");
 	}
 	return 0;
 }
@@ -253,7 +272,7 @@ C2D_API int c2d_device_disconnect(struct c2d_device *d)
 
 C2D_API int c2d_device_is_connected(const struct c2d_device *d)
 {
-	return d->state == ST_CONNECTED;
+	return dev_online(d);
 }
 
 static int min_wait(int wait, uint64_t now, uint64_t due)
@@ -275,8 +294,10 @@ C2D_API int c2d_device_loop(struct c2d_device *d, int timeout_ms)
 		return C2D_DEVICE_ECLOSED;
 	}
 	calls_expire(d, now);
+	gateway_expire(d, now);
 	if(d->state == ST_WAITING && now >= d->next_attempt) attempt(d);
 	wait = min_wait(timeout_ms, now, calls_next_deadline(d));
+	wait = min_wait(wait, now, gateway_next_deadline(d));
 	if(d->state == ST_WAITING){
 		poll(NULL, 0, min_wait(wait, now, d->next_attempt));
 	}else if(d->state == ST_CONNECTING || d->state == ST_CONNECTED){
@@ -291,7 +312,9 @@ C2D_API int c2d_device_loop(struct c2d_device *d, int timeout_ms)
 			do_disconnect(d);
 		}
 	}
-	calls_expire(d, dev_now_ms());
+	now = dev_now_ms();
+	calls_expire(d, now);
+	gateway_expire(d, now);
 	if(d->state == ST_CLOSED){
 		flush_out(d);
 		return C2D_DEVICE_ECLOSED;
@@ -306,7 +329,7 @@ C2D_API struct c2d_device *c2d_device_new(const char *device_id, const char *hos
 	struct c2d_device *d;
 	int rc;
 
-	if(!valid_dev_id(device_id) || host == NULL || port < 0 || port > 65535) return NULL;
+	if(!dev_valid_id(device_id) || host == NULL || port < 0 || port > 65535) return NULL;
 	d = calloc(1, sizeof(*d));
 	if(d == NULL) return NULL;
 	mosquitto_lib_init();
@@ -320,7 +343,7 @@ C2D_API struct c2d_device *c2d_device_new(const char *device_id, const char *hos
 	d->seed = (unsigned)dev_now_ms() ^ (unsigned)getpid();
 	snprintf(d->call_tag, sizeof(d->call_tag), "%08x", rand_r(&d->seed) & 0xffffffffu);
 	snprintf(d->in_prefix, sizeof(d->in_prefix), "$c2d/%s/in/", device_id);
-	d->info = hello_payload(NULL, &rc);
+	d->info = hello_payload(NULL, true, &rc);
 	d->mosq = mosquitto_new(device_id, true, d);
 	if(d->id == NULL || d->host == NULL || d->info == NULL || d->mosq == NULL
 			|| ring_init(&d->ring, 64, 65536) != 0){
@@ -335,20 +358,10 @@ C2D_API struct c2d_device *c2d_device_new(const char *device_id, const char *hos
 	return d;
 }
 
-C2D_API void c2d_device_free(struct c2d_device *d)
+void dev_free_state(struct c2d_device *d)
 {
 	struct handler *h, *next;
 
-	if(d == NULL) return;
-	if(d->mosq){
-		if(d->state == ST_CONNECTED || d->state == ST_CONNECTING){
-			d->conn_fn = NULL;
-			calls_free(d); /* no callbacks from free */
-			do_disconnect(d);
-			flush_out(d);
-		}
-		mosquitto_destroy(d->mosq);
-	}
 	for(h = d->handlers; h; h = next){
 		next = h->next;
 		free(h->method);
@@ -361,6 +374,28 @@ C2D_API void c2d_device_free(struct c2d_device *d)
 	free(d->id);
 	free(d->host);
 	free(d);
+}
+
+C2D_API void c2d_device_free(struct c2d_device *d)
+{
+	if(d == NULL) return;
+	if(d->gw){
+		gateway_unlink(d);
+		dev_free_state(d);
+		return;
+	}
+	if(d->mosq){
+		if(d->state == ST_CONNECTED || d->state == ST_CONNECTING){
+			d->conn_fn = NULL;
+			calls_free(d); /* no callbacks from free */
+			gateway_free_subs(d);
+			do_disconnect(d);
+			flush_out(d);
+		}
+		mosquitto_destroy(d->mosq);
+	}
+	gateway_free_subs(d);
+	dev_free_state(d);
 	mosquitto_lib_cleanup();
 }
 
@@ -369,9 +404,11 @@ C2D_API const char *c2d_device_id(const struct c2d_device *d)
 	return d->id;
 }
 
+/* Connection settings: a gateway or direct device that is not connecting
+ * (a sub-device has no connection of its own). */
 static bool configurable(const struct c2d_device *d)
 {
-	return d->state == ST_IDLE || d->state == ST_CLOSED;
+	return d->gw == NULL && (d->state == ST_IDLE || d->state == ST_CLOSED);
 }
 
 C2D_API int c2d_device_set_credentials(struct c2d_device *d, const char *username, const char *password)
@@ -420,6 +457,7 @@ C2D_API int c2d_device_set_keepalive(struct c2d_device *d, int seconds)
 C2D_API int c2d_device_set_reconnect(struct c2d_device *d, int min_ms, int max_ms)
 {
 	if(min_ms < 10 || max_ms < min_ms) return C2D_DEVICE_EINVAL;
+	if(d->gw) return C2D_DEVICE_ESTATE;
 	d->backoff_min = min_ms;
 	d->backoff_max = max_ms;
 	if(d->backoff_ms < min_ms || d->backoff_ms > max_ms) d->backoff_ms = min_ms;
@@ -431,7 +469,7 @@ C2D_API int c2d_device_set_dedup(struct c2d_device *d, int entries, size_t max_b
 	struct ring r;
 
 	if(entries < 1 || entries > 4096) return C2D_DEVICE_EINVAL;
-	if(!configurable(d)) return C2D_DEVICE_ESTATE;
+	if(d->gw ? d->want : !configurable(d)) return C2D_DEVICE_ESTATE;
 	if(ring_init(&r, entries, max_bytes) != 0) return C2D_DEVICE_ENOMEM;
 	r.accepted = d->ring.accepted;
 	d->ring.accepted = NULL;

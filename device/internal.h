@@ -3,7 +3,14 @@
  * inbox.c: deliveries ($c2d/{dev}/in/...) to handlers, answers.
  * ring.c: the memory of recent answers and the accepted (202) calls.
  * calls.c: device-originated calls and their replies and timeouts.
- * report.c: reported state (sent now or merged while offline). */
+ * report.c: reported state (sent now or merged while offline).
+ * gateway.c: gateway mode: sub-devices, their announcements, routing of
+ *   $c2d/{sub}/in/... to them.
+ *
+ * A sub-device is a struct c2d_device without a connection of its own
+ * (mosq NULL, state ST_IDLE): it has its own handlers, memory of answers,
+ * calls and pending report, and publishes through its gateway's connection
+ * (dev_publish) while it is announced there. */
 #ifndef C2D_DEVICE_INTERNAL_H
 #define C2D_DEVICE_INTERNAL_H
 
@@ -103,15 +110,34 @@ struct c2d_device {
 	bool close_pending;    /* c2d_device_disconnect() called there */
 	int unacked;           /* QoS 1 publishes without PUBACK on this connection */
 	char in_prefix[DEV_ID_MAX + 16]; /* "$c2d/{dev}/in/" */
+
+	/* gateway mode (gateway.c) */
+	struct c2d_device *gw;       /* a sub-device: its gateway (which owns it); NULL otherwise */
+	struct c2d_device *subs;     /* a gateway: its sub-devices (owned), in creation order */
+	struct c2d_device *next_sub; /* a sub-device: link in gw->subs */
+	bool want;                   /* a sub-device: the application announced it */
+	bool online;                 /* a sub-device: announced on the gateway's current connection, not refused */
 };
 
 /* ---- device.c ---- */
 /* Monotonic milliseconds. */
 uint64_t dev_now_ms(void);
-/* Publishes len bytes (borrowed) on $c2d/{dev}/{suffix} at QoS 1.
- * Returns 0, or C2D_DEVICE_ESTATE when not connected / libmosquitto refused
+/* True if d can publish now: connected, or for a sub-device, announced on
+ * its connected gateway. */
+bool dev_online(const struct c2d_device *d);
+/* Publishes len bytes (borrowed) on $c2d/{dev}/{suffix} at QoS 1 (a
+ * sub-device: on $c2d/{sub}/{suffix} through its gateway's connection).
+ * Returns 0, or C2D_DEVICE_ESTATE when not online / libmosquitto refused
  * (the caller keeps what it must send later). */
 int dev_publish(struct c2d_device *d, const char *suffix, const void *bytes, size_t len);
+/* Runs d's connection callback, if any. text: borrowed. */
+void dev_notify(struct c2d_device *d, int connected, int reason, const char *text);
+/* True if s is a valid device id (1..128 bytes of UTF-8, no '/', '+', '#',
+ * not starting with '$'). s: borrowed. */
+bool dev_valid_id(const char *s);
+/* Frees what a device holds besides its connection (handlers, ring, calls
+ * without callbacks, report, strings) and d itself. */
+void dev_free_state(struct c2d_device *d);
 /* True if s is a valid method / id / rid level (1..128 bytes, no '/', '+',
  * '#', not starting with '$'). s: borrowed. */
 bool dev_valid_level(const char *s);
@@ -119,7 +145,8 @@ bool dev_valid_level(const char *s);
 char *dev_strdup(const char *s);
 
 /* ---- inbox.c ---- */
-/* Handles one message from the broker. m: borrowed. */
+/* Handles one message from the broker for d (topic under d->in_prefix).
+ * m: borrowed. */
 void inbox_message(struct c2d_device *d, const struct mosquitto_message *m);
 /* Sends the answer for delivery id: status, len bytes (borrowed). Returns
  * what dev_publish returns. */
@@ -167,5 +194,28 @@ void calls_free(struct c2d_device *d);
 /* ---- report.c ---- */
 /* Sends the reports merged while offline (after a connect). */
 void report_flush(struct c2d_device *d);
+
+/* ---- gateway.c ---- */
+/* A message on the gateway's connection: to the sub-device its topic's
+ * device level names, the platform's refusals of sub-devices
+ * ($c2d/{gw}/in/reply/gw/...), or the gateway itself (inbox_message).
+ * gw, m: borrowed. */
+void gateway_message(struct c2d_device *gw, const struct mosquitto_message *m);
+/* The gateway's connection was accepted (its own hello and flush done):
+ * announces every sub-device the application announced, sends what each
+ * kept while offline, and tells their connection callbacks. */
+void gateway_connected(struct c2d_device *gw);
+/* The gateway's connection ended (reason, text borrowed): every online
+ * sub-device goes offline, its calls in flight end with 503 (all: every
+ * call, as for c2d_device_disconnect), its callback is told. */
+void gateway_lost(struct c2d_device *gw, bool all, int reason, const char *text);
+/* Runs the sub-devices' expired calls (now, monotonic ms). */
+void gateway_expire(struct c2d_device *gw, uint64_t now);
+/* The earliest call deadline of any sub-device, UINT64_MAX if none. */
+uint64_t gateway_next_deadline(const struct c2d_device *gw);
+/* Frees every sub-device of gw (no callbacks, nothing sent). */
+void gateway_free_subs(struct c2d_device *gw);
+/* Unlinks sub from its gateway, withdrawing it first if online. */
+void gateway_unlink(struct c2d_device *sub);
 
 #endif

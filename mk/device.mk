@@ -4,7 +4,8 @@
 #
 # make                 - also builds build/libc2d-device.so (soname
 #                        libc2d-device.so.1), build/libc2d-device.a,
-#                        build/c2d-device, build/examples/thermostat
+#                        build/c2d-device, build/examples/thermostat,
+#                        build/examples/lamp-gateway
 # make test            - also runs build/device/test/test_device
 # make install         - also installs the header, both libraries and
 #                        c2d-device.pc under $(DESTDIR)$(PREFIX)
@@ -36,7 +37,9 @@ DEVICE_TEST_SRC := $(sort $(wildcard device/test/*.c))
 DEVICE_TEST_DEPS := test/broker/harness.c test/broker/harness.h test/broker/fixture.c test/broker/fixture.h \
 	test/check_main.h $(wildcard device/test/*.h) examples/thermostat.py
 
-EXTRA_ALL += $(DEVICE_SO) $(DEVICE_A) $(B)/c2d-device $(B)/examples/thermostat $(B)/c2d-device.pc
+DEVICE_EXAMPLES := $(B)/examples/thermostat $(B)/examples/lamp-gateway
+
+EXTRA_ALL += $(DEVICE_SO) $(DEVICE_A) $(B)/c2d-device $(DEVICE_EXAMPLES) $(B)/c2d-device.pc
 EXTRA_TEST_BIN += $(DEVICE_TEST_BIN)
 EXTRA_INSTALL += device-install
 
@@ -72,7 +75,7 @@ $(B)/examples/%: examples/%.c device/c2d_device.h $(DEVICE_SO)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Idevice -o $@ $< $(LDFLAGS) $(DEVICE_LINK) $(shell pkg-config --libs libcjson)
 
-$(DEVICE_TEST_BIN): $(DEVICE_TEST_SRC) $(DEVICE_TEST_DEPS) $(DEVICE_SO) $(B)/c2d-device $(B)/examples/thermostat \
+$(DEVICE_TEST_BIN): $(DEVICE_TEST_SRC) $(DEVICE_TEST_DEPS) $(DEVICE_SO) $(B)/c2d-device $(DEVICE_EXAMPLES) \
 		$(DEVICE_PLUGIN) $(FAULTFS)
 	@mkdir -p $(dir $@)
 	$(CC) $(DEVICE_TEST_CFLAGS) -DC2D_DEVICE_BIN='"$(abspath $(B)/c2d-device)"' \

@@ -14,6 +14,7 @@ static Suite *device_suite(void)
 	suite_add_tcase(s, tc_handlers());
 	suite_add_tcase(s, tc_connection());
 	suite_add_tcase(s, tc_programs());
+	suite_add_tcase(s, tc_gateway());
 	return s;
 }
 

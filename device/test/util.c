@@ -92,21 +92,38 @@ void td_on_reply(struct c2d_device *d, int status, const void *body, size_t len,
 	pthread_mutex_unlock(&t->mu);
 }
 
-struct tdev *td_new(const char *id, int port, int protocol)
+/* A tdev recording the handlers of d (borrowed until td_free). */
+static struct tdev *td_wrap(struct c2d_device *d)
 {
 	struct tdev *t = calloc(1, sizeof(*t));
 
 	ck_assert_ptr_nonnull(t);
+	ck_assert_ptr_nonnull(d);
 	pthread_mutex_init(&t->mu, NULL);
 	t->rpc_status = t->msg_status = t->desired_status = 200;
-	t->d = c2d_device_new(id, "127.0.0.1", port);
-	ck_assert_ptr_nonnull(t->d);
-	ck_assert_int_eq(c2d_device_set_protocol(t->d, protocol == V311 ? 4 : 5), 0);
-	ck_assert_int_eq(c2d_device_set_reconnect(t->d, 100, 400), 0);
+	t->d = d;
 	ck_assert_int_eq(c2d_device_on_rpc(t->d, NULL, on_rpc, t), 0);
 	ck_assert_int_eq(c2d_device_on_message(t->d, on_msg, t), 0);
 	ck_assert_int_eq(c2d_device_on_desired(t->d, on_desired, t), 0);
 	ck_assert_int_eq(c2d_device_on_connection(t->d, on_conn, t), 0);
+	return t;
+}
+
+struct tdev *td_new(const char *id, int port, int protocol)
+{
+	struct tdev *t = td_wrap(c2d_device_new(id, "127.0.0.1", port));
+
+	ck_assert_int_eq(c2d_device_set_protocol(t->d, protocol == V311 ? 4 : 5), 0);
+	ck_assert_int_eq(c2d_device_set_reconnect(t->d, 100, 400), 0);
+	return t;
+}
+
+struct tdev *td_sub(struct tdev *gw, const char *sub)
+{
+	struct tdev *t = td_wrap(c2d_device_gateway_sub(gw->d, sub));
+
+	t->sub = true;
+	ck_assert_ptr_eq(c2d_device_gateway(t->d), gw->d);
 	return t;
 }
 
@@ -163,7 +180,7 @@ void td_free(struct tdev *t)
 {
 	if(t == NULL) return;
 	td_pause(t);
-	c2d_device_free(t->d);
+	if(!t->sub) c2d_device_free(t->d);
 	pthread_mutex_destroy(&t->mu);
 	free(t);
 }

@@ -27,6 +27,7 @@ struct tdev {
 	struct c2d_device *d;
 	pthread_t th;
 	bool running;
+	bool sub; /* a gateway's sub-device (td_sub): its gateway's thread runs it */
 	volatile int stop;
 	pthread_mutex_t mu;
 	/* set before td_run: what the handlers answer */
@@ -46,6 +47,10 @@ struct tdev {
  * default RPC handler, message, desired and connection callbacks recording
  * into the tdev, back-off 100..400 ms. Returns: caller owns (td_free). */
 struct tdev *td_new(const char *id, int port, int protocol);
+/* A recording tdev for the sub-device `sub` of gateway gw (a td_new), owned
+ * by gw's device: td_free it before gw; while gw's thread runs, pause gw
+ * before calling library functions on it. Returns: caller owns (td_free). */
+struct tdev *td_sub(struct tdev *gw, const char *sub);
 /* Connects and runs the loop thread; waits until the connection callback
  * said connected and (mon not NULL, subscribed to presence events) the
  * plugin confirmed presence. */
@@ -89,5 +94,6 @@ TCase *tc_handlers(void);
 TCase *tc_connection(void);
 TCase *tc_programs(void);
 TCase *tc_api(void);
+TCase *tc_gateway(void);
 
 #endif
