@@ -45,6 +45,9 @@ struct c2d_devp;
 #define C2D_ST_TIMEOUT 504
 
 /* ---- a request: one client PUBLISH on a $c2d topic (route.c) ---- */
+/* The user properties a handler may read (rpc.c, qreq.c, deliver.c, calls.c). */
+#define C2D_REQ_UPROP_KEYS {"persistent", "timeout", "retries", "ttl", "status"}
+#define C2D_REQ_UPROPS 5
 struct c2d_req {
 	struct mosquitto *client;           /* borrowed from the event */
 	const char *client_id;              /* borrowed */
@@ -62,11 +65,19 @@ struct c2d_req {
 	void *corr;                         /* v5 Correlation Data, owned copy, or NULL */
 	uint16_t corr_len;
 	char *content_type;                 /* owned copy or NULL */
+	char *uprops[C2D_REQ_UPROPS];       /* the user properties handlers read (req.c), owned copies or NULL */
 };
 
+/* Read the v5 properties handlers need (Response Topic, Correlation Data,
+ * Content Type and the user properties of C2D_REQ_UPROP_KEYS, first match
+ * each) in one pass over req->props, copying each once. */
+void c2d_req_read_props(struct c2d_req *req);
+/* Free what c2d_req_read_props copied. */
+void c2d_req_free_props(struct c2d_req *req);
 /* Copy the v5 user property `key` (first match) into buf (NUL-terminated).
  * Returns true if present; a value that does not fit is given as "" (no
- * option accepts it, so the request is refused rather than defaulted). */
+ * option accepts it, so the request is refused rather than defaulted).
+ * A key read by c2d_req_read_props costs no allocation and no property walk. */
 bool c2d_req_user_prop(const struct c2d_req *req, const char *key, char *buf, size_t len);
 
 /* ---- outbox (outbox.c): the one place that publishes ----

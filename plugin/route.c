@@ -40,21 +40,6 @@ static const char *status_reason(int rc)
 	}
 }
 
-/* Copy the properties of a v5 publish that handlers need (mosquitto memory). */
-static void req_read_props(struct c2d_req *req)
-{
-	mosquitto_property_read_string(req->props, MQTT_PROP_RESPONSE_TOPIC, &req->resp_topic, false);
-	mosquitto_property_read_binary(req->props, MQTT_PROP_CORRELATION_DATA, &req->corr, &req->corr_len, false);
-	mosquitto_property_read_string(req->props, MQTT_PROP_CONTENT_TYPE, &req->content_type, false);
-}
-
-static void req_free(struct c2d_req *req)
-{
-	mosquitto_free(req->resp_topic);
-	mosquitto_free(req->corr);
-	mosquitto_free(req->content_type);
-}
-
 static void copy_view(char *dst, size_t dstlen, const char *src, size_t len)
 {
 	if(src == NULL || len >= dstlen) len = 0;
@@ -155,7 +140,7 @@ int c2d_route_message(struct c2d *c2d, struct mosquitto_evt_message *ed)
 	req.payloadlen = ed->payloadlen;
 	req.qos = ed->qos;
 	req.props = ed->properties;
-	req_read_props(&req);
+	c2d_req_read_props(&req);
 	copy_view(req.dev, sizeof(req.dev), req.t.dev, req.t.dev_len);
 	copy_view(req.name, sizeof(req.name), req.t.name, req.t.name_len);
 	copy_view(req.rid, sizeof(req.rid), req.t.rid, req.t.rid_len);
@@ -173,7 +158,7 @@ int c2d_route_message(struct c2d *c2d, struct mosquitto_evt_message *ed)
 		/* the catch-up above is kept: it is the device's, not this publish's */
 		if(!answer) c2d_unit_commit(c2d);
 		c2d_unit_close(c2d, false);
-		req_free(&req);
+		c2d_req_free_props(&req);
 		return rc;
 	}
 
@@ -190,7 +175,7 @@ int c2d_route_message(struct c2d *c2d, struct mosquitto_evt_message *ed)
 		rc = c2d_item_end(c2d, mark, rc);
 		if(rc) answer_failed(c2d, &req, rc);
 		c2d_unit_close(c2d, rc == 0);
-		req_free(&req);
+		c2d_req_free_props(&req);
 		return MOSQ_ERR_SUCCESS;
 	}
 	if(c2d_topic_adds_data(req.t.kind) && c2d_room_low(c2d)){
@@ -210,6 +195,6 @@ int c2d_route_message(struct c2d *c2d, struct mosquitto_evt_message *ed)
 		c2d_reply_error(c2d, &req, c2d_status_of(rc), status_reason(rc));
 	}
 	c2d_unit_close(c2d, false);
-	req_free(&req);
+	c2d_req_free_props(&req);
 	return MOSQ_ERR_SUCCESS;
 }
