@@ -120,6 +120,9 @@ int c2d_outbox_add_owned(struct c2d *c2d, enum c2d_out_list list, const char *cl
 size_t c2d_outbox_mark(struct c2d *c2d);
 /* Drop the stored-list entries appended after mark (the side list stays). */
 void c2d_outbox_rollback(struct c2d *c2d, size_t mark);
+/* Move the stored-list entries appended after mark to the end of the side
+ * list (a unit that stored nothing: they state no stored fact). */
+void c2d_outbox_to_side(struct c2d *c2d, size_t mark);
 void c2d_outbox_flush(struct c2d *c2d);
 void c2d_outbox_clear(struct c2d *c2d);
 
@@ -212,6 +215,10 @@ struct c2d_plane {
 	 * (settlement events, replies, next deliveries): they may be
 	 * group-committed at the end of the broker's loop pass (route.c). */
 	bool group_commit;
+	/* Its answers neither read nor write the store (in-memory pending
+	 * tables): they may join an open answer batch without storing it
+	 * (unit.c). */
+	bool store_free;
 	/* A device answered a delivery of this plane. */
 	int (*on_response)(struct c2d *c2d, const struct c2d_resp *resp);
 	/* A device came online (confirmed connection) / went offline. */
@@ -231,6 +238,8 @@ int c2d_deliver(struct c2d *c2d, const char *dev, const char *path, char letter,
 /* True if an answer with this id (borrowed, e.g. "q17") goes to a plane
  * whose answers may be group-committed. */
 bool c2d_deliver_group_commit(const struct c2d *c2d, const char *id);
+/* True if an answer with this id (borrowed) goes to a store_free plane. */
+bool c2d_deliver_store_free(const struct c2d *c2d, const char *id);
 /* Format an id ("q17") into buf (>= 24 bytes). */
 void c2d_deliver_id(char letter, uint64_t num, char *buf, size_t len);
 /* Parse an id: letter + 1..20 decimal digits, no leading zero. */

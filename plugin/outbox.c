@@ -95,6 +95,22 @@ void c2d_outbox_rollback(struct c2d *c2d, size_t mark)
 	ob->count = mark;
 }
 
+void c2d_outbox_to_side(struct c2d *c2d, size_t mark)
+{
+	struct c2d_outbox *ob = &c2d->outbox;
+	struct c2d_out **pp = &ob->head;
+	size_t i;
+
+	for(i = 0; i < mark && *pp; i++) pp = &(*pp)->next;
+	if(*pp == NULL) return;
+	if(ob->side_tail == NULL) ob->side_tail = &ob->side_head;
+	*ob->side_tail = *pp;
+	ob->side_tail = ob->tail;
+	*pp = NULL;
+	ob->tail = pp;
+	ob->count = i;
+}
+
 static void publish_all(struct c2d_outbox *ob, struct c2d_out *head)
 {
 	struct c2d_out *o, *next;

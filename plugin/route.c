@@ -110,6 +110,25 @@ static bool resp_topic_allowed(const struct c2d_req *req)
 	return strncmp(t + 5, req->client_id, idlen) == 0 && strncmp(t + 5 + idlen, "/in/", 4) == 0;
 }
 
+/* Requests whose handlers neither read nor write the store: a lightweight
+ * RPC (a persistent one writes, and its first write stores an open answer
+ * batch first: unit.c), an application's answer to a device call, a
+ * device's answer to a lightweight RPC. They may join an open answer batch
+ * without storing it; any other request reads or writes the store and
+ * stores the batch first, so that what it reads and replies is committed. */
+static bool store_free(const struct c2d *c2d, const struct c2d_req *req)
+{
+	switch(req->t.kind){
+		case C2D_T_RPC:
+		case C2D_T_CALLRES:
+			return true;
+		case C2D_T_OUT_RES:
+			return req->t.name_len > 0 && c2d_deliver_store_free(c2d, req->t.name);
+		default:
+			return false;
+	}
+}
+
 int c2d_route_message(struct c2d *c2d, struct mosquitto_evt_message *ed)
 {
 	struct c2d_req req;
@@ -155,7 +174,8 @@ int c2d_route_message(struct c2d *c2d, struct mosquitto_evt_message *ed)
 		rc = MOSQ_ERR_ACL_DENIED;
 	}
 	if(rc != MOSQ_ERR_SUCCESS){
-		/* the catch-up above is kept: it is the device's, not this publish's */
+		/* the catch-up above is kept: it is the device's, not this publish's
+		 * (a denied publish that joined an open batch commits nothing) */
 		if(!answer) c2d_unit_commit(c2d);
 		c2d_unit_close(c2d, false);
 		c2d_req_free_props(&req);
@@ -178,7 +198,10 @@ int c2d_route_message(struct c2d *c2d, struct mosquitto_evt_message *ed)
 		c2d_req_free_props(&req);
 		return MOSQ_ERR_SUCCESS;
 	}
-	if(c2d_topic_adds_data(req.t.kind) && c2d_room_low(c2d)){
+	rc = store_free(c2d, &req) ? 0 : c2d_unit_view(c2d);
+	if(rc){
+		/* the answer batch could not be stored: handled below like a failed commit */
+	}else if(c2d_topic_adds_data(req.t.kind) && c2d_room_low(c2d)){
 		rc = 0;
 		c2d_reply_error(c2d, &req, C2D_ST_UNAVAILABLE, "store nearly full: nothing was changed (plugin_opt_map_size)");
 	}else{
