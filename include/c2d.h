@@ -289,7 +289,9 @@ int c2d_status_of(int rc);
 /* True while the LMDB map's free room is under the reserve (10% of map_size,
  * at least 512 KiB): requests that add data are then refused with 503, so
  * what is stored can still be delivered, completed and purged (every LMDB
- * write, a delete too, needs free pages). Checked at most every 250 ms. */
+ * write, a delete too, needs free pages). Checked at most every 250 ms,
+ * cheaply (LMDB's high-water mark) unless that is within the reserve of the
+ * limit: only then is the free list walked. */
 bool c2d_room_low(struct c2d *c2d);
 
 /* ---- plugin-wide counters (admin getStats, $SYS) ---- */

@@ -139,16 +139,24 @@ int c2d_status_of(int rc)
 	}
 }
 
+/* The reserve: 10% of the map, at least 512 KiB. */
+static uint64_t room_reserve(uint64_t map)
+{
+	return map / 10 < 512 * 1024 ? 512 * 1024 : map / 10;
+}
+
 bool c2d_room_low(struct c2d *c2d)
 {
-	uint64_t used, map, reserve;
+	uint64_t used, map;
 	bool was = c2d->room_low;
 
 	if(c2d->room_checked_ms && c2d->now_ms - c2d->room_checked_ms < 250) return c2d->room_low;
 	c2d->room_checked_ms = c2d->now_ms;
-	if(c2d_store_usage(c2d->store, &used, &map)) return c2d->room_low = false; /* the write itself will tell */
-	reserve = map / 10 < 512 * 1024 ? 512 * 1024 : map / 10;
-	c2d->room_low = used + reserve > map;
+	/* LMDB's high-water mark bounds the use from above: far from the limit
+	 * (the common case) that settles it without walking the free list */
+	if(c2d_store_usage_bound(c2d->store, &used, &map)) return c2d->room_low = false; /* the write itself will tell */
+	if(used + room_reserve(map) > map && c2d_store_usage(c2d->store, &used, &map)) return c2d->room_low = false;
+	c2d->room_low = used + room_reserve(map) > map;
 	if(c2d->room_low && !was){
 		c2d_log(C2D_LOG_ERR, "LMDB map nearly full (%llu of %llu KiB used): new commands and twin changes get 503 "
 				"until space is freed; raise plugin_opt_map_size", (unsigned long long)used / 1024,
