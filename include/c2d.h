@@ -259,6 +259,15 @@ typedef int (*c2d_handler)(struct c2d *c2d, struct c2d_req *req);
 /* TICK: its unit of work (presence confirmation, catch-ups, timers, the
  * planes' timed work, the answer batch). */
 void c2d_tick(struct c2d *c2d);
+/* Background work's duty cycle (the expiry sweep): at most
+ * conf.sweep_share % of each C2D_BG_WINDOW_US window of CLOCK_MONOTONIC.
+ * c2d_bg_allowance_us: what is left of the current window (0: wait for the
+ * next one; time used beyond a window's share is owed by the next ones).
+ * c2d_bg_charge: time spent; wrote: it wrote in the tick's transaction (the
+ * tick then charges its commit too). */
+#define C2D_BG_WINDOW_US 100000
+uint64_t c2d_bg_allowance_us(struct c2d *c2d);
+void c2d_bg_charge(struct c2d *c2d, uint64_t us, bool wrote);
 /* Open the timer loop and the periodic sync timer; close them again. */
 int c2d_tick_init(struct c2d *c2d);
 void c2d_tick_cleanup(struct c2d *c2d);
@@ -331,9 +340,9 @@ struct c2d {
 	bool sync_again;             /* a sync came due while it ran: one more */
 	int sync_rc;                 /* its LMDB result, read after it finished */
 	uint64_t reopen_at_ms;       /* a failed store is reopened at most once a second */
-	uint64_t msgs_seen;          /* MESSAGE events so far (route.c) */
-	uint64_t msgs_seen_at_tick;  /* msgs_seen at the last tick */
-	uint64_t busy_until_ms;      /* publishes flowed within the last 100 ms */
+	uint64_t bg_window_us;       /* start of the background duty-cycle window (CLOCK_MONOTONIC, tick.c) */
+	uint64_t bg_used_us;         /* background time used in it (may exceed the share: owed) */
+	bool bg_wrote;               /* background work wrote in the current tick's transaction */
 	uint64_t now_ms;             /* CLOCK_MONOTONIC at the current TICK/event */
 	uint64_t wall_ms;            /* CLOCK_REALTIME at the current TICK/event */
 	uint64_t tmo_ms;             /* the timeout clock at the current TICK/event (clock.c) */

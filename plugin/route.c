@@ -137,7 +137,6 @@ int c2d_route_message(struct c2d *c2d, struct mosquitto_evt_message *ed)
 	bool answer;
 	int rc;
 
-	c2d->msgs_seen++; /* traffic: background work yields (tick.c) */
 	if(strncmp(ed->topic, "$c2d/", 5) != 0) return MOSQ_ERR_SUCCESS;
 
 	memset(&req, 0, sizeof(req));
