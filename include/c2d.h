@@ -93,8 +93,8 @@ enum c2d_out_list {
 };
 struct c2d_out {
 	struct c2d_out *next;
-	char *topic;                 /* owned */
-	char *clientid;              /* owned; NULL = normal broadcast */
+	char *topic;                 /* in the entry's own block */
+	char *clientid;              /* in the entry's own block; NULL = normal broadcast */
 	void *payload;               /* owned, mosquitto_malloc memory */
 	uint32_t payloadlen;
 	uint8_t qos;
