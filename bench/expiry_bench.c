@@ -300,7 +300,7 @@ static struct result run(const struct opts *o, const char *plugin)
 		snprintf(filter, sizeof(filter), "$c2d/dev-%u/events/msg", k);
 		mosquitto_subscribe_v5(l.watch.m, NULL, filter, 1, 0, NULL);
 	}
-	sleep(1); /* the device is confirmed at a tick; subscriptions are in */
+	sleep(5); /* the fill's last sync is done, the device confirmed, the subscriptions in */
 	send_rpc(&l);
 	sleep(1); /* warm-up */
 	t_quiet = mono_ns();
