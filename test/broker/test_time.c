@@ -130,7 +130,7 @@ END_TEST
 
 /* Expired but not swept yet: never delivered. With sweep_share 1 (1 ms per
  * 100 ms) the sweep needs seconds for BACKLOG items of an offline device
- * (about 2.4 s here; without the duty cycle well under 1 s).
+ * (about 2.4 s here).
  * d1 (msg_inflight 1) has q1 in flight and q2 queued (ttl 3000, after the
  * backlog's ttl 600 in the due index); +1 h expires all; d1 answers q1: its
  * free slot must not take the expired q2, which the sweep reports later. */
