@@ -45,6 +45,9 @@ struct c2d_devp;
 #define C2D_ST_TIMEOUT 504
 
 /* ---- a request: one client PUBLISH on a $c2d topic (route.c) ---- */
+/* The user properties a handler may read (rpc.c, qreq.c, deliver.c, calls.c). */
+#define C2D_REQ_UPROP_KEYS {"persistent", "timeout", "retries", "ttl", "status"}
+#define C2D_REQ_UPROPS 5
 struct c2d_req {
 	struct mosquitto *client;           /* borrowed from the event */
 	const char *client_id;              /* borrowed */
@@ -62,11 +65,19 @@ struct c2d_req {
 	void *corr;                         /* v5 Correlation Data, owned copy, or NULL */
 	uint16_t corr_len;
 	char *content_type;                 /* owned copy or NULL */
+	char *uprops[C2D_REQ_UPROPS];       /* the user properties handlers read (req.c), owned copies or NULL */
 };
 
+/* Read the v5 properties handlers need (Response Topic, Correlation Data,
+ * Content Type and the user properties of C2D_REQ_UPROP_KEYS, first match
+ * each) in one pass over req->props, copying each once. */
+void c2d_req_read_props(struct c2d_req *req);
+/* Free what c2d_req_read_props copied. */
+void c2d_req_free_props(struct c2d_req *req);
 /* Copy the v5 user property `key` (first match) into buf (NUL-terminated).
  * Returns true if present; a value that does not fit is given as "" (no
- * option accepts it, so the request is refused rather than defaulted). */
+ * option accepts it, so the request is refused rather than defaulted).
+ * A key read by c2d_req_read_props costs no allocation and no property walk. */
 bool c2d_req_user_prop(const struct c2d_req *req, const char *key, char *buf, size_t len);
 
 /* ---- outbox (outbox.c): the one place that publishes ----
@@ -82,8 +93,8 @@ enum c2d_out_list {
 };
 struct c2d_out {
 	struct c2d_out *next;
-	char *topic;                 /* owned */
-	char *clientid;              /* owned; NULL = normal broadcast */
+	char *topic;                 /* in the entry's own block */
+	char *clientid;              /* in the entry's own block; NULL = normal broadcast */
 	void *payload;               /* owned, mosquitto_malloc memory */
 	uint32_t payloadlen;
 	uint8_t qos;
@@ -109,6 +120,9 @@ int c2d_outbox_add_owned(struct c2d *c2d, enum c2d_out_list list, const char *cl
 size_t c2d_outbox_mark(struct c2d *c2d);
 /* Drop the stored-list entries appended after mark (the side list stays). */
 void c2d_outbox_rollback(struct c2d *c2d, size_t mark);
+/* Move the stored-list entries appended after mark to the end of the side
+ * list (a unit that stored nothing: they state no stored fact). */
+void c2d_outbox_to_side(struct c2d *c2d, size_t mark);
 void c2d_outbox_flush(struct c2d *c2d);
 void c2d_outbox_clear(struct c2d *c2d);
 
@@ -219,6 +233,10 @@ struct c2d_plane {
 	 * (settlement events, replies, next deliveries): they may be
 	 * group-committed at the end of the broker's loop pass (route.c). */
 	bool group_commit;
+	/* Its answers neither read nor write the store (in-memory pending
+	 * tables): they may join an open answer batch without storing it
+	 * (unit.c). */
+	bool store_free;
 	/* A device answered a delivery of this plane. */
 	int (*on_response)(struct c2d *c2d, const struct c2d_resp *resp);
 	/* A device came online (confirmed connection) / went offline. */
@@ -238,6 +256,8 @@ int c2d_deliver(struct c2d *c2d, const char *dev, const char *path, char letter,
 /* True if an answer with this id (borrowed, e.g. "q17") goes to a plane
  * whose answers may be group-committed. */
 bool c2d_deliver_group_commit(const struct c2d *c2d, const char *id);
+/* True if an answer with this id (borrowed) goes to a store_free plane. */
+bool c2d_deliver_store_free(const struct c2d *c2d, const char *id);
 /* Format an id ("q17") into buf (>= 24 bytes). */
 void c2d_deliver_id(char letter, uint64_t num, char *buf, size_t len);
 /* Parse an id: letter + 1..20 decimal digits, no leading zero. */
@@ -257,6 +277,15 @@ typedef int (*c2d_handler)(struct c2d *c2d, struct c2d_req *req);
 /* TICK: its unit of work (presence confirmation, catch-ups, timers, the
  * planes' timed work, the answer batch). */
 void c2d_tick(struct c2d *c2d);
+/* Background work's duty cycle (the expiry sweep): at most
+ * conf.sweep_share % of each C2D_BG_WINDOW_US window of CLOCK_MONOTONIC.
+ * c2d_bg_allowance_us: what is left of the current window (0: wait for the
+ * next one; time used beyond a window's share is owed by the next ones).
+ * c2d_bg_charge: time spent; wrote: it wrote in the tick's transaction (the
+ * tick then charges its commit too). */
+#define C2D_BG_WINDOW_US 100000
+uint64_t c2d_bg_allowance_us(struct c2d *c2d);
+void c2d_bg_charge(struct c2d *c2d, uint64_t us, bool wrote);
 /* Open the timer loop and the periodic sync timer; close them again. */
 int c2d_tick_init(struct c2d *c2d);
 void c2d_tick_cleanup(struct c2d *c2d);
@@ -287,7 +316,9 @@ int c2d_status_of(int rc);
 /* True while the LMDB map's free room is under the reserve (10% of map_size,
  * at least 512 KiB): requests that add data are then refused with 503, so
  * what is stored can still be delivered, completed and purged (every LMDB
- * write, a delete too, needs free pages). Checked at most every 250 ms. */
+ * write, a delete too, needs free pages). Checked at most every 250 ms,
+ * cheaply (LMDB's high-water mark) unless that is within the reserve of the
+ * limit: only then is the free list walked. */
 bool c2d_room_low(struct c2d *c2d);
 
 /* ---- plugin-wide counters (admin getStats, $SYS) ---- */
@@ -327,9 +358,9 @@ struct c2d {
 	bool sync_again;             /* a sync came due while it ran: one more */
 	int sync_rc;                 /* its LMDB result, read after it finished */
 	uint64_t reopen_at_ms;       /* a failed store is reopened at most once a second */
-	uint64_t msgs_seen;          /* MESSAGE events so far (route.c) */
-	uint64_t msgs_seen_at_tick;  /* msgs_seen at the last tick */
-	uint64_t busy_until_ms;      /* publishes flowed within the last 100 ms */
+	uint64_t bg_window_us;       /* start of the background duty-cycle window (CLOCK_MONOTONIC, tick.c) */
+	uint64_t bg_used_us;         /* background time used in it (may exceed the share: owed) */
+	bool bg_wrote;               /* background work wrote in the current tick's transaction */
 	uint64_t now_ms;             /* CLOCK_MONOTONIC at the current TICK/event */
 	uint64_t wall_ms;            /* CLOCK_REALTIME at the current TICK/event */
 	uint64_t tmo_ms;             /* the timeout clock at the current TICK/event (clock.c) */

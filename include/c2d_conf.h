@@ -19,6 +19,15 @@ enum c2d_identity {
 	C2D_ID_CERTIFICATE,  /* client id == the CN of the TLS client certificate */
 };
 
+/* The most verbose plugin log lines written (log_level); C2D_LOG_ERR + value. */
+enum c2d_log_level {
+	C2D_LL_ERROR = 0,
+	C2D_LL_WARNING,
+	C2D_LL_NOTICE,
+	C2D_LL_INFO,
+	C2D_LL_DEBUG,
+};
+
 struct c2d_conf {
 	char *db_path;               /* required; owned (free with c2d_conf_free) */
 	uint64_t map_size_mib;       /* map_size, MiB, default 1024, 1..1048576 */
@@ -42,6 +51,8 @@ struct c2d_conf {
 	uint32_t history_ttl_s;      /* finished queue items kept, default 86400, 0 = none, ..msg_ttl_max */
 	enum c2d_identity identity;  /* identity: clientid|username|certificate, default clientid */
 	uint32_t calls_inflight;     /* device calls waiting per device, default 16, 1..65535 */
+	enum c2d_log_level log_level; /* log_level: error|warning|notice|info|debug, default info */
+	uint32_t sweep_share;        /* sweep_share: % of each 100 ms window the expiry sweep may use, default 10, 1..100 */
 };
 
 /* One option as the broker passes it (same layout as struct mosquitto_opt). */

@@ -29,17 +29,18 @@ struct c2d_pending_table {
 struct c2d_pending {
 	uint64_t id;
 	char dev[C2D_DEV_MAX + 1];
-	char *requester;             /* owned: client id the answer is addressed to */
-	char *reply_topic;           /* owned */
-	void *corr;                  /* owned, may be NULL */
+	char *requester;             /* client id the answer is addressed to (in data) */
+	char *reply_topic;           /* in data */
+	void *corr;                  /* in data, may be NULL */
 	uint16_t corr_len;
-	char *note;                  /* owned: method / rid, for logs and events */
+	char *note;                  /* in data: method / rid, for logs and events */
 	uint64_t started_ms;         /* monotonic */
 	uv_timer_t timer;
 	struct c2d_pending_table *table;
 	struct c2d_pending_dev *devent; /* its device's entry */
 	struct c2d_pending *prev, *next; /* that device's list (utlist) */
 	UT_hash_handle hh;
+	char data[];                 /* the strings and corr above: one allocation with the entry */
 };
 
 void c2d_pending_init(struct c2d_pending_table *t, struct c2d *c2d,

@@ -86,6 +86,10 @@ int c2d_store_reopen(struct c2d_store *st);
  * they count as room), and the map size. Walks the free list: call it at
  * most a few times a second. */
 int c2d_store_usage(struct c2d_store *st, uint64_t *used_bytes, uint64_t *map_bytes);
+/* Cheap upper bound of the same: the bytes up to the last page LMDB has
+ * handed out (mdb_env_info, no transaction, no walk), and the map size. The
+ * used bytes are never more. */
+int c2d_store_usage_bound(struct c2d_store *st, uint64_t *bound_bytes, uint64_t *map_bytes);
 
 /* ---- devices. dev: borrowed, NUL-terminated, 1..128 bytes. ---- */
 int c2d_store_dev_get(struct c2d_store *st, const char *dev, struct c2d_devrec *rec); /* C2D_ENOTFOUND */

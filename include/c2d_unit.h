@@ -45,11 +45,18 @@ struct c2d_unit {
 	bool batch_open;
 	size_t batch_mark;           /* outbox mark before the batch's first answer */
 	unsigned batch_count;        /* answers in the batch */
+	/* A request that began while the batch was open and has neither
+	 * written nor asked for a consistent view: it commits nothing. */
+	bool joined;
 	void (*hooks[4])(struct c2d *c2d, bool committed);
 	size_t hook_count;
 };
 
 void c2d_unit_begin(struct c2d *c2d, enum c2d_unit_kind kind);
+/* A request about to read the store: a joined request stores the batch
+ * first (its reads and replies then see only committed state). 0 or the
+ * batch commit's error. */
+int c2d_unit_view(struct c2d *c2d);
 /* Commit what the unit wrote (and the batch it shares). On failure the
  * transaction's publishes are dropped from the outbox (an open batch's too:
  * logged, its deliveries are repeated) and the error returned (C2D_EFULL,
@@ -59,7 +66,9 @@ int c2d_unit_commit(struct c2d *c2d);
  * publishes are dropped (the side list stays). */
 void c2d_unit_abort(struct c2d *c2d);
 /* End the unit: flush the outbox. An answer unit (C2D_UNIT_ANSWER) instead
- * keeps its writes in the batch (answered: it counts) and sends nothing. */
+ * keeps its writes in the batch (answered: it counts) and sends nothing; a
+ * joined request (no writes) moves its publishes to the side list, which
+ * the tick flushes after storing the batch. */
 void c2d_unit_close(struct c2d *c2d, bool answered);
 /* Call fn after every commit or abort of a transaction (committed: it
  * held). At most 4 hooks; registered at init. 0 or C2D_ENOMEM. */

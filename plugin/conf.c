@@ -51,6 +51,15 @@ static const char *const identity_names[] = {
 	NULL,
 };
 
+static const char *const log_level_names[] = {
+	[C2D_LL_ERROR] = "error",
+	[C2D_LL_WARNING] = "warning",
+	[C2D_LL_NOTICE] = "notice",
+	[C2D_LL_INFO] = "info",
+	[C2D_LL_DEBUG] = "debug",
+	NULL,
+};
+
 static const struct opt opts_table[] = {
 	{"db_path", T_STR, F(db_path), 0, 0, NULL, NULL, NULL},
 	{"map_size", T_U64, F(map_size_mib), 1, 1048576, NULL, NULL, NULL},
@@ -74,6 +83,8 @@ static const struct opt opts_table[] = {
 	{"history_ttl", T_U32, F(history_ttl_s), 0, 0, NULL, "msg_ttl_max", NULL},
 	{"identity", T_ENUM, F(identity), 0, 0, NULL, NULL, identity_names},
 	{"calls_inflight", T_U32, F(calls_inflight), 1, 65535, NULL, NULL, NULL},
+	{"log_level", T_ENUM, F(log_level), 0, 0, NULL, NULL, log_level_names},
+	{"sweep_share", T_U32, F(sweep_share), 1, 100, NULL, NULL, NULL},
 };
 
 #define OPT_COUNT (sizeof(opts_table) / sizeof(opts_table[0]))
@@ -103,6 +114,8 @@ void c2d_conf_defaults(struct c2d_conf *conf)
 	conf->history_ttl_s = 86400;
 	conf->identity = C2D_ID_CLIENTID;
 	conf->calls_inflight = 16;
+	conf->log_level = C2D_LL_INFO;
+	conf->sweep_share = 10;
 }
 
 void c2d_conf_free(struct c2d_conf *conf)

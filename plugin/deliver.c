@@ -84,6 +84,13 @@ bool c2d_deliver_group_commit(const struct c2d *c2d, const char *id)
 	return p && p->group_commit;
 }
 
+bool c2d_deliver_store_free(const struct c2d *c2d, const char *id)
+{
+	const struct c2d_plane *p = plane_of(c2d, id[0], NULL);
+
+	return p && p->store_free;
+}
+
 /* Status of a response: topic level, else user property "status", else 200.
  * Returns 0 if the user property is present but not a status 100..599. */
 static int response_status(const struct c2d_req *req)

@@ -1,4 +1,7 @@
-/* The plugin's log goes to the broker's log. */
+/* The plugin's log goes to the broker's log. Mosquitto 2.0 does not tell a
+ * plugin which log types the broker writes, so the plugin has its own
+ * level (plugin_opt_log_level): c2d_log (a macro, c2d_log.h) formats
+ * nothing above it. */
 #include <stdarg.h>
 #include <stdio.h>
 
@@ -18,7 +21,9 @@ static int broker_level(int level)
 	}
 }
 
-void c2d_log(int level, const char *fmt, ...)
+int c2d_log_max = C2D_LOG_INFO;
+
+void c2d_log_write(int level, const char *fmt, ...)
 {
 	char buf[1024];
 	va_list ap;

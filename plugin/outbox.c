@@ -12,8 +12,7 @@
 
 static void out_free(struct c2d_out *o)
 {
-	mosquitto_free(o->topic);
-	mosquitto_free(o->clientid);
+	/* topic and clientid live in o's own block */
 	mosquitto_free(o->payload);
 	mosquitto_property_free_all(&o->props);
 	mosquitto_free(o);
@@ -23,17 +22,18 @@ int c2d_outbox_add_owned(struct c2d *c2d, enum c2d_out_list list, const char *cl
 		void *payload, size_t len, int qos, mosquitto_property *props)
 {
 	struct c2d_outbox *ob = &c2d->outbox;
+	size_t tlen = strlen(topic), clen = clientid ? strlen(clientid) : 0;
 	struct c2d_out *o;
 
-	o = mosquitto_calloc(1, sizeof(*o));
+	/* one allocation: the entry, its topic and client id (the broker
+	 * copies both; it takes the payload and properties) */
+	o = mosquitto_calloc(1, sizeof(*o) + tlen + 1 + (clientid ? clen + 1 : 0));
 	if(o == NULL) goto fail;
-	o->topic = mosquitto_strdup(topic);
-	o->clientid = clientid ? mosquitto_strdup(clientid) : NULL;
-	if(o->topic == NULL || (clientid && o->clientid == NULL)){
-		mosquitto_free(o->topic);
-		mosquitto_free(o->clientid);
-		mosquitto_free(o);
-		goto fail;
+	o->topic = (char *)(o + 1);
+	memcpy(o->topic, topic, tlen + 1);
+	if(clientid){
+		o->clientid = o->topic + tlen + 1;
+		memcpy(o->clientid, clientid, clen + 1);
 	}
 	o->payload = payload;
 	o->payloadlen = (uint32_t)len;
@@ -93,6 +93,22 @@ void c2d_outbox_rollback(struct c2d *c2d, size_t mark)
 	*pp = NULL;
 	ob->tail = pp;
 	ob->count = mark;
+}
+
+void c2d_outbox_to_side(struct c2d *c2d, size_t mark)
+{
+	struct c2d_outbox *ob = &c2d->outbox;
+	struct c2d_out **pp = &ob->head;
+	size_t i;
+
+	for(i = 0; i < mark && *pp; i++) pp = &(*pp)->next;
+	if(*pp == NULL) return;
+	if(ob->side_tail == NULL) ob->side_tail = &ob->side_head;
+	*ob->side_tail = *pp;
+	ob->side_tail = ob->tail;
+	*pp = NULL;
+	ob->tail = pp;
+	ob->count = i;
 }
 
 static void publish_all(struct c2d_outbox *ob, struct c2d_out *head)

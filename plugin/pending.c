@@ -9,7 +9,7 @@
 #include "c2d_pending.h"
 
 struct c2d_pending_dev {
-	char *dev;                   /* key, owned */
+	char dev[C2D_DEV_MAX + 1];   /* key */
 	unsigned count;
 	struct c2d_pending *list;    /* its entries (utlist, borrowed from items) */
 	UT_hash_handle hh;
@@ -35,11 +35,9 @@ static int dev_link(struct c2d_pending_table *t, struct c2d_pending *p)
 	HASH_FIND_STR(t->devs, p->dev, d);
 	if(d == NULL){
 		d = calloc(1, sizeof(*d));
-		if(d == NULL || (d->dev = strdup(p->dev)) == NULL){
-			free(d);
-			return C2D_ENOMEM;
-		}
-		HASH_ADD_KEYPTR(hh, t->devs, d->dev, strlen(d->dev), d);
+		if(d == NULL) return C2D_ENOMEM;
+		strcpy(d->dev, p->dev); /* c2d_pending_add checked its length */
+		HASH_ADD_STR(t->devs, dev, d);
 	}
 	DL_APPEND(d->list, p);
 	d->count++;
@@ -55,7 +53,6 @@ static void dev_unlink(struct c2d_pending_table *t, struct c2d_pending *p)
 	p->devent = NULL;
 	if(--d->count == 0){
 		HASH_DEL(t->devs, d);
-		free(d->dev);
 		free(d);
 	}
 }
@@ -68,18 +65,9 @@ unsigned c2d_pending_count(struct c2d_pending_table *t, const char *dev)
 	return d ? d->count : 0;
 }
 
-static void pending_free(struct c2d_pending *p)
-{
-	free(p->requester);
-	free(p->reply_topic);
-	free(p->corr);
-	free(p->note);
-	free(p);
-}
-
 static void on_closed(uv_handle_t *h)
 {
-	pending_free(h->data);
+	free(h->data); /* one block with its strings */
 }
 
 void c2d_pending_done(struct c2d_pending *p)
@@ -101,32 +89,46 @@ static void on_timer(uv_timer_t *timer)
 	c2d_pending_done(p);
 }
 
-static char *dup_or_null(const char *s)
+/* Copy len bytes of src (may be NULL) to *at, NUL-terminated; NULL when src is. */
+static char *put(char **at, const void *src, size_t len)
 {
-	return s ? strdup(s) : NULL;
+	char *dst = *at;
+
+	if(src == NULL) return NULL;
+	memcpy(dst, src, len);
+	dst[len] = '\0';
+	*at += len + 1;
+	return dst;
+}
+
+static size_t len_or_0(const char *s)
+{
+	return s ? strlen(s) : 0;
 }
 
 struct c2d_pending *c2d_pending_add(struct c2d_pending_table *t, const char *dev,
 		const char *requester, const char *reply_topic, const void *corr, uint16_t corr_len,
 		const char *note, uint32_t timeout_ms)
 {
+	size_t lr = len_or_0(requester), lt = len_or_0(reply_topic), ln = len_or_0(note);
 	struct c2d_pending *p;
+	char *at;
 
 	if(strlen(dev) > C2D_DEV_MAX) return NULL;
-	p = calloc(1, sizeof(*p));
+	/* one allocation: the entry, then its strings and correlation data */
+	p = calloc(1, sizeof(*p) + lr + lt + ln + corr_len + 4);
 	if(p == NULL) return NULL;
 	strcpy(p->dev, dev);
-	p->requester = dup_or_null(requester);
-	p->reply_topic = dup_or_null(reply_topic);
-	p->note = dup_or_null(note);
+	at = p->data;
+	p->requester = put(&at, requester, lr);
+	p->reply_topic = put(&at, reply_topic, lt);
+	p->note = put(&at, note, ln);
 	if(corr && corr_len){
-		p->corr = malloc(corr_len);
-		if(p->corr) memcpy(p->corr, corr, corr_len);
+		p->corr = put(&at, corr, corr_len);
 		p->corr_len = corr_len;
 	}
-	if((requester && !p->requester) || (reply_topic && !p->reply_topic) || (note && !p->note)
-			|| (corr_len && !p->corr) || dev_link(t, p)){
-		pending_free(p);
+	if(dev_link(t, p)){
+		free(p);
 		return NULL;
 	}
 	p->id = t->next_id++;

@@ -144,6 +144,7 @@ C2D_EXPORT int mosquitto_plugin_init(mosquitto_plugin_id_t *identifier, void **u
 		c2d_log(C2D_LOG_ERR, "refusing to start: %s", err);
 		goto fail_conf;
 	}
+	c2d_log_max = C2D_LOG_ERR + (int)c2d->conf.log_level;
 	rc = c2d_store_open(&c2d->store, &c2d->conf, err, sizeof(err));
 	if(rc){
 		c2d_log(C2D_LOG_ERR, "refusing to start: %s", err);

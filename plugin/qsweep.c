@@ -10,10 +10,15 @@
  * delivery.
  *
  * The sweep (each TICK) takes the earliest entries of both indexes that are
- * due, at most SWEEP_BUDGET entries and a time slice per tick (0.5 ms while
- * publishes flow, 5 ms when the broker is otherwise idle: a mass expiry must
- * not slow live commands down), and resumes at the next tick where it
- * stopped (the index is ordered, there is no cursor to keep). A due expiry
+ * due, within the background duty cycle (tick.c: at most sweep_share % of
+ * each 100 ms of the monotonic clock, its commit included, however often
+ * TICK fires: a mass expiry must not slow live commands down) and at most
+ * SWEEP_MAX entries per tick (the size of one transaction), and resumes at
+ * the next tick where it stopped (the index is ordered, there is no cursor
+ * to keep). So under a mass expiry feedback and events come later than the
+ * lifetime (docs/protocol.md, "Expiry under load"); a delivery never does:
+ * the pump does not deliver an expired item that the sweep has not reached
+ * yet (qpump.c). A due expiry
  * ends the item as expired (online or not); a due timeout: offline, only
  * the lifetime runs, so the timeout is dropped and the reconnect
  * redelivers; online, a message is queued again and redelivered, an RPC is
@@ -28,9 +33,7 @@
 
 #include "queue_int.h"
 
-#define SWEEP_BUDGET 256    /* due entries handled per tick */
-#define SWEEP_US_IDLE 5000  /* and at most this long per tick when no publishes flow, */
-#define SWEEP_US_BUSY 500   /* this long when they do (every broker loop pass pays it) */
+#define SWEEP_MAX 4096 /* due entries handled per tick at most */
 
 /* The two deadline indexes the sweep walks. */
 struct index {
@@ -131,9 +134,9 @@ static int sweep_quarantine(struct c2d *c2d, const struct index *ix, bool have_k
 }
 
 /* Sweep the entries of ix that are due at `now` (its clock), within the
- * tick's budget *n and time slice. Returns 0, or the transient error that
- * stopped it. */
-static int sweep_index(struct c2d *c2d, const struct index *ix, uint64_t now, int *n, uint64_t start, uint64_t slice)
+ * tick's count *n and until the monotonic clock reaches end_us. Returns 0,
+ * or the transient error that stopped it. */
+static int sweep_index(struct c2d *c2d, const struct index *ix, uint64_t now, int *n, uint64_t end_us)
 {
 	char dev[C2D_DEV_MAX + 1];
 	uint64_t at = UINT64_MAX, key;
@@ -142,7 +145,7 @@ static int sweep_index(struct c2d *c2d, const struct index *ix, uint64_t now, in
 	int rc = 0;
 
 	if(now < *ix->next) return 0;
-	for(; *n < SWEEP_BUDGET; (*n)++){
+	for(; *n < SWEEP_MAX; (*n)++){
 		dev[0] = '\0';
 		rc = index_first(c2d, ix, &at, dev, &key);
 		have_key = rc == 0;
@@ -167,35 +170,37 @@ static int sweep_index(struct c2d *c2d, const struct index *ix, uint64_t now, in
 			if(rc && !have_key) rc = rc == C2D_ENOTFOUND ? C2D_ESTORE : rc;
 		}
 		if(rc) break;
-		if((*n & 7) == 7 && c2d_mono_us() - start >= slice) *n = SWEEP_BUDGET - 1; /* time is up */
+		if(c2d_mono_us() >= end_us) *n = SWEEP_MAX - 1; /* time is up */
 	}
 	if(rc){
 		c2d_log(C2D_LOG_WARN, "queue sweep of %s stopped (%d); it resumes at the next tick", ix->name, rc);
 		at = 0; /* look again at the next tick */
-	}else if(*n >= SWEEP_BUDGET){
+	}else if(*n >= SWEEP_MAX){
 		at = 0; /* more may be due: go on at the next tick */
 	}
 	*ix->next = at < now + 1000 ? at : now + 1000;
 	return rc;
 }
 
-/* The budgeted sweep: the earliest due entries of both indexes, at most
- * SWEEP_BUDGET. TICK fires thousands of times a second under load, so the
- * sweep remembers when the earliest deadline of each index is (lowered by
- * every new entry) and does not read the index before then; at most a
- * second late if a commit failed. */
+/* The budgeted sweep: the earliest due entries of both indexes, within the
+ * duty cycle's allowance. TICK fires thousands of times a second under
+ * load, so the sweep remembers when the earliest deadline of each index is
+ * (lowered by every new entry) and does not read the index before then; at
+ * most a second late if a commit failed. */
 void c2d_qsweep_on_tick(struct c2d *c2d)
 {
 	struct c2d_queue *q = c2d->queue;
 	const struct index due = {false, "due", &q->next_due_ms};
 	const struct index tmo = {true, "timeout", &q->next_tmo_ms};
-	uint64_t start, slice;
+	uint64_t start, allow;
 	int n = 0;
 
 	if(c2d->wall_ms < q->next_due_ms && c2d->tmo_ms < q->next_tmo_ms) return;
-	slice = c2d->now_ms < c2d->busy_until_ms ? SWEEP_US_BUSY : SWEEP_US_IDLE;
+	allow = c2d_bg_allowance_us(c2d);
+	if(allow == 0) return; /* this window's share is used: the next one goes on */
 	start = c2d_mono_us();
-	if(sweep_index(c2d, &due, c2d->wall_ms, &n, start, slice) == 0){
-		sweep_index(c2d, &tmo, c2d->tmo_ms, &n, start, slice);
+	if(sweep_index(c2d, &due, c2d->wall_ms, &n, start + allow) == 0){
+		sweep_index(c2d, &tmo, c2d->tmo_ms, &n, start + allow);
 	}
+	c2d_bg_charge(c2d, c2d_mono_us() - start, n > 0);
 }

@@ -41,21 +41,6 @@ static const char *status_reason(int rc)
 	}
 }
 
-/* Copy the properties of a v5 publish that handlers need (mosquitto memory). */
-static void req_read_props(struct c2d_req *req)
-{
-	mosquitto_property_read_string(req->props, MQTT_PROP_RESPONSE_TOPIC, &req->resp_topic, false);
-	mosquitto_property_read_binary(req->props, MQTT_PROP_CORRELATION_DATA, &req->corr, &req->corr_len, false);
-	mosquitto_property_read_string(req->props, MQTT_PROP_CONTENT_TYPE, &req->content_type, false);
-}
-
-static void req_free(struct c2d_req *req)
-{
-	mosquitto_free(req->resp_topic);
-	mosquitto_free(req->corr);
-	mosquitto_free(req->content_type);
-}
-
 static void copy_view(char *dst, size_t dstlen, const char *src, size_t len)
 {
 	if(src == NULL || len >= dstlen) len = 0;
@@ -143,6 +128,25 @@ static bool resp_topic_allowed(const struct c2d_req *req)
 	return c2d_topic_writer(req->t.kind) == C2D_W_DEVICE && under_in(t, req->dev);
 }
 
+/* Requests whose handlers neither read nor write the store: a lightweight
+ * RPC (a persistent one writes, and its first write stores an open answer
+ * batch first: unit.c), an application's answer to a device call, a
+ * device's answer to a lightweight RPC. They may join an open answer batch
+ * without storing it; any other request reads or writes the store and
+ * stores the batch first, so that what it reads and replies is committed. */
+static bool store_free(const struct c2d *c2d, const struct c2d_req *req)
+{
+	switch(req->t.kind){
+		case C2D_T_RPC:
+		case C2D_T_CALLRES:
+			return true;
+		case C2D_T_OUT_RES:
+			return req->t.name_len > 0 && c2d_deliver_store_free(c2d, req->t.name);
+		default:
+			return false;
+	}
+}
+
 int c2d_route_message(struct c2d *c2d, struct mosquitto_evt_message *ed)
 {
 	struct c2d_req req;
@@ -151,7 +155,6 @@ int c2d_route_message(struct c2d *c2d, struct mosquitto_evt_message *ed)
 	bool answer;
 	int rc;
 
-	c2d->msgs_seen++; /* traffic: background work yields (tick.c) */
 	if(strncmp(ed->topic, "$c2d/", 5) != 0) return MOSQ_ERR_SUCCESS;
 
 	memset(&req, 0, sizeof(req));
@@ -173,7 +176,7 @@ int c2d_route_message(struct c2d *c2d, struct mosquitto_evt_message *ed)
 	req.payloadlen = ed->payloadlen;
 	req.qos = ed->qos;
 	req.props = ed->properties;
-	req_read_props(&req);
+	c2d_req_read_props(&req);
 	copy_view(req.dev, sizeof(req.dev), req.t.dev, req.t.dev_len);
 	copy_view(req.name, sizeof(req.name), req.t.name, req.t.name_len);
 	copy_view(req.rid, sizeof(req.rid), req.t.rid, req.t.rid_len);
@@ -188,10 +191,11 @@ int c2d_route_message(struct c2d *c2d, struct mosquitto_evt_message *ed)
 		rc = MOSQ_ERR_ACL_DENIED;
 	}
 	if(rc != MOSQ_ERR_SUCCESS){
-		/* the catch-up above is kept: it is the device's, not this publish's */
+		/* the catch-up above is kept: it is the device's, not this publish's
+		 * (a denied publish that joined an open batch commits nothing) */
 		if(!answer) c2d_unit_commit(c2d);
 		c2d_unit_close(c2d, false);
-		req_free(&req);
+		c2d_req_free_props(&req);
 		return rc;
 	}
 
@@ -208,10 +212,13 @@ int c2d_route_message(struct c2d *c2d, struct mosquitto_evt_message *ed)
 		rc = c2d_item_end(c2d, mark, rc);
 		if(rc) answer_failed(c2d, &req, rc);
 		c2d_unit_close(c2d, rc == 0);
-		req_free(&req);
+		c2d_req_free_props(&req);
 		return MOSQ_ERR_SUCCESS;
 	}
-	if(c2d_topic_adds_data(req.t.kind) && c2d_room_low(c2d)){
+	rc = store_free(c2d, &req) ? 0 : c2d_unit_view(c2d);
+	if(rc){
+		/* the answer batch could not be stored: handled below like a failed commit */
+	}else if(c2d_topic_adds_data(req.t.kind) && c2d_room_low(c2d)){
 		rc = 0;
 		c2d_reply_error(c2d, &req, C2D_ST_UNAVAILABLE, "store nearly full: nothing was changed (plugin_opt_map_size)");
 	}else{
@@ -228,6 +235,6 @@ int c2d_route_message(struct c2d *c2d, struct mosquitto_evt_message *ed)
 		c2d_reply_error(c2d, &req, c2d_status_of(rc), status_reason(rc));
 	}
 	c2d_unit_close(c2d, false);
-	req_free(&req);
+	c2d_req_free_props(&req);
 	return MOSQ_ERR_SUCCESS;
 }

@@ -201,6 +201,7 @@ static void lrpc_cleanup(struct c2d *c2d)
 const struct c2d_plane c2d_lrpc_plane = {
 	.letter = C2D_LRPC_LETTER,
 	.name = "rpc",
+	.store_free = true,
 	.init = lrpc_init,
 	.cleanup = lrpc_cleanup,
 	.on_response = lrpc_on_response,

@@ -427,6 +427,22 @@ int c2d_store_sync_report(struct c2d_store *st, int worker_rc)
 	return c2d_db_status(st, worker_rc, "sync", NULL);
 }
 
+int c2d_store_usage_bound(struct c2d_store *st, uint64_t *bound_bytes, uint64_t *map_bytes)
+{
+	MDB_envinfo info;
+	MDB_stat stat;
+	int rc;
+
+	if(st == NULL || bound_bytes == NULL || map_bytes == NULL) return C2D_EINVAL;
+	if(st->env == NULL) return c2d_db_status(st, MDB_PANIC, "usage", NULL);
+	rc = mdb_env_info(st->env, &info);
+	if(rc == 0) rc = mdb_env_stat(st->env, &stat);
+	if(rc) return c2d_db_status(st, rc, "usage", NULL);
+	*bound_bytes = ((uint64_t)info.me_last_pgno + 1) * stat.ms_psize;
+	*map_bytes = (uint64_t)info.me_mapsize;
+	return C2D_OK;
+}
+
 /* used: pages up to the last one in use (committed), times the page size. */
 int c2d_store_usage(struct c2d_store *st, uint64_t *used_bytes, uint64_t *map_bytes)
 {

@@ -3,6 +3,10 @@
  * so each tick reads CLOCK_MONOTONIC and CLOCK_REALTIME itself, confirms
  * pending connections, advances the private libuv loop (an in-memory timer
  * heap, never run with blocking modes), and gives each plane a budgeted turn.
+ * Background work (the expiry sweep) runs on a duty cycle: at most
+ * sweep_share % of each 100 ms of CLOCK_MONOTONIC, whatever the tick rate
+ * (under load TICK fires thousands of times a second: a fixed slice per tick
+ * would take most of the broker's time).
  * Everything a tick writes, with the answers of the loop pass it ends, is
  * one unit of work (unit.c): one store transaction, committed before its
  * publishes leave. */
@@ -94,16 +98,39 @@ void c2d_tick_cleanup(struct c2d *c2d)
 	c2d->loop_open = false;
 }
 
+static uint64_t bg_share_us(const struct c2d *c2d)
+{
+	return (uint64_t)C2D_BG_WINDOW_US * c2d->conf.sweep_share / 100;
+}
+
+uint64_t c2d_bg_allowance_us(struct c2d *c2d)
+{
+	uint64_t now = c2d_mono_us(), share = bg_share_us(c2d);
+
+	if(now - c2d->bg_window_us >= C2D_BG_WINDOW_US){
+		/* a new window; what the last ones overran is owed, whole windows
+		 * that passed idle pay it off */
+		uint64_t windows = (now - c2d->bg_window_us) / C2D_BG_WINDOW_US;
+
+		c2d->bg_used_us = c2d->bg_used_us > windows * share ? c2d->bg_used_us - windows * share : 0;
+		c2d->bg_window_us = now;
+	}
+	return c2d->bg_used_us < share ? share - c2d->bg_used_us : 0;
+}
+
+void c2d_bg_charge(struct c2d *c2d, uint64_t us, bool wrote)
+{
+	c2d->bg_used_us += us;
+	if(wrote) c2d->bg_wrote = true;
+}
+
 void c2d_tick(struct c2d *c2d)
 {
+	uint64_t t0;
 	size_t i;
 	bool store_ok;
 
 	c2d_unit_begin(c2d, C2D_UNIT_TICK); /* shares the answer batch's transaction */
-	if(c2d->msgs_seen != c2d->msgs_seen_at_tick){
-		c2d->msgs_seen_at_tick = c2d->msgs_seen;
-		c2d->busy_until_ms = c2d->now_ms + 100;
-	}
 	/* a failed store (MDB_PANIC) is reopened, at most once a second and not
 	 * under the sync worker; until then the timed store work waits */
 	if(c2d_store_failed(c2d->store) && !c2d->sync_busy && c2d->now_ms >= c2d->reopen_at_ms){
@@ -116,11 +143,15 @@ void c2d_tick(struct c2d *c2d)
 	/* timers publish no stored state (lightweight RPC and call timeouts,
 	 * $SYS statistics): they use the outbox's side list */
 	uv_run(&c2d->loop, UV_RUN_NOWAIT);
+	c2d->bg_wrote = false;
 	for(i = 0; store_ok && i < c2d->plane_count; i++){
 		if(c2d->planes[i]->on_tick) c2d->planes[i]->on_tick(c2d);
 	}
+	t0 = c2d_mono_us();
 	if(c2d_unit_commit(c2d)){
 		c2d_log(C2D_LOG_WARN, "timed work not committed; it is retried at the next tick");
 	}
+	/* background work wrote in this transaction: its commit is its cost */
+	if(c2d->bg_wrote) c2d_bg_charge(c2d, c2d_mono_us() - t0, false);
 	c2d_unit_close(c2d, false);
 }

@@ -12,20 +12,51 @@
  * Group commit. An answer unit (C2D_UNIT_ANSWER: a device's out/res to a
  * plane that declares group_commit) leaves its transaction open; answers of
  * the same loop pass join it and the TICK unit, which Mosquitto runs at the
- * end of every pass, stores them all with the tick's own work. Any other
- * unit stores the batch first, on its own, so that its own failure cannot
- * take the batch down. A failed batch commit drops the batch's publishes:
- * the answered deliveries stay SENT in the store and are delivered again.
+ * end of every pass, stores them all with the tick's own work. A request
+ * (C2D_UNIT_REQUEST) that begins while the batch is open joins it too, as
+ * long as it neither writes nor reads the store: a denied publish, a
+ * lightweight RPC, a device call or its answer cost no commit (and no
+ * fsync). The first write (c2d_txn, c2d_item_begin) or a read that needs a
+ * consistent view (c2d_unit_view, route.c) stores the batch first, on its
+ * own, so that the request's own failure cannot take the batch down and its
+ * PUBACK still follows its own commit. A joined request that ends without
+ * writing moves its publishes to the side list (they state no stored fact)
+ * and leaves them for the tick's flush, so that a failed batch commit does
+ * not drop them and nothing of the batch leaves before its commit. Any
+ * other unit stores the batch first. A failed batch commit drops the
+ * batch's publishes: the answered deliveries stay SENT in the store and are
+ * delivered again.
  *
  * Publishes that state no stored fact go to the outbox's side list (the
  * callers say so: C2D_OUT_SIDE), which neither abort nor a failed commit
  * touches. */
 #include "c2d.h"
 
+static int commit(struct c2d *c2d, size_t mark);
+
+/* A joined request needs its own transaction (or a consistent view): store
+ * the batch first, on its own. */
+static int split(struct c2d *c2d)
+{
+	struct c2d_unit *u = &c2d->unit;
+
+	if(!u->joined) return 0;
+	u->joined = false;
+	return commit(c2d, u->mark);
+}
+
 int c2d_txn(struct c2d *c2d)
 {
+	int rc = split(c2d);
+
+	if(rc) return rc;
 	if(c2d_store_in_txn(c2d->store)) return 0;
 	return c2d_store_begin(c2d->store);
+}
+
+int c2d_unit_view(struct c2d *c2d)
+{
+	return split(c2d);
 }
 
 static void run_hooks(struct c2d *c2d, bool committed)
@@ -75,8 +106,10 @@ void c2d_unit_begin(struct c2d *c2d, enum c2d_unit_kind kind)
 	struct c2d_unit *u = &c2d->unit;
 
 	c2d_clock_update(c2d);
-	/* only answers and the tick share the batch's transaction */
-	if(u->batch_open && kind != C2D_UNIT_ANSWER && kind != C2D_UNIT_TICK){
+	/* answers and the tick share the batch's transaction; a request joins
+	 * it until it writes or needs a consistent view (split) */
+	u->joined = u->batch_open && kind == C2D_UNIT_REQUEST;
+	if(u->batch_open && kind != C2D_UNIT_ANSWER && kind != C2D_UNIT_TICK && !u->joined){
 		commit(c2d, c2d_outbox_mark(c2d));
 	}
 	u->kind = kind;
@@ -85,6 +118,7 @@ void c2d_unit_begin(struct c2d *c2d, enum c2d_unit_kind kind)
 
 int c2d_unit_commit(struct c2d *c2d)
 {
+	if(c2d->unit.joined) return 0; /* nothing of its own: the batch is the tick's */
 	return commit(c2d, c2d->unit.mark);
 }
 
@@ -93,6 +127,11 @@ void c2d_unit_abort(struct c2d *c2d)
 	struct c2d_unit *u = &c2d->unit;
 	size_t mark = u->mark;
 
+	if(u->joined){
+		/* it wrote nothing: only its own publishes go */
+		c2d_outbox_rollback(c2d, mark);
+		return;
+	}
 	if(u->batch_open){
 		/* an answer's or the tick's own error takes the batch with it */
 		if(u->batch_mark < mark) mark = u->batch_mark;
@@ -119,13 +158,23 @@ void c2d_unit_close(struct c2d *c2d, bool answered)
 		if(answered) u->batch_count++;
 		return;
 	}
+	if(u->joined){
+		/* wrote nothing; the batch's publishes wait for its commit at the
+		 * tick, this unit's leave with them, never rolled back */
+		c2d_outbox_to_side(c2d, u->mark);
+		u->joined = false;
+		return;
+	}
 	if(u->kind == C2D_UNIT_ANSWER) run_hooks(c2d, true); /* nothing was written */
 	c2d_outbox_flush(c2d);
 }
 
 int c2d_item_begin(struct c2d *c2d, size_t *mark)
 {
+	int rc = split(c2d);
+
 	*mark = c2d_outbox_mark(c2d);
+	if(rc) return rc;
 	return c2d_store_nest_begin(c2d->store);
 }
 

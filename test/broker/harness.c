@@ -403,6 +403,9 @@ static int write_conf(struct c2d_broker *b, const struct c2d_broker_opts *o)
 	if(!o->no_plugin){
 		fprintf(f, "plugin %s\n", C2D_PLUGIN_PATH);
 		fprintf(f, "plugin_opt_db_path %s\n", b->db_path);
+		/* the broker logs everything (log_type all): the plugin too; a
+		 * test's own plugin_opt_log_level (below) wins */
+		fprintf(f, "plugin_opt_log_level debug\n");
 		t = subst_dir(o->plugin_opts, b->dir);
 		put_lines(f, t);
 		free(t);

@@ -26,6 +26,38 @@ START_TEST(loads_and_logs)
 }
 END_TEST
 
+/* plugin_opt_log_level: a DEBUG line (the guard's drop) is written at
+ * debug and not at info; an INFO line (a 400) is written at both. The INFO
+ * line comes after the DEBUG one from the same client, so once it is in the
+ * log the DEBUG one would be too. */
+START_TEST(log_level_drops_debug)
+{
+	static const char *const levels[] = {"debug", "info"};
+	const char *drop = "c2d: dropped publish to '$c2d/victim/out/reported' from 'evil'";
+	const char *info = "c2d: 400 for '$c2d/$bad/twin/get' from 'evil': invalid device id";
+	int i;
+
+	for(i = 0; i < 2; i++){
+		char *opt = c2d_strf("plugin_opt_log_level %s\n", levels[i]);
+		struct c2d_broker_opts o = {.plugin_opts = opt};
+		struct c2d_broker *b = c2d_broker_start(&o);
+		struct c2d_client *evil;
+
+		ck_assert_ptr_nonnull(b);
+		evil = c2d_client_new_connected(b, "evil", V5, true);
+		ck_assert_ptr_nonnull(evil);
+		ck_assert_int_eq(c2d_client_publish(evil, "$c2d/victim/out/reported", "{}", -1, 1, false, NULL), 0x87);
+		ck_assert_int_eq(c2d_client_publish(evil, "$c2d/$bad/twin/get", NULL, 0, 1, false, NULL), 0x87);
+		ck_assert_msg(c2d_broker_wait_log(b, info, 3000), "log_level %s: no INFO line", levels[i]);
+		ck_assert_msg(c2d_broker_log_contains(b, drop) == (i == 0), "log_level %s: DEBUG line %s", levels[i],
+				i == 0 ? "missing" : "written");
+		c2d_client_destroy(evil);
+		c2d_broker_cleanup(b);
+		free(opt);
+	}
+}
+END_TEST
+
 START_TEST(bad_options_refuse_to_start)
 {
 	static const struct {
@@ -344,6 +376,7 @@ int main(void)
 
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, loads_and_logs);
+	tcase_add_test(tc, log_level_drops_debug);
 	tcase_add_test(tc, bad_options_refuse_to_start);
 	tcase_add_test(tc, per_listener_settings_refused);
 	tcase_add_test(tc, db_path_not_writable_refused);

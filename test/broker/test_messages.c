@@ -161,6 +161,32 @@ START_TEST(v311_device_answers_by_topic)
 }
 END_TEST
 
+/* Cheap answers (protocol.md): a device may answer at QoS 0, v5 and
+ * v3.1.1 alike; the answer settles the message as at QoS 1 (no PUBACK). */
+START_TEST(qos0_answers_settle)
+{
+	static const int protos[] = {V5, V311};
+	struct c2d_broker *b = fx_start(NULL);
+	struct c2d_client *app = fx_app(b, FX_REPLIES);
+	int i;
+
+	for(i = 0; i < 2; i++){
+		const char *devid = i ? "q0b" : "q0a";
+		struct c2d_client *dev = fx_device(b, NULL, devid, protos[i]);
+		char *topic = c2d_strf("$c2d/%s/out/res/q1/200", devid);
+
+		accept_msg(app, devid, "m1", i ? "c2" : "c1", "q1");
+		expect_delivery(dev, devid, "q1", "m1");
+		ck_assert_int_eq(c2d_client_publish(dev, topic, NULL, 0, 0, false, NULL), 0);
+		expect_final(app, i ? "c2" : "c1", "q1", "completed", 200);
+		free(topic);
+		c2d_client_destroy(dev);
+	}
+	c2d_client_destroy(app);
+	c2d_broker_cleanup(b);
+}
+END_TEST
+
 /* Queued while offline, delivered in order on connect; unanswered ones are
  * redelivered, still in order, on reconnect. */
 START_TEST(fifo_across_reconnect)
@@ -605,6 +631,7 @@ int main(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, accepted_delivered_completed_v5);
 	tcase_add_test(tc, v311_device_answers_by_topic);
+	tcase_add_test(tc, qos0_answers_settle);
 	tcase_add_test(tc, fifo_across_reconnect);
 	tcase_add_test(tc, inflight_one_is_strict_sequence);
 	tcase_add_test(tc, ttl_expiry_while_offline);

@@ -10,7 +10,10 @@
  * - -1 h and a restart: the timeout clock resumes where it was, not at the
  *   (earlier) wall clock;
  * - a store written before the timeout index (schema 1.1, one wall-clock
- *   `due` entry per item) opens and its entries still fire.
+ *   `due` entry per item) opens and its entries still fire;
+ * - +1 h with a backlog of expired items the duty-cycled sweep has not
+ *   reached yet: an expired item is not delivered when its slot frees, and
+ *   its expiry is reported later.
  * Devices are v5 and v3.1.1 (loop tests). */
 #include <check.h>
 #include <stdio.h>
@@ -119,6 +122,45 @@ START_TEST(forward_step_expires_ttl)
 	/* the slot q1 held goes to the next message, which lives on */
 	delivered_at(dev, "$c2d/d1/in/msg/q2", FX_WAIT_MS);
 	complete(dev, "d1", "q2", app, "c3");
+	finish(b, app, dev);
+}
+END_TEST
+
+#define BACKLOG 3000 /* expired items ahead of the one under test in the sweep's order */
+
+/* Expired but not swept yet: never delivered. With sweep_share 1 (1 ms per
+ * 100 ms) the sweep needs seconds for BACKLOG items of an offline device
+ * (about 2.4 s here).
+ * d1 (msg_inflight 1) has q1 in flight and q2 queued (ttl 3000, after the
+ * backlog's ttl 600 in the due index); +1 h expires all; d1 answers q1: its
+ * free slot must not take the expired q2, which the sweep reports later. */
+START_TEST(expired_unswept_not_delivered)
+{
+	const char *const user[] = {"ttl", "600", NULL};
+	struct c2d_props pp = {.user = user};
+	mosquitto_property *props = c2d_props_build(&pp);
+	struct c2d_broker *b = start_faked("plugin_opt_msg_inflight 1\nplugin_opt_sweep_share 1\n"
+			"plugin_opt_sync periodic\nplugin_opt_history_ttl 0\nplugin_opt_msg_queue_max 5000\n");
+	struct c2d_client *app = fx_app(b, FX_REPLIES), *dev = fx_device(b, NULL, "d1", MQTT_PROTOCOL_V5);
+	int i, rc;
+
+	send_msg(app, "d1", "c1", "7200");
+	delivered_at(dev, "$c2d/d1/in/msg/q1", FX_WAIT_MS); /* in flight, unanswered */
+	send_msg(app, "d1", "c2", "3000");                  /* queued behind q1 */
+	for(i = 0; i < BACKLOG; i++){
+		rc = c2d_client_publish(app, "$c2d/d9/msg", "x", 1, 1, false, props);
+		ck_assert_msg(rc == 0 || rc == 0x10, "backlog publish %d: %d", i, rc);
+	}
+	ck_assert_int_eq(c2d_broker_shift_clock(b, HOUR), 0);
+	fx_answer(dev, "d1", "q1", 200);
+	fx_final(app, "c1", "completed", 200, FX_WAIT_MS);
+	/* q2's end would have left with q1's feedback had the pump touched it */
+	ck_assert_msg(c2d_client_expect_none(app, FX_REPLIES, 200),
+			"q2 ended with q1's answer: the pump touched it, or the sweep got there first (raise BACKLOG)");
+	ck_assert_msg(c2d_client_expect_none(dev, "$c2d/d1/in/#", 500), "the expired q2 was delivered");
+	fx_final(app, "c2", "expired", 410, 60000);
+	ck_assert(c2d_client_expect_none(dev, "$c2d/d1/in/#", 0));
+	mosquitto_property_free_all(&props);
 	finish(b, app, dev);
 }
 END_TEST
@@ -295,6 +337,7 @@ int main(void)
 	tcase_add_loop_test(tc, backward_step_stalls_nothing, 0, 2);
 	tcase_add_loop_test(tc, restart_resumes_the_timeout_clock, 0, 2);
 	tcase_add_loop_test(tc, store_from_before_the_timeout_index, 0, 2);
+	tcase_add_test(tc, expired_unswept_not_delivered);
 	suite_add_tcase(s, tc);
 	return c2d_check_run(s);
 }

@@ -84,6 +84,8 @@ START_TEST(test_defaults)
 	ck_assert_uint_eq(conf.rpc_inflight, 16);
 	ck_assert_uint_eq(conf.stats_interval_s, 10);
 	ck_assert_uint_eq(conf.history_ttl_s, 86400);
+	ck_assert_int_eq(conf.log_level, C2D_LL_INFO);
+	ck_assert_uint_eq(conf.sweep_share, 10);
 	c2d_conf_free(&conf);
 	c2d_conf_free(&conf);
 	ck_assert_ptr_null(conf.db_path);
@@ -136,6 +138,7 @@ static const struct nrow nrows[] = {
 	{"msg_max_deliveries", F(msg_max_deliveries), 0, 1, 1000, "", {NULL}},
 	{"ack_timeout", F(ack_timeout_s), 0, 1, 86400, "", {NULL}},
 	{"calls_inflight", F(calls_inflight), 0, 1, 65535, "", {NULL}},
+	{"sweep_share", F(sweep_share), 0, 1, 100, "", {NULL}},
 	{"rpc_timeout_max", F(rpc_timeout_max_ms), 0, 1, 86400000, "",
 			{"rpc_timeout_min", "1", "rpc_timeout", "1", NULL}},
 	{"rpc_timeout_min", F(rpc_timeout_min_ms), 0, 1, 300000, " (the upper bound is plugin_opt_rpc_timeout_max)",
@@ -280,6 +283,30 @@ START_TEST(test_identity)
 		expect_err(kv, want);
 	}
 	ck_assert_str_eq(c2d_conf_identity_name((enum c2d_identity)3), "?");
+}
+END_TEST
+
+START_TEST(test_log_level)
+{
+	static const char *const names[] = {"error", "warning", "notice", "info", "debug"};
+	static const char *const bad[] = {"", "warn", "DEBUG", "all", "5"};
+	char want[160];
+	size_t i;
+
+	for(i = 0; i < 5; i++){
+		const char *kv[] = {"log_level", names[i], NULL};
+
+		expect_ok(kv);
+		ck_assert_int_eq(conf.log_level, (int)i);
+		c2d_conf_free(&conf);
+	}
+	for(i = 0; i < sizeof(bad) / sizeof(bad[0]); i++){
+		const char *kv[] = {"log_level", bad[i], NULL};
+
+		snprintf(want, sizeof(want), "plugin_opt_log_level: '%s' is not one of error, warning, notice, info, debug",
+				bad[i]);
+		expect_err(kv, want);
+	}
 }
 END_TEST
 
@@ -580,6 +607,7 @@ static Suite *conf_suite(void)
 	tcase_add_loop_test(tc, test_number, 0, NROW_COUNT);
 	tcase_add_test(tc, test_sync);
 	tcase_add_test(tc, test_identity);
+	tcase_add_test(tc, test_log_level);
 	tcase_add_test(tc, test_sync_name);
 	tcase_add_test(tc, test_message_example);
 	tcase_add_test(tc, test_unknown);

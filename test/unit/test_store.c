@@ -919,7 +919,7 @@ END_TEST
 START_TEST(test_usage)
 {
 	static char blob[4096];
-	uint64_t used0, used1, map;
+	uint64_t used0, used1, used2, bound1, bound2, map;
 	uint64_t i;
 
 	ck_assert_int_eq(c2d_store_usage(st, &used0, &map), C2D_OK);
@@ -934,6 +934,21 @@ START_TEST(test_usage)
 	ck_assert_int_eq(c2d_store_usage(st, &used1, &map), C2D_OK);
 	ck_assert_uint_ge(used1, used0 + 256 * 4096);
 	ck_assert_uint_le(used1, map);
+	/* the cheap bound (high-water mark) is never below the use, and stays
+	 * up when pages go back to the free list */
+	ck_assert_int_eq(c2d_store_usage_bound(st, &bound1, &map), C2D_OK);
+	ck_assert_uint_eq(map, 16 * 1024 * 1024);
+	ck_assert_uint_ge(bound1, used1);
+	begin();
+	for(i = 1; i <= 256; i++){
+		ck_assert_int_eq(c2d_store_q_del(st, "d", i), C2D_OK);
+	}
+	commit();
+	ck_assert_int_eq(c2d_store_usage(st, &used2, &map), C2D_OK);
+	ck_assert_int_eq(c2d_store_usage_bound(st, &bound2, &map), C2D_OK);
+	ck_assert_uint_ge(bound2, bound1);
+	ck_assert_uint_lt(used2, used1);
+	ck_assert_uint_lt(used2, bound2);
 }
 END_TEST
 
