@@ -79,12 +79,13 @@ SAN_WARN := -Wno-error=format-truncation
 SAN_BROKER_WRAPPER := $(abspath $(SAN_B))/mosquitto-asan
 SAN_REPORTS := $(abspath $(SAN_B))/reports
 SAN_UNIT_BIN = $(UNIT_SRC:test/unit/%.c=$(SAN_B)/test/unit/%)
-# Broker suites to run under the sanitizers: all but test_time, whose
-# broker runs under libfaketime: with the ASan runtime and libfaketime both
+# Broker suites to run under the sanitizers: all but those whose broker runs
+# under libfaketime (test_time, test_upgrade: any suite naming faketime): with the ASan runtime and libfaketime both
 # preloaded, /usr/sbin/mosquitto hangs before it logs anything (checked by
 # hand: `LD_PRELOAD="libasan.so libubsan.so libfaketime.so.1" mosquitto`
 # never starts, either library alone does). The regular suite runs it.
-SAN_BROKER ?= $(filter-out test_time,$(BROKER_SRC:test/broker/%.c=%))
+SAN_FAKETIME := $(patsubst test/broker/%.c,%,$(shell grep -l faketime $(BROKER_SRC)))
+SAN_BROKER ?= $(filter-out $(SAN_FAKETIME),$(BROKER_SRC:test/broker/%.c=%))
 SAN_BROKER_BIN = $(SAN_BROKER:%=$(SAN_B)/test/broker/%)
 # Leaks: the unit suites run the plugin's modules in-process, so their leaks
 # are errors. The broker suites' own processes (harness, libmosquitto
