@@ -111,6 +111,21 @@ static void check_status(const struct c2d_msg *m, const char *what, const char *
 			st ? st : "(none)", status, m->payload);
 }
 
+void fx_expect_msg(struct c2d_client *c, const char *topic, const void *payload, int len, int qos,
+		bool retain)
+{
+	struct c2d_msg *m = c2d_client_wait_msg(c, topic, FX_WAIT_MS);
+
+	ck_assert_msg(m != NULL, "%s: nothing on %s", c2d_client_id(c), topic);
+	ck_assert_str_eq(m->topic, topic);
+	ck_assert_int_eq(m->payloadlen, len);
+	ck_assert_msg(len == 0 || memcmp(m->payload, payload, (size_t)len) == 0, "%s: wrong payload on %s: %s",
+			c2d_client_id(c), topic, m->payload);
+	ck_assert_int_eq(m->qos, qos);
+	ck_assert_int_eq(m->retain, retain);
+	c2d_msg_free(m);
+}
+
 struct c2d_msg *fx_request(struct c2d_client *app, const char *topic, const char *payload,
 		const char *expect_status)
 {

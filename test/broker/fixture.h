@@ -73,6 +73,10 @@ char *fx_passwd(const char *plain_lines);
  * Returns: caller owns (cJSON_Delete). */
 cJSON *fx_json(const struct c2d_msg *m);
 
+/* Receives the next message on topic (borrowed) at c within FX_WAIT_MS and
+ * asserts its topic, payload (len bytes), qos and retain flag. */
+void fx_expect_msg(struct c2d_client *c, const char *topic, const void *payload, int len, int qos, bool retain);
+
 /* c2d_client_request on topic with payload (both borrowed), QoS 1, the
  * harness's reply topic; asserts a reply came and, unless expect_status is
  * NULL, that its "status" user property is expect_status.
