@@ -79,7 +79,7 @@ $(FAULTFS): test/broker/faultfs.c
 	@mkdir -p $(dir $@)
 	$(CC) -O2 -g -std=c11 -Wall -Wextra $(WERROR) -fPIC -shared -o $@ $< -ldl
 
-$(B)/test/broker/obj/%.o: test/broker/%.c $(wildcard test/broker/*.h) Makefile
+$(B)/test/broker/obj/%.o: test/broker/%.c test/broker/harness.h test/broker/harness_int.h Makefile
 	@mkdir -p $(dir $@)
 	$(CC) $(TEST_CFLAGS) -c -o $@ $<
 

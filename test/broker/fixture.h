@@ -106,6 +106,22 @@ void fx_final(struct c2d_client *app, const char *corr, const char *state, int s
  * cJSON_Delete) and *resp its first response (owned by the root). */
 cJSON *fx_admin(struct c2d_client *app, const char *cmd, cJSON **resp);
 
+/* A whole admin payload (borrowed) on $CONTROL/c2d/v1 through op (v5, QoS
+ * 1); asserts a reply with a responses array. Returns the reply's root
+ * (caller owns, cJSON_Delete). */
+cJSON *fx_admin_all(struct c2d_client *op, const char *payload);
+
+/* The i-th response of root (borrowed); asserts its command name and that it
+ * has no error. Returns its data (owned by root). */
+const cJSON *fx_ok_response(const cJSON *root, int i, const char *command);
+
+/* The i-th response's error string (owned by root); asserts it has one. */
+const char *fx_error_of(const cJSON *root, int i);
+
+/* Sets dev's desired twin with patch (borrowed) through app, QoS 1, and
+ * asserts the reply's status when expect_status is not NULL. */
+void fx_desired(struct c2d_client *app, const char *dev, const char *patch, const char *expect_status);
+
 /* ---- devices ---- */
 
 /* The device answers delivery id with status in the topic
