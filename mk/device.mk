@@ -71,7 +71,7 @@ $(B)/c2d-device: scripts/c2d_device.c device/c2d_device.h $(DEVICE_SO)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Idevice -o $@ $< $(LDFLAGS) $(DEVICE_LINK)
 
-$(B)/examples/%: examples/%.c device/c2d_device.h $(DEVICE_SO)
+$(B)/examples/%: examples/%.c examples/example_util.h device/c2d_device.h $(DEVICE_SO)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Idevice -o $@ $< $(LDFLAGS) $(DEVICE_LINK) $(shell pkg-config --libs libcjson)
 

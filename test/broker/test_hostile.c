@@ -21,6 +21,7 @@
 #include "fixture.h"
 #include "harness.h"
 #include "hostile.h"
+#include "../check_main.h"
 
 #define V5 MQTT_PROTOCOL_V5
 #define V311 MQTT_PROTOCOL_V311
@@ -235,12 +236,11 @@ START_TEST(bad_device_ids)
 	c2d_broker_cleanup(b);
 }
 END_TEST
-int main(void)
+
+static Suite *hostile_suite(void)
 {
 	Suite *s = suite_create("hostile");
 	TCase *tc = tcase_create("broker");
-	SRunner *sr;
-	int failed;
 
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, invalid_utf8_patch);
@@ -249,9 +249,10 @@ int main(void)
 	tcase_add_test(tc, deep_nesting);
 	tcase_add_test(tc, bad_device_ids);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return s;
+}
+
+int main(void)
+{
+	return c2d_check_run(hostile_suite());
 }
