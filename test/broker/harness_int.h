@@ -86,6 +86,7 @@ int c2dh_wait_locked(struct c2d_client *c, bool (*cond)(struct c2d_client *, voi
 		bool check_disc, unsigned disc0, int ms);
 
 /* harness_log.c */
+/* Prints path from byte `from` on to stderr between title lines. */
 void c2dh_dump_file(const char *title, const char *path, long from);
 
 /* harness_msg.c */
@@ -100,6 +101,8 @@ struct c2d_msg *c2dh_msg_copy(const struct mosquitto_message *src, const mosquit
 void c2dh_msg_describe(FILE *f, const struct c2d_msg *m);
 
 /* harness_spawn.c */
+/* The write-fault trigger file and the libfaketime offset file in b's dir.
+ * Returns: caller owns. */
 char *c2dh_fault_trigger(const struct c2d_broker *b);
 char *c2dh_faketime_file(const struct c2d_broker *b);
 /* Forks and execs the broker; its stdout/stderr go to <dir>/broker.stderr.
