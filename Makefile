@@ -20,6 +20,11 @@ PREFIX ?= /usr/local
 LIBDIR ?= $(PREFIX)/lib/mosquitto_c2d
 
 B := build
+# The broker test harness (harness.h), split by concern; every broker suite
+# and the device suite link all of it.
+HARNESS_SRC := $(sort $(wildcard test/broker/harness_*.c))
+HARNESS_OBJ := $(HARNESS_SRC:test/broker/%.c=$(B)/test/broker/obj/%.o)
+.SECONDARY: $(HARNESS_OBJ)
 SRC := $(sort $(wildcard plugin/*.c))
 OBJ := $(SRC:plugin/%.c=$(B)/obj/%.o)
 # The archive the unit tests link: every module but the broker glue and its log.
@@ -74,9 +79,13 @@ $(FAULTFS): test/broker/faultfs.c
 	@mkdir -p $(dir $@)
 	$(CC) -O2 -g -std=c11 -Wall -Wextra $(WERROR) -fPIC -shared -o $@ $< -ldl
 
-$(B)/test/broker/%: test/broker/%.c test/broker/harness.c test/broker/fixture.c $(wildcard test/broker/*.h) test/check_main.h $(B)/mosquitto_c2d.so $(FAULTFS)
+$(B)/test/broker/obj/%.o: test/broker/%.c test/broker/harness.h test/broker/harness_int.h Makefile
 	@mkdir -p $(dir $@)
-	$(CC) $(TEST_CFLAGS) -o $@ $< test/broker/harness.c test/broker/fixture.c $(LDFLAGS) $(CHECK_LIBS) -lmosquitto $(PKG_LIBS)
+	$(CC) $(TEST_CFLAGS) -c -o $@ $<
+
+$(B)/test/broker/%: test/broker/%.c $(HARNESS_OBJ) test/broker/fixture.c $(wildcard test/broker/*.h) test/check_main.h $(B)/mosquitto_c2d.so $(FAULTFS)
+	@mkdir -p $(dir $@)
+	$(CC) $(TEST_CFLAGS) -o $@ $< $(HARNESS_OBJ) test/broker/fixture.c $(LDFLAGS) $(CHECK_LIBS) -lmosquitto $(PKG_LIBS)
 
 $(B)/bench/%: bench/%.c $(wildcard bench/*.h) $(B)/mosquitto_c2d.so
 	@mkdir -p $(dir $@)

@@ -13,8 +13,6 @@
  *
  * Build: cc lamp-gateway.c $(pkg-config --cflags --libs c2d-device libcjson)
  * Run:   lamp-gateway [-h host] [-p port] [-3] [-n seconds] GW LAMP... */
-#include <getopt.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +21,7 @@
 #include <cjson/cJSON.h>
 
 #include "c2d_device.h"
+#include "example_util.h"
 
 #define LAMPS_MAX 16
 
@@ -30,14 +29,6 @@ struct lamp {
 	struct c2d_device *sub; /* owned by the gateway */
 	int on;
 };
-
-static volatile sig_atomic_t stop;
-
-static void on_signal(int sig)
-{
-	(void)sig;
-	stop = 1;
-}
 
 static void report(struct lamp *l)
 {
@@ -113,34 +104,25 @@ int main(int argc, char **argv)
 {
 	static const char usage[] = "usage: lamp-gateway [-h host] [-p port] [-3] [-n seconds] GW LAMP...\n";
 	struct lamp lamps[LAMPS_MAX] = {{0}};
-	const char *host = "127.0.0.1";
-	int port = 1883, protocol = 5, seconds = 0, c, i, n, rc;
+	struct example_opts o;
+	int first = example_options(argc, argv, usage, &o), i, n, rc;
 	struct c2d_device *gw;
-	time_t start;
 
-	while((c = getopt(argc, argv, "h:p:3n:")) != -1){
-		switch(c){
-			case 'h': host = optarg; break;
-			case 'p': port = atoi(optarg); break;
-			case '3': protocol = 4; break;
-			case 'n': seconds = atoi(optarg); break;
-			default: fputs(usage, stderr); return 2;
-		}
-	}
-	n = argc - optind - 1;
-	if(n < 1 || n > LAMPS_MAX || (gw = c2d_device_new(argv[optind], host, port)) == NULL){
+	if(first < 0) return 2;
+	n = argc - first - 1;
+	if(n < 1 || n > LAMPS_MAX || (gw = c2d_device_new(argv[first], o.host, o.port)) == NULL){
 		fputs(usage, stderr);
 		return 2;
 	}
-	c2d_device_set_protocol(gw, protocol);
+	c2d_device_set_protocol(gw, o.protocol);
 	c2d_device_set_info(gw, "{\"model\":\"gateway-example\"}");
 	c2d_device_on_connection(gw, on_connection, NULL);
 	for(i = 0; i < n; i++){
 		struct lamp *l = &lamps[i];
 
-		l->sub = c2d_device_gateway_sub(gw, argv[optind + 1 + i]);
+		l->sub = c2d_device_gateway_sub(gw, argv[first + 1 + i]);
 		if(l->sub == NULL){
-			fprintf(stderr, "lamp-gateway: invalid lamp id '%s'\n", argv[optind + 1 + i]);
+			fprintf(stderr, "lamp-gateway: invalid lamp id '%s'\n", argv[first + 1 + i]);
 			c2d_device_free(gw);
 			return 2;
 		}
@@ -151,12 +133,10 @@ int main(int argc, char **argv)
 		c2d_device_on_connection(l->sub, on_connection, l);
 		c2d_device_gateway_announce(l->sub); /* sent at connect, and after every reconnect */
 	}
-	signal(SIGINT, on_signal);
-	signal(SIGTERM, on_signal);
+	example_catch_signals(&o);
 	rc = c2d_device_connect(gw);
 	if(rc) fprintf(stderr, "lamp-gateway: %s\n", c2d_device_strerror(rc));
-	start = time(NULL);
-	while(!stop && (seconds == 0 || time(NULL) - start < seconds)){
+	while(example_running(&o)){
 		if(c2d_device_loop(gw, 200) != 0) break;
 	}
 	c2d_device_free(gw); /* disconnects (every lamp goes offline) and frees the lamps' handles */

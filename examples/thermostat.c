@@ -11,8 +11,6 @@
  *
  * Build: cc thermostat.c $(pkg-config --cflags --libs c2d-device libcjson)
  * Run:   thermostat [-h host] [-p port] [-3] [-n seconds] DEV */
-#include <getopt.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +19,7 @@
 #include <cjson/cJSON.h>
 
 #include "c2d_device.h"
+#include "example_util.h"
 
 struct thermostat {
 	double setpoint, temperature;
@@ -28,14 +27,6 @@ struct thermostat {
 	char reboot_id[130];       /* the accepted reboot call, "" if none */
 	time_t reboot_done;
 };
-
-static volatile sig_atomic_t stop;
-
-static void on_signal(int sig)
-{
-	(void)sig;
-	stop = 1;
-}
 
 static long long now_ms(void)
 {
@@ -150,38 +141,27 @@ static void tick(struct c2d_device *d, struct thermostat *t)
 int main(int argc, char **argv)
 {
 	struct thermostat t = {.setpoint = 20, .temperature = 18};
-	const char *host = "127.0.0.1";
-	int port = 1883, protocol = 5, seconds = 0, c, i, rc;
-	time_t start, last = 0;
+	static const char usage[] = "usage: thermostat [-h host] [-p port] [-3] [-n seconds] DEV\n";
+	struct example_opts o;
+	int first = example_options(argc, argv, usage, &o), i, rc;
+	time_t last = 0;
 	struct c2d_device *d;
 
-	while((c = getopt(argc, argv, "h:p:3n:")) != -1){
-		switch(c){
-			case 'h': host = optarg; break;
-			case 'p': port = atoi(optarg); break;
-			case '3': protocol = 4; break;
-			case 'n': seconds = atoi(optarg); break;
-			default:
-				fprintf(stderr, "usage: thermostat [-h host] [-p port] [-3] [-n seconds] DEV\n");
-				return 2;
-		}
-	}
-	if(optind != argc - 1 || (d = c2d_device_new(argv[optind], host, port)) == NULL){
-		fprintf(stderr, "usage: thermostat [-h host] [-p port] [-3] [-n seconds] DEV\n");
+	if(first < 0) return 2;
+	if(first != argc - 1 || (d = c2d_device_new(argv[first], o.host, o.port)) == NULL){
+		fputs(usage, stderr);
 		return 2;
 	}
-	c2d_device_set_protocol(d, protocol);
+	c2d_device_set_protocol(d, o.protocol);
 	c2d_device_set_info(d, "{\"model\":\"thermostat-example\",\"firmware\":\"1.0\"}");
 	c2d_device_on_desired(d, on_desired, &t);
 	c2d_device_on_rpc(d, "reboot", on_reboot, &t);
 	c2d_device_on_rpc(d, "getTemperature", on_get_temperature, &t);
 	c2d_device_call(d, "time", NULL, 5000, on_time, &t);
-	signal(SIGINT, on_signal);
-	signal(SIGTERM, on_signal);
+	example_catch_signals(&o);
 	rc = c2d_device_connect(d);
 	if(rc) fprintf(stderr, "thermostat: %s\n", c2d_device_strerror(rc));
-	start = time(NULL);
-	while(!stop && (seconds == 0 || time(NULL) - start < seconds)){
+	while(example_running(&o)){
 		if(c2d_device_loop(d, 200) != 0) break;
 		if(time(NULL) != last){
 			last = time(NULL);

@@ -150,7 +150,7 @@ int req_query_int(struct hreq *r, const char *name, long min, long max, long def
 /* Queues the result on MHD. Returns MHD's result. */
 enum MHD_Result req_send(struct hreq *r);
 
-/* ---- MQTT connections (pool.c) ---- */
+/* ---- MQTT connections (pool.c; the calls in flight: pool_call.c) ---- */
 
 enum hconn_kind { HC_APP, HC_DEVICE, HC_SSE };
 enum hconn_state { HCS_CONNECTING, HCS_READY, HCS_REFUSED, HCS_CLOSED };

@@ -34,7 +34,7 @@ DEVICE_TEST_BIN := $(B)/device/test/test_device
 DEVICE_TEST_CFLAGS = $(CFLAGS) $(CHECK_CFLAGS) -Idevice -Itest/broker -fvisibility=default \
 	-DC2D_PLUGIN_PATH='"$(DEVICE_PLUGIN)"' -DC2D_FAULTFS_PATH='"$(abspath $(FAULTFS))"'
 DEVICE_TEST_SRC := $(sort $(wildcard device/test/*.c))
-DEVICE_TEST_DEPS := test/broker/harness.c test/broker/harness.h test/broker/fixture.c test/broker/fixture.h \
+DEVICE_TEST_DEPS := $(HARNESS_SRC) test/broker/harness.h test/broker/harness_int.h test/broker/fixture.c test/broker/fixture.h \
 	test/check_main.h $(wildcard device/test/*.h) examples/thermostat.py
 
 DEVICE_EXAMPLES := $(B)/examples/thermostat $(B)/examples/lamp-gateway
@@ -71,7 +71,7 @@ $(B)/c2d-device: scripts/c2d_device.c device/c2d_device.h $(DEVICE_SO)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Idevice -o $@ $< $(LDFLAGS) $(DEVICE_LINK)
 
-$(B)/examples/%: examples/%.c device/c2d_device.h $(DEVICE_SO)
+$(B)/examples/%: examples/%.c examples/example_util.h device/c2d_device.h $(DEVICE_SO)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Idevice -o $@ $< $(LDFLAGS) $(DEVICE_LINK) $(shell pkg-config --libs libcjson)
 
@@ -80,7 +80,7 @@ $(DEVICE_TEST_BIN): $(DEVICE_TEST_SRC) $(DEVICE_TEST_DEPS) $(DEVICE_SO) $(B)/c2d
 	@mkdir -p $(dir $@)
 	$(CC) $(DEVICE_TEST_CFLAGS) -DC2D_DEVICE_BIN='"$(abspath $(B)/c2d-device)"' \
 		-DC2D_EXAMPLES_DIR='"$(abspath $(B)/examples)"' -DC2D_SRCDIR='"$(abspath .)"' -o $@ $(DEVICE_TEST_SRC) \
-		test/broker/harness.c test/broker/fixture.c $(LDFLAGS) $(DEVICE_LINK) $(CHECK_LIBS) -lmosquitto \
+		$(HARNESS_SRC) test/broker/fixture.c $(LDFLAGS) $(DEVICE_LINK) $(CHECK_LIBS) -lmosquitto \
 		$(PKG_LIBS)
 
 device-install: $(DEVICE_SO) $(DEVICE_A) $(B)/c2d-device.pc

@@ -111,6 +111,21 @@ static void check_status(const struct c2d_msg *m, const char *what, const char *
 			st ? st : "(none)", status, m->payload);
 }
 
+void fx_expect_msg(struct c2d_client *c, const char *topic, const void *payload, int len, int qos,
+		bool retain)
+{
+	struct c2d_msg *m = c2d_client_wait_msg(c, topic, FX_WAIT_MS);
+
+	ck_assert_msg(m != NULL, "%s: nothing on %s", c2d_client_id(c), topic);
+	ck_assert_str_eq(m->topic, topic);
+	ck_assert_int_eq(m->payloadlen, len);
+	ck_assert_msg(len == 0 || memcmp(m->payload, payload, (size_t)len) == 0, "%s: wrong payload on %s: %s",
+			c2d_client_id(c), topic, m->payload);
+	ck_assert_int_eq(m->qos, qos);
+	ck_assert_int_eq(m->retain, retain);
+	c2d_msg_free(m);
+}
+
 struct c2d_msg *fx_request(struct c2d_client *app, const char *topic, const char *payload,
 		const char *expect_status)
 {
@@ -222,4 +237,45 @@ cJSON *fx_admin(struct c2d_client *app, const char *cmd, cJSON **resp)
 	c2d_msg_free(m);
 	free(payload);
 	return j;
+}
+
+cJSON *fx_admin_all(struct c2d_client *op, const char *payload)
+{
+	struct c2d_request rq = {.topic = "$CONTROL/c2d/v1", .payload = payload, .len = -1, .qos = 1};
+	struct c2d_msg *m = c2d_client_request(op, &rq);
+	cJSON *j;
+
+	ck_assert_msg(m != NULL, "no admin reply to %s", payload);
+	j = cJSON_Parse(m->payload);
+	ck_assert_msg(cJSON_IsArray(cJSON_GetObjectItem(j, "responses")), "bad reply %s", m->payload);
+	c2d_msg_free(m);
+	return j;
+}
+
+const cJSON *fx_ok_response(const cJSON *root, int i, const char *command)
+{
+	const cJSON *r = cJSON_GetArrayItem(cJSON_GetObjectItem(root, "responses"), i);
+	const cJSON *err = cJSON_GetObjectItem(r, "error");
+
+	ck_assert_ptr_nonnull(r);
+	ck_assert_str_eq(cJSON_GetObjectItem(r, "command")->valuestring, command);
+	ck_assert_msg(err == NULL, "%s failed: %s", command, err ? err->valuestring : "");
+	return cJSON_GetObjectItem(r, "data");
+}
+
+const char *fx_error_of(const cJSON *root, int i)
+{
+	const cJSON *r = cJSON_GetArrayItem(cJSON_GetObjectItem(root, "responses"), i);
+	const cJSON *err = cJSON_GetObjectItem(r, "error");
+
+	ck_assert_msg(cJSON_IsString(err), "response %d has no error", i);
+	return err->valuestring;
+}
+
+void fx_desired(struct c2d_client *app, const char *dev, const char *patch, const char *expect_status)
+{
+	char *topic = c2d_strf("$c2d/%s/twin/desired", dev);
+
+	c2d_msg_free(fx_request(app, topic, patch, expect_status));
+	free(topic);
 }

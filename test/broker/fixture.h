@@ -73,6 +73,10 @@ char *fx_passwd(const char *plain_lines);
  * Returns: caller owns (cJSON_Delete). */
 cJSON *fx_json(const struct c2d_msg *m);
 
+/* Receives the next message on topic (borrowed) at c within FX_WAIT_MS and
+ * asserts its topic, payload (len bytes), qos and retain flag. */
+void fx_expect_msg(struct c2d_client *c, const char *topic, const void *payload, int len, int qos, bool retain);
+
 /* c2d_client_request on topic with payload (both borrowed), QoS 1, the
  * harness's reply topic; asserts a reply came and, unless expect_status is
  * NULL, that its "status" user property is expect_status.
@@ -101,6 +105,22 @@ void fx_final(struct c2d_client *app, const char *corr, const char *state, int s
  * through app; asserts a reply. Returns the reply's root (caller owns,
  * cJSON_Delete) and *resp its first response (owned by the root). */
 cJSON *fx_admin(struct c2d_client *app, const char *cmd, cJSON **resp);
+
+/* A whole admin payload (borrowed) on $CONTROL/c2d/v1 through op (v5, QoS
+ * 1); asserts a reply with a responses array. Returns the reply's root
+ * (caller owns, cJSON_Delete). */
+cJSON *fx_admin_all(struct c2d_client *op, const char *payload);
+
+/* The i-th response of root (borrowed); asserts its command name and that it
+ * has no error. Returns its data (owned by root). */
+const cJSON *fx_ok_response(const cJSON *root, int i, const char *command);
+
+/* The i-th response's error string (owned by root); asserts it has one. */
+const char *fx_error_of(const cJSON *root, int i);
+
+/* Sets dev's desired twin with patch (borrowed) through app, QoS 1, and
+ * asserts the reply's status when expect_status is not NULL. */
+void fx_desired(struct c2d_client *app, const char *dev, const char *patch, const char *expect_status);
 
 /* ---- devices ---- */
 

@@ -18,14 +18,6 @@
 
 static const int protocols[] = {MQTT_PROTOCOL_V5, MQTT_PROTOCOL_V311};
 
-static void set_desired(struct c2d_client *app, const char *dev, const char *patch)
-{
-	char *topic = c2d_strf("$c2d/%s/twin/desired", dev);
-
-	c2d_msg_free(fx_request(app, topic, patch, "200"));
-	free(topic);
-}
-
 /* The next push to dev within wait_ms, skipping re-pushes of older
  * versions that were on their way (a loaded machine may be slower than
  * ack_timeout): its topic must end in t{version} and its payload carry
@@ -88,7 +80,7 @@ START_TEST(unanswered_push_is_repeated)
 	int n;
 	cJSON *d;
 
-	set_desired(app, "tw1", "{\"led\":\"on\"}");
+	fx_desired(app, "tw1", "{\"led\":\"on\"}", "200");
 	t0 = c2d_now_ms();
 	cJSON_Delete(expect_push(dev, "tw1", 1, true, FX_WAIT_MS));
 	d = expect_push(dev, "tw1", 1, true, 3000);
@@ -105,7 +97,7 @@ START_TEST(unanswered_push_is_repeated)
 	c2d_client_inbox_clear(dev);
 	ck_assert(c2d_client_expect_none(dev, "$c2d/tw1/in/twin/#", 2500));
 
-	set_desired(app, "tw1", "{\"fan\":2}");
+	fx_desired(app, "tw1", "{\"fan\":2}", "200");
 	d = expect_push(dev, "tw1", 2, false, FX_WAIT_MS); /* a patch from the acknowledged t1 */
 	ck_assert_int_eq(cJSON_GetObjectItem(d, "fan")->valueint, 2);
 	ck_assert_ptr_null(cJSON_GetObjectItem(d, "led"));
@@ -136,16 +128,16 @@ START_TEST(repush_current_version_until_rejected)
 	struct c2d_broker *b = fx_start("plugin_opt_ack_timeout 1\n");
 	struct c2d_client *app = fx_app(b, FX_REPLIES), *dev = fx_device(b, NULL, "tw2", proto);
 
-	set_desired(app, "tw2", "{\"a\":1}");
+	fx_desired(app, "tw2", "{\"a\":1}", "200");
 	cJSON_Delete(expect_push(dev, "tw2", 1, true, FX_WAIT_MS));
-	set_desired(app, "tw2", "{\"b\":2}");
+	fx_desired(app, "tw2", "{\"b\":2}", "200");
 	cJSON_Delete(expect_push(dev, "tw2", 2, true, FX_WAIT_MS));
 	cJSON_Delete(expect_push(dev, "tw2", 2, true, 3000));
 	fx_answer(dev, "tw2", "t2", 422);
 	c2d_client_inbox_clear(dev);
 	ck_assert(c2d_client_expect_none(dev, "$c2d/tw2/in/twin/#", 2500));
 
-	set_desired(app, "tw2", "{\"c\":3}");
+	fx_desired(app, "tw2", "{\"c\":3}", "200");
 	cJSON_Delete(expect_push(dev, "tw2", 3, true, FX_WAIT_MS));
 	fx_offline(dev);
 	c2d_sleep_ms(1500); /* the re-push would have been due */
