@@ -19,7 +19,10 @@
  *     while the job dispatches, against the same before the job (quiet)
  *
  * Then the N-device job again at maxPerMinute JOB_RATE (default 60000),
- * measured for its first 10 s (JOB_QUICK: 3 s): a paced rollout.
+ * measured for its first 10 s (JOB_QUICK: 3 s): a paced rollout
+ * (JOB_PACED_ONLY=1: that one alone). JOB_RPC_QUIET: the quiet calls
+ * (default 5000); p50, p99 and p99.9 are reported. JOB_SHARE: the
+ * broker's plugin_opt_job_share (default 20).
  *
  * Markdown on stdout, progress on stderr. */
 #define _GNU_SOURCE
@@ -38,7 +41,6 @@
 
 #define WHO "job_bench"
 #define WINDOW 500
-#define RPC_QUIET 2000
 #define LAT_MAX 200000
 
 /* The data of the admin command's reply (new object) or NULL. */
@@ -229,11 +231,18 @@ static int rpc_once(struct rclient *caller, uint64_t *ns)
 	return ok ? 0 : -1;
 }
 
-static void pcts(struct lat *l, double *p50, double *p99)
+static double pct(const struct lat *l, double q)
+{
+	return l->n ? (double)l->ns[(size_t)(q * (double)(l->n - 1) + 0.5)] / 1e6 : 0;
+}
+
+/* p[0..2]: p50, p99, p99.9 in ms. */
+static void pcts(struct lat *l, double *p)
 {
 	qsort(l->ns, l->n, sizeof(l->ns[0]), cmp_u64);
-	*p50 = l->n ? (double)l->ns[(size_t)(0.50 * (double)(l->n - 1) + 0.5)] / 1e6 : 0;
-	*p99 = l->n ? (double)l->ns[(size_t)(0.99 * (double)(l->n - 1) + 0.5)] / 1e6 : 0;
+	p[0] = pct(l, 0.50);
+	p[1] = pct(l, 0.99);
+	p[2] = pct(l, 0.999);
 }
 
 struct during {
@@ -260,7 +269,7 @@ struct result {
 	double dispatched;           /* executions dispatched when measuring stopped */
 	double tag_s, acked_s, dispatched_s;
 	long anon_before, anon_max, anon_after;
-	double quiet_p50, quiet_p99, during_p50, during_p99;
+	double quiet[3], during[3];  /* p50, p99, p99.9 ms */
 	size_t during_calls;
 	int errors;
 	double succeeded, in_progress;
@@ -278,9 +287,11 @@ static double num(const cJSON *o, const char *a, const char *b)
 /* One broker, n devices (online of them connected), one twin job; rate:
  * its maxPerMinute (0: none; then measured until every execution is
  * dispatched, else for window_s seconds). */
+static unsigned rpc_quiet = 5000;
+
 static int run(const char *plugin, unsigned n, unsigned online, unsigned rate, double window_s, struct result *res)
 {
-	char cmd[320], rollout[64];
+	char cmd[320], rollout[64], extra[96];
 	struct broker b;
 	struct rclient op, caller;
 	struct tclient echo;
@@ -299,7 +310,9 @@ static int run(const char *plugin, unsigned n, unsigned online, unsigned rate, d
 	res->n = n;
 	res->online = online;
 	res->rate = rate;
-	if(broker_prepare(&b, true, "c2d-job", "plugin_opt_stats_interval 0\n") || (f = broker_conf_open(&b)) == NULL
+	snprintf(extra, sizeof(extra), "plugin_opt_stats_interval 0\n%s%s%s", getenv("JOB_SHARE") ? "plugin_opt_job_share " : "",
+			getenv("JOB_SHARE") ? getenv("JOB_SHARE") : "", getenv("JOB_SHARE") ? "\n" : "");
+	if(broker_prepare(&b, true, "c2d-job", extra) || (f = broker_conf_open(&b)) == NULL
 			|| broker_conf_close(&b, f, plugin) || broker_launch(&b, "/usr/sbin/mosquitto", 20, WHO, NULL)){
 		return -1;
 	}
@@ -324,11 +337,11 @@ static int run(const char *plugin, unsigned n, unsigned online, unsigned rate, d
 	d.lat.ns = calloc(LAT_MAX, sizeof(uint64_t));
 	if(d.lat.ns == NULL) return -1;
 	for(i = 0; i < 200; i++) rpc_once(&caller, &ns); /* warm up */
-	for(i = 0; i < RPC_QUIET; i++){
+	for(i = 0; i < rpc_quiet; i++){
 		if(rpc_once(&caller, &ns) == 0) d.lat.ns[d.lat.n++] = ns;
 		else res->errors++;
 	}
-	pcts(&d.lat, &res->quiet_p50, &res->quiet_p99);
+	pcts(&d.lat, res->quiet);
 	d.lat.n = 0;
 	res->anon_before = anon_kb(b.pid);
 	res->anon_max = res->anon_before;
@@ -373,7 +386,7 @@ static int run(const char *plugin, unsigned n, unsigned online, unsigned rate, d
 	pthread_join(th, NULL);
 	res->acked_s = (double)(atomic_load(&fl.last_ack_ns) - t0) / 1e9;
 	res->acks = atomic_load(&fl.acks);
-	pcts(&d.lat, &res->during_p50, &res->during_p99);
+	pcts(&d.lat, res->during);
 	res->during_calls = d.lat.n;
 	res->errors += d.errors;
 	fprintf(stderr, WHO ": dispatched in %.1f s, online acknowledged in %.1f s\n", res->dispatched_s, res->acked_s);
@@ -397,9 +410,10 @@ static void row(const struct result *r)
 		printf("| %u | %.1f s | %.1f s | %.1f s | %.0f /s |", r->n, r->tag_s, r->acked_s, r->dispatched_s,
 				r->n / r->dispatched_s);
 	}
-	printf(" %.1f / %.1f / %.1f MiB | %.2f / %.2f ms | %.2f / %.2f ms | %.2fx | %zu | %d |\n", r->anon_before / 1024.0,
-			r->anon_max / 1024.0, r->anon_after / 1024.0, r->quiet_p50, r->during_p50, r->quiet_p99, r->during_p99,
-			r->quiet_p99 > 0 ? r->during_p99 / r->quiet_p99 : 0, r->during_calls, r->errors);
+	printf(" %.1f / %.1f / %.1f MiB | %.2f / %.2f ms | %.2f / %.2f ms | %.2f / %.2f ms | %.2fx | %zu | %d |\n",
+			r->anon_before / 1024.0, r->anon_max / 1024.0, r->anon_after / 1024.0, r->quiet[0], r->during[0], r->quiet[1],
+			r->during[1], r->quiet[2], r->during[2], r->quiet[1] > 0 ? r->during[1] / r->quiet[1] : 0, r->during_calls,
+			r->errors);
 }
 
 int main(void)
@@ -409,13 +423,16 @@ int main(void)
 	unsigned n = quick ? 5000 : 100000, online = quick ? 200 : 1000, rate = 60000, i;
 	double window = quick ? 3 : 10;
 	struct result r[3];
+	bool paced_only;
 
 	if(getenv("JOB_DEVICES")) n = (unsigned)strtoul(getenv("JOB_DEVICES"), NULL, 10);
 	if(getenv("JOB_ONLINE")) online = (unsigned)strtoul(getenv("JOB_ONLINE"), NULL, 10);
 	if(getenv("JOB_RATE")) rate = (unsigned)strtoul(getenv("JOB_RATE"), NULL, 10);
+	if(getenv("JOB_RPC_QUIET")) rpc_quiet = (unsigned)strtoul(getenv("JOB_RPC_QUIET"), NULL, 10);
+	paced_only = getenv("JOB_PACED_ONLY") != NULL && rate;
 	if(online > n / 10) online = n / 10;
 	mosquitto_lib_init();
-	if(run(plugin, n / 10, online, 0, 0, &r[0]) || run(plugin, n, online, 0, 0, &r[1])
+	if((!paced_only && (run(plugin, n / 10, online, 0, 0, &r[0]) || run(plugin, n, online, 0, 0, &r[1])))
 			|| (rate && run(plugin, n, online, rate, window, &r[2]))){
 		return 1;
 	}
@@ -424,12 +441,18 @@ int main(void)
 			"online (libmosquitto 3.1.1 clients acknowledging every twin push), the rest offline; a twin job on\n"
 			"`tags.fleet == \"b\"` (all of them), without rollout limits and then at maxPerMinute %u (measured for\n"
 			"its first %.0f s). The first row (N/10) is the baseline of the same run. RPC: lightweight, one in flight,\n"
-			"to an online echo device, quiet (before the job, %d calls) and while the job dispatches.\n\n",
-			WINDOW, online, rate, window, RPC_QUIET);
+			"to an online echo device, quiet (before the job, %u calls) and while the job dispatches.\n\n",
+			WINDOW, online, rate, window, rpc_quiet);
 	printf("| target | tagging | createJob to all online acked | to all dispatched | dispatch rate | anon before / max / after | "
-			"RPC p50 quiet / during | RPC p99 quiet / during | p99 ratio | calls during | errors |\n");
-	printf("|---|---|---|---|---|---|---|---|---|---|---|\n");
-	for(i = 0; i < (rate ? 3u : 2u); i++) row(&r[i]);
+			"RPC p50 quiet / during | RPC p99 quiet / during | RPC p99.9 quiet / during | p99 ratio | calls during | "
+			"errors |\n");
+	printf("|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+	for(i = paced_only ? 2u : 0u; i < (rate ? 3u : 2u); i++) row(&r[i]);
+	if(paced_only){
+		printf("\n");
+		mosquitto_lib_cleanup();
+		return 0;
+	}
 	printf("\nAnonymous memory during the job, %u-device target vs %u-device target: %.2fx (must stay about 1).\n"
 			"At the end of the %u-device job: %.0f succeeded (the online devices), %.0f in progress (offline: each gets\n"
 			"the patch when it returns).\n\n",

@@ -19,6 +19,7 @@
 #include <mqtt_protocol.h>
 
 #include "c2d_clock.h"
+#include "c2d_duty.h"
 #include "c2d_conf.h"
 #include "c2d_err.h"
 #include "c2d_log.h"
@@ -277,15 +278,17 @@ typedef int (*c2d_handler)(struct c2d *c2d, struct c2d_req *req);
 /* TICK: its unit of work (presence confirmation, catch-ups, timers, the
  * planes' timed work, the answer batch). */
 void c2d_tick(struct c2d *c2d);
-/* Background work's duty cycle (the expiry sweep): at most
- * conf.sweep_share % of each C2D_BG_WINDOW_US window of CLOCK_MONOTONIC.
+/* Background work's duty cycle (c2d_duty.h), one per kind: the expiry
+ * sweep at most conf.sweep_share %, the jobs' slices conf.job_share % of
+ * each C2D_BG_WINDOW_US window of CLOCK_MONOTONIC.
  * c2d_bg_allowance_us: what is left of the current window (0: wait for the
  * next one; time used beyond a window's share is owed by the next ones).
  * c2d_bg_charge: time spent; wrote: it wrote in the tick's transaction (the
  * tick then charges its commit too). */
 #define C2D_BG_WINDOW_US 100000
-uint64_t c2d_bg_allowance_us(struct c2d *c2d);
-void c2d_bg_charge(struct c2d *c2d, uint64_t us, bool wrote);
+enum c2d_bg_kind { C2D_BG_SWEEP, C2D_BG_JOBS, C2D_BG_KINDS };
+uint64_t c2d_bg_allowance_us(struct c2d *c2d, enum c2d_bg_kind kind);
+void c2d_bg_charge(struct c2d *c2d, enum c2d_bg_kind kind, uint64_t us, bool wrote);
 /* Open the timer loop and the periodic sync timer; close them again. */
 int c2d_tick_init(struct c2d *c2d);
 void c2d_tick_cleanup(struct c2d *c2d);
@@ -358,9 +361,8 @@ struct c2d {
 	bool sync_again;             /* a sync came due while it ran: one more */
 	int sync_rc;                 /* its LMDB result, read after it finished */
 	uint64_t reopen_at_ms;       /* a failed store is reopened at most once a second */
-	uint64_t bg_window_us;       /* start of the background duty-cycle window (CLOCK_MONOTONIC, tick.c) */
-	uint64_t bg_used_us;         /* background time used in it (may exceed the share: owed) */
-	bool bg_wrote;               /* background work wrote in the current tick's transaction */
+	struct c2d_duty bg[C2D_BG_KINDS]; /* background duty cycles (CLOCK_MONOTONIC, tick.c) */
+	bool bg_wrote[C2D_BG_KINDS]; /* that kind wrote in the current tick's transaction */
 	uint64_t now_ms;             /* CLOCK_MONOTONIC at the current TICK/event */
 	uint64_t wall_ms;            /* CLOCK_REALTIME at the current TICK/event */
 	uint64_t tmo_ms;             /* the timeout clock at the current TICK/event (clock.c) */

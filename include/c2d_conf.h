@@ -53,6 +53,7 @@ struct c2d_conf {
 	uint32_t calls_inflight;     /* device calls waiting per device, default 16, 1..65535 */
 	enum c2d_log_level log_level; /* log_level: error|warning|notice|info|debug, default info */
 	uint32_t sweep_share;        /* sweep_share: % of each 100 ms window the expiry sweep may use, default 10, 1..100 */
+	uint32_t job_share;          /* job_share: % of each 100 ms window the jobs' slices may use, default 20, 1..100 */
 };
 
 /* One option as the broker passes it (same layout as struct mosquitto_opt). */

@@ -85,6 +85,7 @@ static const struct opt opts_table[] = {
 	{"calls_inflight", T_U32, F(calls_inflight), 1, 65535, NULL, NULL, NULL},
 	{"log_level", T_ENUM, F(log_level), 0, 0, NULL, NULL, log_level_names},
 	{"sweep_share", T_U32, F(sweep_share), 1, 100, NULL, NULL, NULL},
+	{"job_share", T_U32, F(job_share), 1, 100, NULL, NULL, NULL},
 };
 
 #define OPT_COUNT (sizeof(opts_table) / sizeof(opts_table[0]))
@@ -116,6 +117,7 @@ void c2d_conf_defaults(struct c2d_conf *conf)
 	conf->calls_inflight = 16;
 	conf->log_level = C2D_LL_INFO;
 	conf->sweep_share = 10;
+	conf->job_share = 20;
 }
 
 void c2d_conf_free(struct c2d_conf *conf)

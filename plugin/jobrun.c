@@ -37,7 +37,6 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "c2d_fleet.h"
 #include "c2d_jobcont.h"
@@ -47,29 +46,25 @@
 #include "c2d_twin_plane.h"
 
 #define JOBS_PER_TICK 16
-#define RESOLVE_SCAN 256
+#define RESOLVE_SCAN 64
 #define DISPATCH_MAX 64
 #define CANCEL_SCAN 256
 #define VISIT_MAX 1024
-/* The jobs' share of one tick: the broker answers nothing else while a
- * tick runs, so its length is what a request arriving then waits
- * (bench/job_bench measures RPC p99 during a rollout). At least one device
- * is resolved and one dispatched per job and tick. */
-#define TICK_BUDGET_NS 100000ull
+/* The jobs' slices run on a duty cycle (tick.c, duty.c): at most job_share
+ * % of each 100 ms of the monotonic clock, their commit included, however
+ * often TICK fires (thousands of times a second under load: a fixed slice
+ * per tick would add up to most of the broker's time). The broker answers
+ * nothing else while a slice runs, so a slice is also at most SLICE_MAX_US
+ * (what a request arriving then waits; bench/job_bench measures RPC p99
+ * during a rollout). At least one device is resolved and one dispatched
+ * per job and slice. */
+#define SLICE_MAX_US 100
 
-static uint64_t deadline_ns;
-
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
+static uint64_t deadline_us;
 
 static bool over_budget(void)
 {
-	return mono_ns() >= deadline_ns;
+	return c2d_mono_us() >= deadline_us;
 }
 
 struct slice {
@@ -393,9 +388,12 @@ static int run_running(struct c2d *c2d, const char *job, cJSON *rec, struct slic
 	int rc = end_if_due(c2d, job, rec, &ended);
 
 	if(rc || ended) return rc; /* the cleanup runs from the next tick */
-	if(!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(rec, "resolved"))) rc = resolve(c2d, job, rec, s, changed);
+	/* what may go now first (the rollout's pace), then the target grows */
+	rc = dispatch(c2d, job, rec, s, changed);
 	s->n = s->visited = 0;
-	if(!rc) rc = dispatch(c2d, job, rec, s, changed);
+	if(!rc && !over_budget() && !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(rec, "resolved"))){
+		rc = resolve(c2d, job, rec, s, changed);
+	}
 	if(!rc) rc = end_if_due(c2d, job, rec, &ended);
 	if(!rc && ended) *changed = false;
 	else if(!rc) rc = report(c2d, job, rec, changed, done);
@@ -451,7 +449,8 @@ static int collect_job(void *ud, const char *job)
 	return ++a->n == JOBS_PER_TICK;
 }
 
-static void jobs_on_tick(struct c2d *c2d)
+/* One slice over the active jobs; false when none is active. */
+static bool run_slice(struct c2d *c2d)
 {
 	static char devs[VISIT_MAX][C2D_DEV_MAX + 1];
 	static struct c2d_jexec xs[VISIT_MAX];
@@ -460,25 +459,37 @@ static void jobs_on_tick(struct c2d *c2d)
 	size_t i, mark;
 	int rc;
 
-	deadline_ns = mono_ns() + TICK_BUDGET_NS;
-	if(c2d_store_job_scan(c2d->store, turn, true, collect_job, &a)) return;
+	if(c2d_store_job_scan(c2d->store, turn, true, collect_job, &a)) return false;
 	if(a.n == 0 && turn[0]){
 		turn[0] = '\0';
-		if(c2d_store_job_scan(c2d->store, NULL, true, collect_job, &a)) return;
+		if(c2d_store_job_scan(c2d->store, NULL, true, collect_job, &a)) return false;
 	}
 	if(a.n == JOBS_PER_TICK) memcpy(turn, a.job[a.n - 1], sizeof(turn));
 	else turn[0] = '\0';
 	for(i = 0; i < a.n; i++){
-		if(i && over_budget()){ /* the others first at the next tick */
+		if(i && over_budget()){ /* the others first at the next slice */
 			memcpy(turn, a.job[i - 1], sizeof(turn));
-			return;
+			break;
 		}
 		rc = c2d_item_begin(c2d, &mark);
 		if(!rc) rc = run_job(c2d, a.job[i], &s);
 		rc = c2d_item_end(c2d, mark, rc);
-		if(rc && c2d_transient(c2d, rc)) return;
+		if(rc && c2d_transient(c2d, rc)) break;
 		if(rc) c2d_log(C2D_LOG_WARN, "job '%s': this slice failed (%d); it is tried again at the next tick", a.job[i], rc);
 	}
+	return a.n > 0;
+}
+
+static void jobs_on_tick(struct c2d *c2d)
+{
+	uint64_t start, allow = c2d_bg_allowance_us(c2d, C2D_BG_JOBS);
+	bool wrote;
+
+	if(allow == 0) return; /* this window's share is used: the next one goes on */
+	start = c2d_mono_us();
+	deadline_us = start + (allow < SLICE_MAX_US ? allow : SLICE_MAX_US);
+	wrote = run_slice(c2d);
+	c2d_bg_charge(c2d, C2D_BG_JOBS, c2d_mono_us() - start, wrote);
 }
 
 static int jobs_init(struct c2d *c2d)

@@ -35,6 +35,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "c2d_jobs.h"
 #include "queue_int.h"
 
 /* ---- device record ---- */
@@ -56,6 +57,7 @@ int c2d_qdev_load(struct c2d *c2d, const char *dev, struct qdev *d, bool *exists
 		/* a new record: sequences continue after a deleted device's */
 		memset(&d->rec, 0, sizeof(d->rec));
 		d->rec.created_ms = c2d->wall_ms;
+		d->created = true;
 		rc = c2d_store_idmark_get(c2d->store, dev, &mark);
 		if(rc == 0) d->rec.next_seq = mark.next_seq;
 	}
@@ -71,6 +73,10 @@ int c2d_qdev_save(struct qdev *d)
 	if(rc) return rc;
 	rc = c2d_store_dev_put(d->c2d->store, d->dev, &d->rec);
 	if(rc == 0) d->dirty = false;
+	if(rc == 0 && d->created){ /* a device that appears through its queue: continuous jobs (jobcont.c) */
+		d->created = false;
+		rc = c2d_jobs_on_device_change(d->c2d, d->dev);
+	}
 	return rc;
 }
 

@@ -196,11 +196,11 @@ void c2d_qsweep_on_tick(struct c2d *c2d)
 	int n = 0;
 
 	if(c2d->wall_ms < q->next_due_ms && c2d->tmo_ms < q->next_tmo_ms) return;
-	allow = c2d_bg_allowance_us(c2d);
+	allow = c2d_bg_allowance_us(c2d, C2D_BG_SWEEP);
 	if(allow == 0) return; /* this window's share is used: the next one goes on */
 	start = c2d_mono_us();
 	if(sweep_index(c2d, &due, c2d->wall_ms, &n, start + allow) == 0){
 		sweep_index(c2d, &tmo, c2d->tmo_ms, &n, start + allow);
 	}
-	c2d_bg_charge(c2d, c2d_mono_us() - start, n > 0);
+	c2d_bg_charge(c2d, C2D_BG_SWEEP, c2d_mono_us() - start, n > 0);
 }

@@ -36,6 +36,7 @@ struct qdev {
 	struct c2d_devrec rec;
 	bool dirty;
 	bool forget;             /* the device is being deleted: finals keep no history */
+	bool created;            /* no record before: saving it tells the continuous jobs */
 };
 
 /* One item loaded from the store. */

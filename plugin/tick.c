@@ -3,13 +3,16 @@
  * so each tick reads CLOCK_MONOTONIC and CLOCK_REALTIME itself, confirms
  * pending connections, advances the private libuv loop (an in-memory timer
  * heap, never run with blocking modes), and gives each plane a budgeted turn.
- * Background work (the expiry sweep) runs on a duty cycle: at most
- * sweep_share % of each 100 ms of CLOCK_MONOTONIC, whatever the tick rate
+ * Background work runs on duty cycles (duty.c): the expiry sweep at most
+ * sweep_share %, the jobs job_share % of each 100 ms of CLOCK_MONOTONIC,
+ * whatever the tick rate
  * (under load TICK fires thousands of times a second: a fixed slice per tick
  * would take most of the broker's time).
  * Everything a tick writes, with the answers of the loop pass it ends, is
  * one unit of work (unit.c): one store transaction, committed before its
  * publishes leave. */
+#include <string.h>
+
 #include "c2d.h"
 
 /* sync periodic: the fdatasync of everything committed since the last one
@@ -98,30 +101,20 @@ void c2d_tick_cleanup(struct c2d *c2d)
 	c2d->loop_open = false;
 }
 
-static uint64_t bg_share_us(const struct c2d *c2d)
+static uint64_t bg_share_us(const struct c2d *c2d, enum c2d_bg_kind kind)
 {
-	return (uint64_t)C2D_BG_WINDOW_US * c2d->conf.sweep_share / 100;
+	return (uint64_t)C2D_BG_WINDOW_US * (kind == C2D_BG_JOBS ? c2d->conf.job_share : c2d->conf.sweep_share) / 100;
 }
 
-uint64_t c2d_bg_allowance_us(struct c2d *c2d)
+uint64_t c2d_bg_allowance_us(struct c2d *c2d, enum c2d_bg_kind kind)
 {
-	uint64_t now = c2d_mono_us(), share = bg_share_us(c2d);
-
-	if(now - c2d->bg_window_us >= C2D_BG_WINDOW_US){
-		/* a new window; what the last ones overran is owed, whole windows
-		 * that passed idle pay it off */
-		uint64_t windows = (now - c2d->bg_window_us) / C2D_BG_WINDOW_US;
-
-		c2d->bg_used_us = c2d->bg_used_us > windows * share ? c2d->bg_used_us - windows * share : 0;
-		c2d->bg_window_us = now;
-	}
-	return c2d->bg_used_us < share ? share - c2d->bg_used_us : 0;
+	return c2d_duty_allowance(&c2d->bg[kind], c2d_mono_us(), C2D_BG_WINDOW_US, bg_share_us(c2d, kind));
 }
 
-void c2d_bg_charge(struct c2d *c2d, uint64_t us, bool wrote)
+void c2d_bg_charge(struct c2d *c2d, enum c2d_bg_kind kind, uint64_t us, bool wrote)
 {
-	c2d->bg_used_us += us;
-	if(wrote) c2d->bg_wrote = true;
+	c2d_duty_charge(&c2d->bg[kind], us);
+	if(wrote) c2d->bg_wrote[kind] = true;
 }
 
 void c2d_tick(struct c2d *c2d)
@@ -143,7 +136,7 @@ void c2d_tick(struct c2d *c2d)
 	/* timers publish no stored state (lightweight RPC and call timeouts,
 	 * $SYS statistics): they use the outbox's side list */
 	uv_run(&c2d->loop, UV_RUN_NOWAIT);
-	c2d->bg_wrote = false;
+	memset(c2d->bg_wrote, 0, sizeof(c2d->bg_wrote));
 	for(i = 0; store_ok && i < c2d->plane_count; i++){
 		if(c2d->planes[i]->on_tick) c2d->planes[i]->on_tick(c2d);
 	}
@@ -151,7 +144,11 @@ void c2d_tick(struct c2d *c2d)
 	if(c2d_unit_commit(c2d)){
 		c2d_log(C2D_LOG_WARN, "timed work not committed; it is retried at the next tick");
 	}
-	/* background work wrote in this transaction: its commit is its cost */
-	if(c2d->bg_wrote) c2d_bg_charge(c2d, c2d_mono_us() - t0, false);
+	/* background work wrote in this transaction: its commit is its cost
+	 * (each kind that wrote is charged the whole of it) */
+	t0 = c2d_mono_us() - t0;
+	for(i = 0; i < C2D_BG_KINDS; i++){
+		if(c2d->bg_wrote[i]) c2d_bg_charge(c2d, (enum c2d_bg_kind)i, t0, false);
+	}
 	c2d_unit_close(c2d, false);
 }

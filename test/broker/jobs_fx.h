@@ -49,6 +49,18 @@ static int job_count(struct c2d_client *app, const char *job, const char *state,
 	return n;
 }
 
+/* Wait (bounded, 10 s) until the job counts n executions in state (the
+ * jobs' slices run on a duty cycle: after a slow commit the next slice
+ * may come a few windows later); returns the count, jstate as job_count. */
+static int wait_count(struct c2d_client *app, const char *job, const char *state, int n, char *jstate)
+{
+	uint64_t end = c2d_now_ms() + 10000;
+	int got;
+
+	while((got = job_count(app, job, state, jstate)) != n && c2d_now_ms() < end) c2d_sleep_ms(50);
+	return got;
+}
+
 /* Wait (bounded) until the job is in state want. */
 static void wait_job(struct c2d_client *app, const char *job, const char *want, int ms)
 {

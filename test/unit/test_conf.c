@@ -86,6 +86,7 @@ START_TEST(test_defaults)
 	ck_assert_uint_eq(conf.history_ttl_s, 86400);
 	ck_assert_int_eq(conf.log_level, C2D_LL_INFO);
 	ck_assert_uint_eq(conf.sweep_share, 10);
+	ck_assert_uint_eq(conf.job_share, 20);
 	c2d_conf_free(&conf);
 	c2d_conf_free(&conf);
 	ck_assert_ptr_null(conf.db_path);
@@ -139,6 +140,7 @@ static const struct nrow nrows[] = {
 	{"ack_timeout", F(ack_timeout_s), 0, 1, 86400, "", {NULL}},
 	{"calls_inflight", F(calls_inflight), 0, 1, 65535, "", {NULL}},
 	{"sweep_share", F(sweep_share), 0, 1, 100, "", {NULL}},
+	{"job_share", F(job_share), 0, 1, 100, "", {NULL}},
 	{"rpc_timeout_max", F(rpc_timeout_max_ms), 0, 1, 86400000, "",
 			{"rpc_timeout_min", "1", "rpc_timeout", "1", NULL}},
 	{"rpc_timeout_min", F(rpc_timeout_min_ms), 0, 1, 300000, " (the upper bound is plugin_opt_rpc_timeout_max)",
