@@ -658,6 +658,7 @@ struct storm {
 	double t;                    /* seconds to the end (see reconnect_run), -1: failed */
 	double conn_s;               /* to the last CONNACK */
 	long long commits;           /* c2d: store commits during the storm, -1: unknown */
+	long long events;            /* c2d: events published during the storm, -1: unknown */
 	double dev_rx, dev_tx;       /* packets per device read / written by the devices */
 	double brk_rx, brk_tx;       /* packets per device read / written by the broker ($SYS), -1: unknown */
 };
@@ -676,11 +677,11 @@ static void reconnect_run(enum storm_kind kind, double *prep_s, struct storm *st
 	unsigned long want;
 	uint64_t t0, failed = 0;
 	char extra[128];
-	long long c0 = -1, resp0 = -1, rx0 = -1, tx0 = -1, rx1, tx1;
+	long long c0 = -1, ev0 = -1, resp0 = -1, rx0 = -1, tx0 = -1, rx1, tx1;
 
 	memset(st, 0, sizeof(*st));
 	st->t = st->conn_s = st->brk_rx = st->brk_tx = -1;
-	st->commits = -1;
+	st->commits = st->events = -1;
 	memset(&b, 0, sizeof(b));
 	snprintf(extra, sizeof(extra), "plugin_opt_msg_queue_max %d\n", MSGS_PER_DEV * 2);
 	t0 = now_ns();
@@ -721,6 +722,7 @@ static void reconnect_run(enum storm_kind kind, double *prep_s, struct storm *st
 	if(c2d){
 		c0 = c2d_stat(b.port, "storeCommits");
 		resp0 = c2d_stat(b.port, "responses");
+		ev0 = c2d_stat(b.port, "events");
 	}
 	usleep(2500000); /* $SYS settles (sys_interval 1: an update every 2 s) */
 	sys_packets(b.port, &rx0, &tx0);
@@ -747,6 +749,7 @@ static void reconnect_run(enum storm_kind kind, double *prep_s, struct storm *st
 	if(secs(t0, now_ns()) < 300){
 		st->t = secs(t0, now_ns());
 		if(c2d && c0 >= 0 && (st->commits = c2d_stat(b.port, "storeCommits")) >= 0) st->commits -= c0;
+		if(c2d && ev0 >= 0 && (st->events = c2d_stat(b.port, "events")) >= 0) st->events -= ev0;
 		/* per device: CONNECT, PUBACK per delivery, the answers; CONNACK,
 		 * the deliveries, a PUBACK per QoS 1 answer */
 		st->dev_tx = 1 + (double)(atomic_load(&p->received) + atomic_load(&p->sent)) / r;
@@ -818,6 +821,10 @@ static int scenario_reconnect(void)
 		printf("The plugin's store commits during the c2d storm (admin `getStats` `storeCommits`): %lld for %u "
 				"answers (%.3f per answer; connect-time catch-ups included).\n\n", c.commits,
 				r * (MSGS_PER_DEV + 1), (double)c.commits / (r * (MSGS_PER_DEV + 1)));
+	}
+	if(c.events >= 0){
+		printf("Events the plugin published during the c2d storm (getStats `events`; nobody subscribes to them, "
+				"the broker still routes each): %lld, %.1f per device.\n\n", c.events, (double)c.events / r);
 	}
 	fflush(stdout);
 	return c.t > 0 && pl.t > 0 && pa.t > 0 ? 0 : -1;
