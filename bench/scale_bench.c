@@ -69,6 +69,7 @@
 
 struct opts {
 	unsigned devices, reconnect, expire;
+	int answer_qos;              /* scenario 2: QoS of the devices' answers (SCALE_ANSWER_QOS) */
 	bool quick;
 	const char *mosquitto, *plugin;
 };
@@ -111,7 +112,7 @@ static int write_conf(const struct broker *b)
 	FILE *f = broker_conf_open(b);
 
 	if(f == NULL) return -1;
-	fprintf(f, "max_connections -1\nconnection_messages false\n");
+	fprintf(f, "max_connections -1\nconnection_messages false\nsys_interval 1\n");
 	fprintf(f, "max_inflight_messages %d\nmax_queued_messages 1000\n", WINDOW);
 	return broker_conf_close(b, f, o.plugin);
 }
@@ -335,7 +336,10 @@ struct pool {
 	atomic_int cmd;
 	atomic_uint gen, done_gen;
 	atomic_bool stop, subscribe;
+	bool plain_answers;          /* plain devices publish a result per message too */
+	atomic_int answer_qos;
 	atomic_ulong connected, subscribed, received, answered, closed, failed;
+	atomic_ulong sent;           /* answers written (QoS 0: on_publish fires once written) */
 	atomic_ullong last_connack_ns; /* CLOCK_MONOTONIC of the latest CONNACK, any process */
 };
 
@@ -385,20 +389,27 @@ static void pd_on_message(struct mosquitto *m, void *obj, const struct mosquitto
 	char topic[128];
 
 	atomic_fetch_add(&d->pool->received, 1);
-	if(!d->pool->c2d) return;
+	if(!d->pool->c2d && !d->pool->plain_answers) return;
 	id = strrchr(msg->topic, '/');
 	if(id == NULL) return;
-	snprintf(topic, sizeof(topic), "$c2d/dev-%u/out/res/%s", d->idx, id + 1);
-	if(mosquitto_publish(m, NULL, topic, 0, NULL, 1, false)) atomic_fetch_add(&d->pool->failed, 1);
+	if(d->pool->c2d){
+		snprintf(topic, sizeof(topic), "$c2d/dev-%u/out/res/%s", d->idx, id + 1);
+	}else{
+		/* the same answer on a plain topic nobody subscribes to */
+		snprintf(topic, sizeof(topic), "plainres/dev-%u/%d", d->idx, msg->mid);
+	}
+	if(mosquitto_publish(m, NULL, topic, 0, NULL, atomic_load(&d->pool->answer_qos), false)) atomic_fetch_add(&d->pool->failed, 1);
 }
 
+/* QoS 1: the answer's PUBACK; QoS 0: the answer was written. */
 static void pd_on_publish(struct mosquitto *m, void *obj, int mid)
 {
 	struct pdev *d = obj;
 
 	(void)m;
 	(void)mid;
-	atomic_fetch_add(&d->pool->answered, 1);
+	atomic_fetch_add(&d->pool->sent, 1);
+	if(atomic_load(&d->pool->answer_qos)) atomic_fetch_add(&d->pool->answered, 1);
 }
 
 /* Worker process w: its devices, driven with poll on non-blocking sockets. */
@@ -596,11 +607,11 @@ static void make_plain(struct loader *l, uint64_t k, char *topic, size_t tlen, c
 	*payload = "{\"cmd\":\"set\",\"value\":42}";
 }
 
-/* The plugin's storeCommits counter (admin getStats, asked with
- * mosquitto_rr), or -1. */
-static long long store_commits(int port)
+/* One of the plugin's getStats counters ("storeCommits", "responses"; admin
+ * getStats, asked with mosquitto_rr), or -1. getStats writes nothing. */
+static long long c2d_stat(int port, const char *name)
 {
-	char cmd[256], out[2048];
+	char cmd[256], out[2048], key[64];
 	const char *p;
 	size_t n;
 	FILE *f;
@@ -612,33 +623,73 @@ static long long store_commits(int port)
 	n = fread(out, 1, sizeof(out) - 1, f);
 	pclose(f);
 	out[n] = '\0';
-	p = strstr(out, "\"storeCommits\":");
-	return p ? atoll(p + 15) : -1;
+	snprintf(key, sizeof(key), "\"%s\":", name);
+	for(p = strstr(out, key); p; p = strstr(p + 1, key)){ /* the counter, not {"responses":[ */
+		if(p[strlen(key)] >= '0' && p[strlen(key)] <= '9') return atoll(p + strlen(key));
+	}
+	return -1;
 }
 
-/* Returns the seconds until all deliveries were answered (c2d) or received
- * (plain), or -1. *commits: the plugin's store commits during the storm
- * (c2d; -1 if unknown). */
-static double reconnect_run(bool c2d, double *prep_s, double *conn_s, long long *commits)
+/* The broker's packet counters ($SYS/broker/messages/received and /sent:
+ * every MQTT packet read or written, any type), as last published (the bench
+ * brokers run with sys_interval 1). 0 on success. */
+static int sys_packets(int port, long long *rx, long long *tx)
 {
+	char cmd[256], line[256];
+	FILE *f;
+	int got = 0;
+
+	*rx = *tx = -1;
+	snprintf(cmd, sizeof(cmd), "mosquitto_sub -h 127.0.0.1 -p %d -v -C 2 -W 5 -t '$SYS/broker/messages/received' "
+			"-t '$SYS/broker/messages/sent' 2>/dev/null", port);
+	f = popen(cmd, "r");
+	if(f == NULL) return -1;
+	while(fgets(line, sizeof(line), f)){
+		if(strncmp(line, "$SYS/broker/messages/received ", 30) == 0) *rx = atoll(line + 30), got++;
+		if(strncmp(line, "$SYS/broker/messages/sent ", 26) == 0) *tx = atoll(line + 26), got++;
+	}
+	pclose(f);
+	return got == 2 ? 0 : -1;
+}
+
+enum storm_kind { STORM_C2D, STORM_PLAIN, STORM_PLAIN_ANSWERS };
+
+struct storm {
+	double t;                    /* seconds to the end (see reconnect_run), -1: failed */
+	double conn_s;               /* to the last CONNACK */
+	long long commits;           /* c2d: store commits during the storm, -1: unknown */
+	long long events;            /* c2d: events published during the storm, -1: unknown */
+	double dev_rx, dev_tx;       /* packets per device read / written by the devices */
+	double brk_rx, brk_tx;       /* packets per device read / written by the broker ($SYS), -1: unknown */
+};
+
+/* One storm. The time runs from the connect command to: c2d with QoS 1
+ * answers, the last answer's PUBACK; c2d with QoS 0 answers, the plugin
+ * having counted every answer (getStats "responses", polled once the last
+ * answer was written); plain, the last message received (and, with answers,
+ * the last answer written). */
+static void reconnect_run(enum storm_kind kind, double *prep_s, struct storm *st)
+{
+	bool c2d = kind == STORM_C2D;
 	struct broker b;
 	struct pool *p = NULL;
 	unsigned r = o.reconnect;
 	unsigned long want;
 	uint64_t t0, failed = 0;
-	double t = -1;
 	char extra[128];
+	long long c0 = -1, ev0 = -1, resp0 = -1, rx0 = -1, tx0 = -1, rx1, tx1;
 
-	long long c0 = -1;
-
-	*conn_s = -1;
-	*commits = -1;
+	memset(st, 0, sizeof(*st));
+	st->t = st->conn_s = st->brk_rx = st->brk_tx = -1;
+	st->commits = st->events = -1;
 	memset(&b, 0, sizeof(b));
 	snprintf(extra, sizeof(extra), "plugin_opt_msg_queue_max %d\n", MSGS_PER_DEV * 2);
 	t0 = now_ns();
 	if(broker_start(&b, c2d, extra)) goto out;
 	p = pool_open(r, c2d, b.port);
 	if(p == NULL) goto out;
+	p->plain_answers = kind == STORM_PLAIN_ANSWERS;
+	atomic_store(&p->answer_qos, 1); /* preparation: every first twin answer acknowledged */
 	if(c2d){
 		/* each device acknowledges its twin once, then goes offline */
 		if(load(b.port, "scale-app", r, make_twin, NULL, &failed) < 0 || failed) goto out;
@@ -663,63 +714,120 @@ static double reconnect_run(bool c2d, double *prep_s, double *conn_s, long long 
 		want = (unsigned long)r * MSGS_PER_DEV;
 	}
 	*prep_s = secs(t0, now_ns());
+	atomic_store(&p->answer_qos, o.answer_qos);
 	atomic_store(&p->answered, 0);
 	atomic_store(&p->received, 0);
-	if(c2d) c0 = store_commits(b.port);
-	fprintf(stderr, "scale_bench: 2. %s: %u devices reconnect...\n", c2d ? "c2d" : "plain", r);
+	atomic_store(&p->sent, 0);
+	atomic_store(&p->connected, 0);
+	if(c2d){
+		c0 = c2d_stat(b.port, "storeCommits");
+		resp0 = c2d_stat(b.port, "responses");
+		ev0 = c2d_stat(b.port, "events");
+	}
+	usleep(2500000); /* $SYS settles (sys_interval 1: an update every 2 s) */
+	sys_packets(b.port, &rx0, &tx0);
+	fprintf(stderr, "scale_bench: 2. %s: %u devices reconnect...\n",
+			c2d ? "c2d" : kind == STORM_PLAIN ? "plain" : "plain with answers", r);
 	t0 = now_ns();
 	pool_command(p, POOL_CONNECT);
-	while(atomic_load(c2d ? &p->answered : &p->received) < want && secs(t0, now_ns()) < 300){
+	for(;;){
+		bool done;
+
+		if(c2d && o.answer_qos) done = atomic_load(&p->answered) >= want;
+		else if(c2d) done = atomic_load(&p->sent) >= want;
+		else done = atomic_load(&p->received) >= want && (kind == STORM_PLAIN || atomic_load(&p->sent) >= want);
+		if(done || secs(t0, now_ns()) >= 300) break;
 		usleep(2000);
 	}
-	if(atomic_load(&p->connected) >= 2ul * r) *conn_s = secs(t0, atomic_load(&p->last_connack_ns));
-	if(atomic_load(c2d ? &p->answered : &p->received) >= want){
-		t = secs(t0, now_ns());
-		/* (getStats itself writes nothing) */
-		if(c2d && c0 >= 0 && (*commits = store_commits(b.port)) >= 0) *commits -= c0;
+	while(c2d && !o.answer_qos && atomic_load(&p->sent) >= want && secs(t0, now_ns()) < 300){
+		long long n = c2d_stat(b.port, "responses");
+
+		if(n < 0 || resp0 < 0 || n - resp0 >= (long long)want) break;
+		usleep(5000);
 	}
-	else fprintf(stderr, "scale_bench: %lu of %lu deliveries after 300 s\n",
-			atomic_load(c2d ? &p->answered : &p->received), want);
+	if(atomic_load(&p->connected) >= r) st->conn_s = secs(t0, atomic_load(&p->last_connack_ns));
+	if(secs(t0, now_ns()) < 300){
+		st->t = secs(t0, now_ns());
+		if(c2d && c0 >= 0 && (st->commits = c2d_stat(b.port, "storeCommits")) >= 0) st->commits -= c0;
+		if(c2d && ev0 >= 0 && (st->events = c2d_stat(b.port, "events")) >= 0) st->events -= ev0;
+		/* per device: CONNECT, PUBACK per delivery, the answers; CONNACK,
+		 * the deliveries, a PUBACK per QoS 1 answer */
+		st->dev_tx = 1 + (double)(atomic_load(&p->received) + atomic_load(&p->sent)) / r;
+		st->dev_rx = 1 + (double)(atomic_load(&p->received) + atomic_load(&p->answered)) / r;
+		usleep(2500000);
+		if(rx0 >= 0 && sys_packets(b.port, &rx1, &tx1) == 0){
+			/* minus the getStats / $SYS clients' own few packets */
+			st->brk_rx = (double)(rx1 - rx0) / r;
+			st->brk_tx = (double)(tx1 - tx0) / r;
+		}
+	}else{
+		fprintf(stderr, "scale_bench: %lu answered, %lu sent, %lu received of %lu after 300 s\n",
+				atomic_load(&p->answered), atomic_load(&p->sent), atomic_load(&p->received), want);
+	}
 	if(atomic_load(&p->failed)) fprintf(stderr, "scale_bench: %lu client failures\n", atomic_load(&p->failed));
 out:
 	if(failed) fprintf(stderr, "scale_bench: %" PRIu64 " publishes refused\n", failed);
 	pool_close(p);
 	broker_stop(&b);
-	return t;
+}
+
+static void storm_row(const char *name, unsigned deliveries, const struct storm *s)
+{
+	if(s->t <= 0){
+		printf("| %s | %u | - | failed | - | - | - |\n", name, deliveries);
+		return;
+	}
+	printf("| %s | %u | %.2f s | %.2f s | %.0f | %.1f + %.1f | ", name, deliveries, s->conn_s, s->t,
+			deliveries / s->t, s->dev_tx, s->dev_rx);
+	if(s->brk_rx >= 0) printf("%.1f + %.1f |\n", s->brk_rx, s->brk_tx);
+	else printf("- |\n");
 }
 
 static int scenario_reconnect(void)
 {
-	double tc, tp, prep_c = 0, prep_p = 0, cc = -1, cp = -1;
+	struct storm c, pl, pa;
+	double prep;
 	unsigned r = o.reconnect;
-	long long commits = -1, unused;
 
-	fprintf(stderr, "scale_bench: 2. c2d, %u devices, preparing...\n", r);
-	tc = reconnect_run(true, &prep_c, &cc, &commits);
+	fprintf(stderr, "scale_bench: 2. c2d, %u devices, answers at QoS %d, preparing...\n", r, o.answer_qos);
+	reconnect_run(STORM_C2D, &prep, &c);
 	fprintf(stderr, "scale_bench: 2. plain, %u devices, preparing...\n", r);
-	tp = reconnect_run(false, &prep_p, &cp, &unused);
+	reconnect_run(STORM_PLAIN, &prep, &pl);
+	fprintf(stderr, "scale_bench: 2. plain with answers, %u devices, preparing...\n", r);
+	reconnect_run(STORM_PLAIN_ANSWERS, &prep, &pa);
 
 	printf("## Scale 2: %u devices reconnecting at once\n\n", r);
 	printf("Each device is offline with a pending twin patch and %d queued QoS 1 messages (c2d), or with %d "
 			"messages queued in its persistent session (plain: MQTT 3.1.1, clean session false, subscribed "
-			"at QoS 1). All connect at once from %d client processes (libmosquitto, non-blocking sockets, poll) and "
-			"answer every delivery (c2d: `out/res/{id}`, the time runs to the last answer's PUBACK; plain: "
-			"PUBACK of the message, the time runs to the last message received).\n\n",
-			MSGS_PER_DEV, MSGS_PER_DEV, POOL_PROCS);
-	printf("| broker | deliveries | all CONNACKed in | all answered in | deliveries/s |\n|---|---:|---:|---:|---:|\n");
-	if(tc > 0) printf("| c2d | %u | %.2f s | %.2f s | %.0f |\n", r * (MSGS_PER_DEV + 1), cc, tc, r * (MSGS_PER_DEV + 1) / tc);
-	else printf("| c2d | %u | - | failed | - |\n", r * (MSGS_PER_DEV + 1));
-	if(tp > 0) printf("| plain | %u | %.2f s | %.2f s | %.0f |\n", r * MSGS_PER_DEV, cp, tp, r * MSGS_PER_DEV / tp);
-	else printf("| plain | %u | - | failed | - |\n", r * MSGS_PER_DEV);
-	if(tc > 0 && tp > 0) printf("\nTime ratio c2d/plain: **%.2f** (c2d also pushes and gets answers for %u twin patches).\n\n", tc / tp, r);
-	else printf("\n");
-	if(commits >= 0){
+			"at QoS 1). All connect at once from %d client processes (libmosquitto, non-blocking sockets, poll). "
+			"c2d devices answer every delivery on `out/res/{id}` at QoS %d (SCALE_ANSWER_QOS); the time runs to %s. "
+			"Plain devices PUBACK each message; the time runs to the last message received. \"plain + answers\": "
+			"each plain device also publishes a QoS %d result per message to a topic nobody subscribes to.\n\n",
+			MSGS_PER_DEV, MSGS_PER_DEV, POOL_PROCS, o.answer_qos,
+			o.answer_qos ? "the last answer's PUBACK" : "the plugin having counted every answer (getStats)",
+			o.answer_qos);
+	printf("Packets per device: written + read by the devices (their own counts), and read + written by the "
+			"broker (`$SYS/broker/messages/received`, `sent`: every packet of any type, the bench's few "
+			"getStats/$SYS packets included).\n\n");
+	printf("| broker | deliveries | all CONNACKed in | all done in | deliveries/s | device packets, tx + rx "
+			"| broker packets, rx + tx |\n|---|---:|---:|---:|---:|---:|---:|\n");
+	storm_row("c2d", r * (MSGS_PER_DEV + 1), &c);
+	storm_row("plain", r * MSGS_PER_DEV, &pl);
+	storm_row("plain + answers", r * MSGS_PER_DEV, &pa);
+	if(c.t > 0 && pl.t > 0) printf("\nTime ratio c2d/plain: **%.2f**", c.t / pl.t);
+	if(c.t > 0 && pa.t > 0) printf("; c2d/(plain + answers): **%.2f**", c.t / pa.t);
+	printf(" (c2d also pushes and gets answers for %u twin patches).\n\n", r);
+	if(c.commits >= 0){
 		printf("The plugin's store commits during the c2d storm (admin `getStats` `storeCommits`): %lld for %u "
-				"answers (%.3f per answer; connect-time catch-ups included).\n\n", commits,
-				r * (MSGS_PER_DEV + 1), (double)commits / (r * (MSGS_PER_DEV + 1)));
+				"answers (%.3f per answer; connect-time catch-ups included).\n\n", c.commits,
+				r * (MSGS_PER_DEV + 1), (double)c.commits / (r * (MSGS_PER_DEV + 1)));
+	}
+	if(c.events >= 0){
+		printf("Events the plugin published during the c2d storm (getStats `events`; nobody subscribes to them, "
+				"the broker still routes each): %lld, %.1f per device.\n\n", c.events, (double)c.events / r);
 	}
 	fflush(stdout);
-	return tc > 0 && tp > 0 ? 0 : -1;
+	return c.t > 0 && pl.t > 0 && pa.t > 0 ? 0 : -1;
 }
 
 /* ---- scenario 3: mass expiry under RPC load ---- */
@@ -1036,6 +1144,7 @@ int main(int argc, char **argv)
 	o.devices = env_uint("SCALE_DEVICES", o.quick ? 1000 : 100000);
 	o.reconnect = env_uint("SCALE_RECONNECT", o.quick ? 200 : 10000);
 	o.expire = env_uint("SCALE_EXPIRE", o.quick ? 5000 : 1000000);
+	o.answer_qos = getenv("SCALE_ANSWER_QOS") && strcmp(getenv("SCALE_ANSWER_QOS"), "1") == 0 ? 1 : 0;
 	o.mosquitto = getenv("SCALE_MOSQUITTO") ? getenv("SCALE_MOSQUITTO") : "/usr/sbin/mosquitto";
 	o.plugin = getenv("SCALE_PLUGIN") && *getenv("SCALE_PLUGIN") ? getenv("SCALE_PLUGIN") : C2D_PLUGIN_PATH; /* another build: "before" */
 	if(getrlimit(RLIMIT_NOFILE, &rl) == 0){

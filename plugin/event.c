@@ -2,6 +2,7 @@
  * $c2d/{dev}/events/{kind}, or for a fleet job on $c2d/$jobs/{job}/events
  * (QoS 1, not retained, unbatched). */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -17,38 +18,112 @@ void c2d_time_rfc3339(uint64_t wall_ms, char *buf, size_t len)
 			tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (unsigned)(wall_ms % 1000));
 }
 
-/* One CloudEvent about subject on topic (both borrowed). data consumed. */
+/* Text built for one event: a stack buffer while it fits, else the heap. */
+struct etext {
+	char *p;
+	size_t len, cap;
+	bool heap, nomem;
+	char stack[512];
+};
+
+static void et_put(struct etext *t, const char *s, size_t n)
+{
+	if(t->nomem) return;
+	if(t->len + n + 1 > t->cap){
+		size_t cap = (t->len + n + 1) * 2;
+		char *p = t->heap ? realloc(t->p, cap) : malloc(cap);
+
+		if(p == NULL){
+			t->nomem = true;
+			return;
+		}
+		if(!t->heap) memcpy(p, t->p, t->len);
+		t->p = p;
+		t->cap = cap;
+		t->heap = true;
+	}
+	memcpy(t->p + t->len, s, n);
+	t->len += n;
+	t->p[t->len] = '\0';
+}
+
+static void et_str(struct etext *t, const char *s)
+{
+	et_put(t, s, strlen(s));
+}
+
+/* s as a JSON string, escaped as cJSON prints it (RFC 8259 section 7). */
+static void et_quoted(struct etext *t, const char *s)
+{
+	const char *run = s;
+	char esc[8];
+
+	et_put(t, "\"", 1);
+	for(; *s; s++){
+		unsigned char c = (unsigned char)*s;
+
+		if(c >= 0x20 && c != '"' && c != '\\') continue;
+		et_put(t, run, (size_t)(s - run));
+		switch(c){
+			case '"': et_put(t, "\\\"", 2); break;
+			case '\\': et_put(t, "\\\\", 2); break;
+			case '\b': et_put(t, "\\b", 2); break;
+			case '\f': et_put(t, "\\f", 2); break;
+			case '\n': et_put(t, "\\n", 2); break;
+			case '\r': et_put(t, "\\r", 2); break;
+			case '\t': et_put(t, "\\t", 2); break;
+			default:
+				snprintf(esc, sizeof(esc), "\\u%04x", c);
+				et_put(t, esc, 6);
+		}
+		run = s + 1;
+	}
+	et_put(t, run, (size_t)(s - run));
+	et_put(t, "\"", 1);
+}
+
+/* One CloudEvent about subject on topic (both borrowed). data consumed. The
+ * envelope is printed directly (an event is built on every state change,
+ * most often with nobody subscribed: a cJSON tree of it cost about 15
+ * allocations); only data goes through cJSON. Same keys, order and escaping
+ * as cJSON_PrintUnformatted of the envelope. */
 static int event_on(struct c2d *c2d, enum c2d_out_list list, const char *topic, const char *subject,
 		const char *type, cJSON *data)
 {
 	char id[48], when[32];
-	cJSON *ev;
-	char *text;
+	char *dtext = NULL;
+	struct etext t;
 	int rc;
 
-	ev = cJSON_CreateObject();
-	if(ev == NULL){
+	if(data){
+		dtext = cJSON_PrintUnformatted(data);
 		cJSON_Delete(data);
-		return C2D_ENOMEM;
+		if(dtext == NULL) return C2D_ENOMEM;
 	}
+	memset(&t, 0, sizeof(t) - sizeof(t.stack));
+	t.p = t.stack;
+	t.cap = sizeof(t.stack);
+	t.stack[0] = '\0';
 	snprintf(id, sizeof(id), "%llu-%llu", (unsigned long long)c2d->boot_ms,
 			(unsigned long long)++c2d->event_seq);
 	c2d_time_rfc3339(c2d->wall_ms ? c2d->wall_ms : c2d_wall_ms(), when, sizeof(when));
-	cJSON_AddStringToObject(ev, "specversion", "1.0");
-	cJSON_AddStringToObject(ev, "id", id);
-	cJSON_AddStringToObject(ev, "source", "mosquitto-c2d");
-	cJSON_AddStringToObject(ev, "type", type);
-	cJSON_AddStringToObject(ev, "subject", subject);
-	cJSON_AddStringToObject(ev, "time", when);
-	if(data){
-		cJSON_AddStringToObject(ev, "datacontenttype", "application/json");
-		cJSON_AddItemToObject(ev, "data", data);
+	et_str(&t, "{\"specversion\":\"1.0\",\"id\":\"");
+	et_str(&t, id);
+	et_str(&t, "\",\"source\":\"mosquitto-c2d\",\"type\":");
+	et_quoted(&t, type);
+	et_str(&t, ",\"subject\":");
+	et_quoted(&t, subject);
+	et_str(&t, ",\"time\":\"");
+	et_str(&t, when);
+	et_str(&t, "\"");
+	if(dtext){
+		et_str(&t, ",\"datacontenttype\":\"application/json\",\"data\":");
+		et_str(&t, dtext);
+		cJSON_free(dtext);
 	}
-	text = cJSON_PrintUnformatted(ev);
-	cJSON_Delete(ev);
-	if(text == NULL) return C2D_ENOMEM;
-	rc = c2d_outbox_add(c2d, list, NULL, topic, text, strlen(text), 1, NULL);
-	cJSON_free(text);
+	et_str(&t, "}");
+	rc = t.nomem ? C2D_ENOMEM : c2d_outbox_add(c2d, list, NULL, topic, t.p, t.len, 1, NULL);
+	if(t.heap) free(t.p);
 	if(rc == 0) c2d->counters[C2D_C_EVENTS]++;
 	return rc;
 }

@@ -393,6 +393,34 @@ START_TEST(catalogue_matches_the_broker)
 }
 END_TEST
 
+/* The envelope is printed without cJSON (plugin/event.c): a subject that
+ * needs escaping (a device id may hold '"', '\\' and any UTF-8) still reads
+ * back as the same string, and the event is one valid JSON object. */
+START_TEST(envelope_escapes_the_subject)
+{
+	static const char *const id = "ev\"q\\z\xc3\xa9";
+	struct c2d_broker *b = fx_start(NULL);
+	struct c2d_client *mon = fx_monitor(b, "$c2d/+/events/presence");
+	struct c2d_client *dev = fx_device(b, NULL, id, V5);
+	struct c2d_msg *m = c2d_client_wait_msg(mon, NULL, 3000);
+	cJSON *ev;
+
+	ck_assert_msg(m != NULL, "no presence event for the device");
+	ev = cJSON_Parse(m->payload);
+	ck_assert_msg(ev != NULL, "event is not JSON: %s", m->payload);
+	ck_assert_str_eq(cJSON_GetObjectItem(ev, "subject")->valuestring, id);
+	ck_assert_str_eq(cJSON_GetObjectItem(ev, "type")->valuestring, "c2d.presence.connected");
+	ck_assert_str_eq(cJSON_GetObjectItem(ev, "source")->valuestring, "mosquitto-c2d");
+	ck_assert(cJSON_IsObject(cJSON_GetObjectItem(ev, "data")));
+	ck_assert_int_eq(cJSON_GetObjectItem(cJSON_GetObjectItem(ev, "data"), "protocolVersion")->valueint, 5);
+	cJSON_Delete(ev);
+	c2d_msg_free(m);
+	c2d_client_destroy(dev);
+	c2d_client_destroy(mon);
+	c2d_broker_cleanup(b);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("events");
@@ -400,6 +428,7 @@ int main(void)
 
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, catalogue_matches_the_broker);
+	tcase_add_test(tc, envelope_escapes_the_subject);
 	suite_add_tcase(s, tc);
 	return c2d_check_run(s);
 }
