@@ -460,6 +460,7 @@ static void jobs_on_tick(struct c2d *c2d)
 	size_t i, mark;
 	int rc;
 
+	if(c2d_store_jobs_idle(c2d->store)) return; /* no read transaction per loop pass */
 	deadline_ns = mono_ns() + TICK_BUDGET_NS;
 	if(c2d_store_job_scan(c2d->store, turn, true, collect_job, &a)) return;
 	if(a.n == 0 && turn[0]){

@@ -124,6 +124,18 @@ void c2d_bg_charge(struct c2d *c2d, uint64_t us, bool wrote)
 	if(wrote) c2d->bg_wrote = true;
 }
 
+/* Whether the private loop has anything to run: a due timer, a closing
+ * handle, a finished sync. uv_run(NOWAIT) costs an epoll_wait (libuv's
+ * threadpool handle is always registered) and TICK runs at the end of every
+ * broker loop pass, just before the pass's plugin publishes leave: skipping
+ * it when nothing is due takes a system call off every lightweight RPC hop. */
+static bool loop_due(struct c2d *c2d)
+{
+	if(c2d->sync_busy) return true; /* its completion arrives through libuv's async handle */
+	uv_update_time(&c2d->loop);
+	return uv_backend_timeout(&c2d->loop) == 0;
+}
+
 void c2d_tick(struct c2d *c2d)
 {
 	uint64_t t0;
@@ -142,7 +154,7 @@ void c2d_tick(struct c2d *c2d)
 	if(store_ok) c2d_presence_catch_up(c2d, NULL, C2D_CATCHUP_MAX);
 	/* timers publish no stored state (lightweight RPC and call timeouts,
 	 * $SYS statistics): they use the outbox's side list */
-	uv_run(&c2d->loop, UV_RUN_NOWAIT);
+	if(loop_due(c2d)) uv_run(&c2d->loop, UV_RUN_NOWAIT);
 	c2d->bg_wrote = false;
 	for(i = 0; store_ok && i < c2d->plane_count; i++){
 		if(c2d->planes[i]->on_tick) c2d->planes[i]->on_tick(c2d);
