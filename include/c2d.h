@@ -98,14 +98,22 @@ struct c2d_out {
 	void *payload;               /* owned, mosquitto_malloc memory */
 	uint32_t payloadlen;
 	uint8_t qos;
+	bool pooled;                 /* a C2D_OUT_BLOCK block, kept for reuse when freed */
 	mosquitto_property *props;   /* owned */
 };
+/* Entries whose topic and client id fit in this block are reused (up to
+ * C2D_OUT_SPARE of them kept): a lightweight RPC's two publishes allocate no
+ * entry. */
+#define C2D_OUT_BLOCK 384
+#define C2D_OUT_SPARE 32
 struct c2d_outbox {
 	struct c2d_out *head;
 	struct c2d_out **tail;
 	size_t count;
 	struct c2d_out *side_head;   /* not rolled back */
 	struct c2d_out **side_tail;
+	struct c2d_out *spare;       /* freed pooled entries (owned) */
+	unsigned spare_count;
 	uint64_t published;          /* lifetime counters */
 	uint64_t failed;
 };
