@@ -6,6 +6,7 @@
 #ifndef C2D_H
 #define C2D_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -364,6 +365,9 @@ struct c2d {
 	uv_work_t sync_work;         /* the periodic fsync, on libuv's thread pool */
 	bool sync_busy;              /* sync_work queued or running */
 	bool sync_again;             /* a sync came due while it ran: one more */
+	atomic_bool sync_finished;   /* set by the worker when its fsync returned (tick.c) */
+	bool synced_once;
+	uint64_t sync_commits;       /* counters[C2D_C_COMMITS] when the last sync started */
 	int sync_rc;                 /* its LMDB result, read after it finished */
 	uint64_t reopen_at_ms;       /* a failed store is reopened at most once a second */
 	uint64_t bg_window_us;       /* start of the background duty-cycle window (CLOCK_MONOTONIC, tick.c) */

@@ -23,6 +23,7 @@ static void sync_work(uv_work_t *req)
 	struct c2d *c2d = req->data;
 
 	c2d->sync_rc = c2d_store_sync_worker(c2d->store);
+	atomic_store(&c2d->sync_finished, true);
 }
 
 static void start_sync(struct c2d *c2d);
@@ -32,6 +33,7 @@ static void sync_done(uv_work_t *req, int status)
 	struct c2d *c2d = req->data;
 
 	c2d->sync_busy = false;
+	atomic_store(&c2d->sync_finished, false);
 	if(status == 0) c2d_store_sync_report(c2d->store, c2d->sync_rc);
 	if(c2d->sync_again && status == 0){
 		/* what was committed while it ran must not wait a whole interval */
@@ -51,6 +53,11 @@ static void start_sync(struct c2d *c2d)
 		c2d->sync_again = true; /* the last one is still writing */
 		return;
 	}
+	/* nothing committed since the last one started (every commit is the
+	 * unit's, which counts it): no fsync, no worker wake-up */
+	if(c2d->synced_once && c2d->counters[C2D_C_COMMITS] == c2d->sync_commits) return;
+	c2d->synced_once = true;
+	c2d->sync_commits = c2d->counters[C2D_C_COMMITS];
 	c2d->sync_work.data = c2d;
 	if(uv_queue_work(&c2d->loop, &c2d->sync_work, sync_work, sync_done) == 0){
 		c2d->sync_busy = true;
@@ -131,7 +138,8 @@ void c2d_bg_charge(struct c2d *c2d, uint64_t us, bool wrote)
  * it when nothing is due takes a system call off every lightweight RPC hop. */
 static bool loop_due(struct c2d *c2d)
 {
-	if(c2d->sync_busy) return true; /* its completion arrives through libuv's async handle */
+	/* a finished sync's completion arrives through libuv's async handle */
+	if(c2d->sync_busy && atomic_load(&c2d->sync_finished)) return true;
 	uv_update_time(&c2d->loop);
 	return uv_backend_timeout(&c2d->loop) == 0;
 }
