@@ -6,6 +6,7 @@
 #ifndef C2D_H
 #define C2D_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -99,14 +100,22 @@ struct c2d_out {
 	void *payload;               /* owned, mosquitto_malloc memory */
 	uint32_t payloadlen;
 	uint8_t qos;
+	bool pooled;                 /* a C2D_OUT_BLOCK block, kept for reuse when freed */
 	mosquitto_property *props;   /* owned */
 };
+/* Entries whose topic and client id fit in this block are reused (up to
+ * C2D_OUT_SPARE of them kept): a lightweight RPC's two publishes allocate no
+ * entry. */
+#define C2D_OUT_BLOCK 384
+#define C2D_OUT_SPARE 32
 struct c2d_outbox {
 	struct c2d_out *head;
 	struct c2d_out **tail;
 	size_t count;
 	struct c2d_out *side_head;   /* not rolled back */
 	struct c2d_out **side_tail;
+	struct c2d_out *spare;       /* freed pooled entries (owned) */
+	unsigned spare_count;
 	uint64_t published;          /* lifetime counters */
 	uint64_t failed;
 };
@@ -359,6 +368,9 @@ struct c2d {
 	uv_work_t sync_work;         /* the periodic fsync, on libuv's thread pool */
 	bool sync_busy;              /* sync_work queued or running */
 	bool sync_again;             /* a sync came due while it ran: one more */
+	atomic_bool sync_finished;   /* set by the worker when its fsync returned (tick.c) */
+	bool synced_once;
+	uint64_t sync_commits;       /* counters[C2D_C_COMMITS] when the last sync started */
 	int sync_rc;                 /* its LMDB result, read after it finished */
 	uint64_t reopen_at_ms;       /* a failed store is reopened at most once a second */
 	struct c2d_duty bg[C2D_BG_KINDS]; /* background duty cycles (CLOCK_MONOTONIC, tick.c) */

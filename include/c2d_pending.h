@@ -5,7 +5,10 @@
  *
  * Each entry has a number unique in its table (the id on the wire), the
  * device, where the answer goes (topic + correlation data), and a libuv timer
- * on the plugin's private loop that calls on_timeout once. */
+ * on the plugin's private loop that calls on_timeout once. Timers and device
+ * entries are kept for reuse (up to C2D_PENDING_SPARE timers, one device
+ * entry per table): an answered RPC then frees one block and closes no
+ * libuv handle, so the tick after it has nothing to run. */
 #ifndef C2D_PENDING_H
 #define C2D_PENDING_H
 
@@ -17,12 +20,18 @@
 
 struct c2d_pending;
 struct c2d_pending_dev;
+struct c2d_pending_timer;
+
+#define C2D_PENDING_SPARE 64
 
 struct c2d_pending_table {
 	struct c2d *c2d;
 	struct c2d_pending *items;       /* by id (uthash) */
 	struct c2d_pending_dev *devs;    /* entries per device (uthash) */
 	uint64_t next_id;
+	struct c2d_pending_timer *spare; /* stopped timers for reuse (owned) */
+	unsigned spare_count;
+	struct c2d_pending_dev *spare_dev; /* a device entry for reuse (owned), or NULL */
 	void (*on_timeout)(struct c2d *c2d, struct c2d_pending *p); /* p is freed after */
 };
 
@@ -35,7 +44,7 @@ struct c2d_pending {
 	uint16_t corr_len;
 	char *note;                  /* in data: method / rid, for logs and events */
 	uint64_t started_ms;         /* monotonic */
-	uv_timer_t timer;
+	struct c2d_pending_timer *tm; /* its running timer (the table's, reused) */
 	struct c2d_pending_table *table;
 	struct c2d_pending_dev *devent; /* its device's entry */
 	struct c2d_pending *prev, *next; /* that device's list (utlist) */

@@ -213,6 +213,10 @@ int c2d_store_job_put(struct c2d_store *st, const char *job, const char *json, s
  * those in the active table. cb returns nonzero to stop. job borrowed. */
 int c2d_store_job_scan(struct c2d_store *st, const char *after, bool active,
 		int (*cb)(void *ud, const char *job), void *ud);
+/* True while a scan of committed state (no write transaction open) found
+ * the active table empty and no job was put in it since: the jobs plane's
+ * tick then has nothing to read. */
+bool c2d_store_jobs_idle(const struct c2d_store *st);
 /* Put the job in (on) or take it out of the active table. */
 int c2d_store_job_active(struct c2d_store *st, const char *job, bool on);
 int c2d_store_jexec_get(struct c2d_store *st, const char *job, const char *dev, struct c2d_jexec *x);

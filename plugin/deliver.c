@@ -10,16 +10,39 @@
  * answer goes to the plane whose letter starts the id. A sub-device announced
  * by a gateway gets its deliveries through the gateway's client id, on its
  * own topics (c2d_presence_client). */
-#include <inttypes.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "c2d.h"
 
+/* The parts (up to a NULL) one after the other in dst, cut at cap - 1 like
+ * snprintf. Every delivery builds three names: no format parsing for them. */
+static void join(char *dst, size_t cap, const char *const *parts)
+{
+	size_t at = 0, n;
+
+	if(cap == 0) return;
+	for(; *parts; parts++){
+		n = strlen(*parts);
+		if(n > cap - 1 - at) n = cap - 1 - at;
+		memcpy(dst + at, *parts, n);
+		at += n;
+	}
+	dst[at] = '\0';
+}
+
 void c2d_deliver_id(char letter, uint64_t num, char *buf, size_t len)
 {
-	snprintf(buf, len, "%c%" PRIu64, letter, num);
+	char digits[21], *d = digits + sizeof(digits);
+	const char *parts[3] = {(char[2]){letter, '\0'}, NULL, NULL};
+
+	*--d = '\0';
+	do{
+		*--d = (char)('0' + num % 10);
+		num /= 10;
+	}while(num);
+	parts[1] = d;
+	join(buf, len, parts);
 }
 
 int c2d_deliver_parse_id(const char *id, char *letter, uint64_t *num)
@@ -47,8 +70,8 @@ int c2d_deliver(struct c2d *c2d, const char *dev, const char *path, char letter,
 	int rc;
 
 	c2d_deliver_id(letter, num, id, sizeof(id));
-	snprintf(topic, sizeof(topic), "$c2d/%s/in/%s/%s", dev, path, id);
-	snprintf(resp, sizeof(resp), "$c2d/%s/out/res/%s", dev, id);
+	join(topic, sizeof(topic), (const char *const[]){"$c2d/", dev, "/in/", path, "/", id, NULL});
+	join(resp, sizeof(resp), (const char *const[]){"$c2d/", dev, "/out/res/", id, NULL});
 	rc = mosquitto_property_add_binary(&props, MQTT_PROP_CORRELATION_DATA, id, (uint16_t)strlen(id));
 	if(!rc) rc = mosquitto_property_add_string(&props, MQTT_PROP_RESPONSE_TOPIC, resp);
 	if(!rc && content_type) rc = mosquitto_property_add_string(&props, MQTT_PROP_CONTENT_TYPE, content_type);

@@ -485,6 +485,7 @@ static void jobs_on_tick(struct c2d *c2d)
 	uint64_t start, allow = c2d_bg_allowance_us(c2d, C2D_BG_JOBS);
 	bool wrote;
 
+	if(c2d_store_jobs_idle(c2d->store)) return; /* no read transaction per loop pass */
 	if(allow == 0) return; /* this window's share is used: the next one goes on */
 	start = c2d_mono_us();
 	deadline_us = start + (allow < SLICE_MAX_US ? allow : SLICE_MAX_US);

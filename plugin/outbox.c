@@ -10,12 +10,38 @@
 
 #include "c2d.h"
 
-static void out_free(struct c2d_out *o)
+static void out_free(struct c2d_outbox *ob, struct c2d_out *o)
 {
 	/* topic and clientid live in o's own block */
 	mosquitto_free(o->payload);
 	mosquitto_property_free_all(&o->props);
+	if(o->pooled && ob->spare_count < C2D_OUT_SPARE){
+		o->next = ob->spare;
+		ob->spare = o;
+		ob->spare_count++;
+		return;
+	}
 	mosquitto_free(o);
+}
+
+/* An entry with room for need bytes after it: a spare pooled block, a new
+ * pooled one, or (too big for a block) one of its own size. Zeroed. */
+static struct c2d_out *out_alloc(struct c2d_outbox *ob, size_t need)
+{
+	struct c2d_out *o;
+
+	if(sizeof(*o) + need > C2D_OUT_BLOCK) return mosquitto_calloc(1, sizeof(*o) + need);
+	o = ob->spare;
+	if(o){
+		ob->spare = o->next;
+		ob->spare_count--;
+	}else{
+		o = mosquitto_malloc(C2D_OUT_BLOCK);
+		if(o == NULL) return NULL;
+	}
+	memset(o, 0, sizeof(*o));
+	o->pooled = true;
+	return o;
 }
 
 int c2d_outbox_add_owned(struct c2d *c2d, enum c2d_out_list list, const char *clientid, const char *topic,
@@ -27,7 +53,7 @@ int c2d_outbox_add_owned(struct c2d *c2d, enum c2d_out_list list, const char *cl
 
 	/* one allocation: the entry, its topic and client id (the broker
 	 * copies both; it takes the payload and properties) */
-	o = mosquitto_calloc(1, sizeof(*o) + tlen + 1 + (clientid ? clen + 1 : 0));
+	o = out_alloc(ob, tlen + 1 + (clientid ? clen + 1 : 0));
 	if(o == NULL) goto fail;
 	o->topic = (char *)(o + 1);
 	memcpy(o->topic, topic, tlen + 1);
@@ -88,7 +114,7 @@ void c2d_outbox_rollback(struct c2d *c2d, size_t mark)
 	for(i = 0; i < mark && *pp; i++) pp = &(*pp)->next;
 	for(o = *pp; o; o = next){
 		next = o->next;
-		out_free(o);
+		out_free(ob, o);
 	}
 	*pp = NULL;
 	ob->tail = pp;
@@ -131,7 +157,7 @@ static void publish_all(struct c2d_outbox *ob, struct c2d_out *head)
 					o->clientid ? " for client " : "", o->clientid ? o->clientid : "",
 					mosquitto_strerror(rc));
 		}
-		out_free(o);
+		out_free(ob, o);
 	}
 }
 
@@ -157,8 +183,13 @@ void c2d_outbox_clear(struct c2d *c2d)
 	c2d_outbox_rollback(c2d, 0);
 	for(o = ob->side_head; o; o = next){
 		next = o->next;
-		out_free(o);
+		out_free(ob, o);
 	}
 	ob->side_head = NULL;
 	ob->side_tail = &ob->side_head;
+	while((o = ob->spare) != NULL){
+		ob->spare = o->next;
+		mosquitto_free(o);
+	}
+	ob->spare_count = 0;
 }

@@ -1,6 +1,7 @@
 /* In-memory requests waiting for an answer (see c2d_pending.h). Timers run on
- * the plugin's private libuv loop, which TICK advances; a closed timer frees
- * its entry in the close callback, as libuv requires. */
+ * the plugin's private libuv loop, which TICK advances. An entry is freed at
+ * once when it is done; its timer is stopped and kept for the next entry
+ * (a closed one is freed in its close callback, as libuv requires). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -27,15 +28,30 @@ void c2d_pending_init(struct c2d_pending_table *t, struct c2d *c2d,
 	t->next_id = c2d->boot_ms * 1000 + 1;
 }
 
-/* Link p into its device's entry, creating it. 0 or C2D_ENOMEM. */
+/* A stopped timer kept open for the next entry: a closed one would cost a
+ * libuv close pass and an allocation per request. */
+struct c2d_pending_timer {
+	uv_timer_t timer;
+	struct c2d_pending *p;          /* the entry it runs for, NULL while spare */
+	struct c2d_pending_timer *next; /* the spare list */
+};
+
+/* Link p into its device's entry, creating it (or taking the spare one).
+ * 0 or C2D_ENOMEM. */
 static int dev_link(struct c2d_pending_table *t, struct c2d_pending *p)
 {
 	struct c2d_pending_dev *d = NULL;
 
 	HASH_FIND_STR(t->devs, p->dev, d);
 	if(d == NULL){
-		d = calloc(1, sizeof(*d));
-		if(d == NULL) return C2D_ENOMEM;
+		if(t->spare_dev){
+			d = t->spare_dev;
+			t->spare_dev = NULL;
+			memset(d, 0, sizeof(*d));
+		}else{
+			d = calloc(1, sizeof(*d));
+			if(d == NULL) return C2D_ENOMEM;
+		}
 		strcpy(d->dev, p->dev); /* c2d_pending_add checked its length */
 		HASH_ADD_STR(t->devs, dev, d);
 	}
@@ -53,7 +69,11 @@ static void dev_unlink(struct c2d_pending_table *t, struct c2d_pending *p)
 	p->devent = NULL;
 	if(--d->count == 0){
 		HASH_DEL(t->devs, d);
-		free(d);
+		if(t->spare_dev == NULL){
+			t->spare_dev = d;
+		}else{
+			free(d);
+		}
 	}
 }
 
@@ -65,9 +85,55 @@ unsigned c2d_pending_count(struct c2d_pending_table *t, const char *dev)
 	return d ? d->count : 0;
 }
 
-static void on_closed(uv_handle_t *h)
+static void timer_closed(uv_handle_t *h)
 {
-	free(h->data); /* one block with its strings */
+	free(h->data);
+}
+
+static void timer_close(struct c2d_pending_timer *tm)
+{
+	tm->timer.data = tm;
+	uv_close((uv_handle_t *)&tm->timer, timer_closed);
+}
+
+static void on_timer(uv_timer_t *timer);
+
+/* A timer for p, started: a spare one, else a new one. 0 or C2D_ENOMEM. */
+static int timer_take(struct c2d_pending_table *t, struct c2d_pending *p, uint32_t timeout_ms)
+{
+	struct c2d_pending_timer *tm = t->spare;
+
+	if(tm){
+		t->spare = tm->next;
+		t->spare_count--;
+	}else{
+		tm = malloc(sizeof(*tm));
+		if(tm == NULL) return C2D_ENOMEM;
+		uv_timer_init(&t->c2d->loop, &tm->timer);
+	}
+	tm->p = p;
+	tm->next = NULL;
+	tm->timer.data = tm;
+	p->tm = tm;
+	uv_timer_start(&tm->timer, on_timer, timeout_ms, 0);
+	return 0;
+}
+
+/* p's timer stopped and kept for reuse (closed beyond C2D_PENDING_SPARE). */
+static void timer_give(struct c2d_pending_table *t, struct c2d_pending *p)
+{
+	struct c2d_pending_timer *tm = p->tm;
+
+	p->tm = NULL;
+	uv_timer_stop(&tm->timer);
+	tm->p = NULL;
+	if(t->spare_count >= C2D_PENDING_SPARE){
+		timer_close(tm);
+		return;
+	}
+	tm->next = t->spare;
+	t->spare = tm;
+	t->spare_count++;
 }
 
 void c2d_pending_done(struct c2d_pending *p)
@@ -76,13 +142,14 @@ void c2d_pending_done(struct c2d_pending *p)
 
 	HASH_DEL(t->items, p);
 	dev_unlink(t, p);
-	uv_timer_stop(&p->timer);
-	uv_close((uv_handle_t *)&p->timer, on_closed);
+	timer_give(t, p);
+	free(p); /* one block with its strings */
 }
 
 static void on_timer(uv_timer_t *timer)
 {
-	struct c2d_pending *p = timer->data;
+	struct c2d_pending_timer *tm = timer->data;
+	struct c2d_pending *p = tm->p;
 	struct c2d_pending_table *t = p->table;
 
 	t->on_timeout(t->c2d, p);
@@ -134,9 +201,11 @@ struct c2d_pending *c2d_pending_add(struct c2d_pending_table *t, const char *dev
 	p->id = t->next_id++;
 	p->table = t;
 	p->started_ms = t->c2d->now_ms;
-	uv_timer_init(&t->c2d->loop, &p->timer);
-	p->timer.data = p;
-	uv_timer_start(&p->timer, on_timer, timeout_ms, 0);
+	if(timer_take(t, p, timeout_ms)){
+		dev_unlink(t, p);
+		free(p);
+		return NULL;
+	}
 	HASH_ADD(hh, t->items, id, sizeof(p->id), p);
 	return p;
 }
@@ -171,7 +240,17 @@ void c2d_pending_clear(struct c2d_pending_table *t)
 {
 	struct c2d_pending *p, *tmp;
 
+	struct c2d_pending_timer *tm;
+
 	HASH_ITER(hh, t->items, p, tmp){
 		c2d_pending_done(p);
 	}
+	/* the loop runs the close callbacks (c2d_tick_cleanup) */
+	while((tm = t->spare) != NULL){
+		t->spare = tm->next;
+		timer_close(tm);
+	}
+	t->spare_count = 0;
+	free(t->spare_dev);
+	t->spare_dev = NULL;
 }

@@ -299,6 +299,7 @@ int c2d_store_reopen(struct c2d_store *st)
 	rc = env_open(st, NULL, 0);
 	if(rc) return rc; /* logged; tried again later */
 	st->failed = false;
+	st->jobs_idle = false; /* the last commit may not have reached the disk */
 	c2d_log(C2D_LOG_NOTICE, "LMDB environment at %s reopened: the store works again", st->path);
 	return C2D_OK;
 }

@@ -71,6 +71,9 @@ struct c2d_store {
 	uint64_t map_mib;      /* map size in effect, for the map-full message */
 	char *path;            /* owned copy of db_path */
 	bool failed;           /* LMDB said MDB_PANIC: env unusable until reopened */
+	bool jobs_idle;        /* a scan of committed state found no active job, and none was
+	                        * activated since (store_jobs.c; lets every TICK skip a read
+	                        * transaction) */
 };
 
 /* ---- status (store_db.c) ---- */

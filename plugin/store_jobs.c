@@ -79,7 +79,10 @@ int c2d_store_job_active(struct c2d_store *st, const char *job, bool on)
 	int rc;
 
 	if(st == NULL || jkey_str(&k, job, C2D_JOB_MAX, false)) return C2D_EINVAL;
-	if(on) return c2d_db_put(st, T_JACTIVE, k.buf, k.len, "", 0);
+	if(on){
+		st->jobs_idle = false;
+		return c2d_db_put(st, T_JACTIVE, k.buf, k.len, "", 0);
+	}
 	rc = c2d_db_del(st, T_JACTIVE, k.buf, k.len);
 	return rc == C2D_ENOTFOUND ? C2D_OK : rc;
 }
@@ -88,6 +91,7 @@ struct job_scan {
 	const char *after;
 	int (*cb)(void *ud, const char *job);
 	void *ud;
+	unsigned seen;
 };
 
 static int visit_job(void *ud, const MDB_val *key, const MDB_val *val)
@@ -99,6 +103,7 @@ static int visit_job(void *ud, const MDB_val *key, const MDB_val *val)
 	if(key->mv_size == 0 || key->mv_size > C2D_JOB_MAX) return c2d_db_corrupt(T_JOBS, "bad job key");
 	memcpy(job, key->mv_data, key->mv_size);
 	job[key->mv_size] = '\0';
+	js->seen++;
 	if(js->after && strcmp(job, js->after) == 0) return WALK_NEXT;
 	return js->cb(js->ud, job) ? WALK_STOP : WALK_NEXT;
 }
@@ -106,11 +111,21 @@ static int visit_job(void *ud, const MDB_val *key, const MDB_val *val)
 int c2d_store_job_scan(struct c2d_store *st, const char *after, bool active,
 		int (*cb)(void *ud, const char *job), void *ud)
 {
-	struct job_scan js = {after && after[0] ? after : NULL, cb, ud};
+	struct job_scan js = {after && after[0] ? after : NULL, cb, ud, 0};
 	size_t n = js.after ? strlen(js.after) : 0;
+	int rc;
 
 	if(st == NULL || cb == NULL || n > C2D_JOB_MAX) return C2D_EINVAL;
-	return c2d_db_walk(st, active ? T_JACTIVE : T_JOBS, js.after, n, visit_job, &js);
+	rc = c2d_db_walk(st, active ? T_JACTIVE : T_JOBS, js.after, n, visit_job, &js);
+	/* only committed state counts: an open write transaction may still be
+	 * rolled back and bring an entry back */
+	if(rc == C2D_OK && active && js.after == NULL && js.seen == 0 && st->txn == NULL) st->jobs_idle = true;
+	return rc;
+}
+
+bool c2d_store_jobs_idle(const struct c2d_store *st)
+{
+	return st && st->jobs_idle;
 }
 
 /* ---- executions ---- */

@@ -26,6 +26,7 @@ static void sync_work(uv_work_t *req)
 	struct c2d *c2d = req->data;
 
 	c2d->sync_rc = c2d_store_sync_worker(c2d->store);
+	atomic_store(&c2d->sync_finished, true);
 }
 
 static void start_sync(struct c2d *c2d);
@@ -35,6 +36,7 @@ static void sync_done(uv_work_t *req, int status)
 	struct c2d *c2d = req->data;
 
 	c2d->sync_busy = false;
+	atomic_store(&c2d->sync_finished, false);
 	if(status == 0) c2d_store_sync_report(c2d->store, c2d->sync_rc);
 	if(c2d->sync_again && status == 0){
 		/* what was committed while it ran must not wait a whole interval */
@@ -54,6 +56,11 @@ static void start_sync(struct c2d *c2d)
 		c2d->sync_again = true; /* the last one is still writing */
 		return;
 	}
+	/* nothing committed since the last one started (every commit is the
+	 * unit's, which counts it): no fsync, no worker wake-up */
+	if(c2d->synced_once && c2d->counters[C2D_C_COMMITS] == c2d->sync_commits) return;
+	c2d->synced_once = true;
+	c2d->sync_commits = c2d->counters[C2D_C_COMMITS];
 	c2d->sync_work.data = c2d;
 	if(uv_queue_work(&c2d->loop, &c2d->sync_work, sync_work, sync_done) == 0){
 		c2d->sync_busy = true;
@@ -117,6 +124,19 @@ void c2d_bg_charge(struct c2d *c2d, enum c2d_bg_kind kind, uint64_t us, bool wro
 	if(wrote) c2d->bg_wrote[kind] = true;
 }
 
+/* Whether the private loop has anything to run: a due timer, a closing
+ * handle, a finished sync. uv_run(NOWAIT) costs an epoll_wait (libuv's
+ * threadpool handle is always registered) and TICK runs at the end of every
+ * broker loop pass, just before the pass's plugin publishes leave: skipping
+ * it when nothing is due takes a system call off every lightweight RPC hop. */
+static bool loop_due(struct c2d *c2d)
+{
+	/* a finished sync's completion arrives through libuv's async handle */
+	if(c2d->sync_busy && atomic_load(&c2d->sync_finished)) return true;
+	uv_update_time(&c2d->loop);
+	return uv_backend_timeout(&c2d->loop) == 0;
+}
+
 void c2d_tick(struct c2d *c2d)
 {
 	uint64_t t0;
@@ -135,7 +155,7 @@ void c2d_tick(struct c2d *c2d)
 	if(store_ok) c2d_presence_catch_up(c2d, NULL, C2D_CATCHUP_MAX);
 	/* timers publish no stored state (lightweight RPC and call timeouts,
 	 * $SYS statistics): they use the outbox's side list */
-	uv_run(&c2d->loop, UV_RUN_NOWAIT);
+	if(loop_due(c2d)) uv_run(&c2d->loop, UV_RUN_NOWAIT);
 	memset(c2d->bg_wrote, 0, sizeof(c2d->bg_wrote));
 	for(i = 0; store_ok && i < c2d->plane_count; i++){
 		if(c2d->planes[i]->on_tick) c2d->planes[i]->on_tick(c2d);
