@@ -30,6 +30,10 @@ DEVICE_LINK = -L$(B) -lc2d-device -Wl,-rpath,'$$ORIGIN' -Wl,-rpath,'$$ORIGIN/..'
 # The plugin the suite loads into /usr/sbin/mosquitto (the regular build also
 # for the sanitizer run: only the library and the suite are instrumented).
 DEVICE_PLUGIN ?= $(abspath $(B)/mosquitto_c2d.so)
+# the same file as a prerequisite, relative when it is in this tree (the
+# rule that builds the plugin names it relatively: an absolute name would be
+# another target, with no rule, and a fresh `make -j2 test` would stop)
+DEVICE_PLUGIN_DEP = $(patsubst $(abspath .)/%,%,$(DEVICE_PLUGIN))
 DEVICE_TEST_BIN := $(B)/device/test/test_device
 DEVICE_TEST_CFLAGS = $(CFLAGS) $(CHECK_CFLAGS) -Idevice -Itest/broker -fvisibility=default \
 	-DC2D_PLUGIN_PATH='"$(DEVICE_PLUGIN)"' -DC2D_FAULTFS_PATH='"$(abspath $(FAULTFS))"'
@@ -76,7 +80,7 @@ $(B)/examples/%: examples/%.c examples/example_util.h device/c2d_device.h $(DEVI
 	$(CC) $(CFLAGS) -Idevice -o $@ $< $(LDFLAGS) $(DEVICE_LINK) $(shell pkg-config --libs libcjson)
 
 $(DEVICE_TEST_BIN): $(DEVICE_TEST_SRC) $(DEVICE_TEST_DEPS) $(DEVICE_SO) $(B)/c2d-device $(DEVICE_EXAMPLES) \
-		$(DEVICE_PLUGIN) $(FAULTFS)
+		$(DEVICE_PLUGIN_DEP) $(FAULTFS)
 	@mkdir -p $(dir $@)
 	$(CC) $(DEVICE_TEST_CFLAGS) -DC2D_DEVICE_BIN='"$(abspath $(B)/c2d-device)"' \
 		-DC2D_EXAMPLES_DIR='"$(abspath $(B)/examples)"' -DC2D_SRCDIR='"$(abspath .)"' -o $@ $(DEVICE_TEST_SRC) \
