@@ -19,7 +19,9 @@
  * sync periodic (fsync out of the way). Sizes: SCALE_DEVICES (100000),
  * SCALE_RECONNECT (10000), SCALE_EXPIRE (1000000, scaled down to what loads
  * in about 3 minutes), SCALE_QUICK=1 tiny sizes, SCALE_PLUGIN another build of
- * the plugin (the previous release, for before/after). Markdown on stdout,
+ * the plugin (the previous release, for before/after), SCALE_ONLY=2 one
+ * scenario, SCALE_C2D_ONLY=1 the c2d storm without the plain ones,
+ * SCALE_EVENTS=none the c2d storm's plugin_opt_events. Markdown on stdout,
  * progress on stderr. */
 #define _XOPEN_SOURCE 700
 
@@ -71,6 +73,8 @@ struct opts {
 	unsigned devices, reconnect, expire;
 	int answer_qos;              /* scenario 2: QoS of the devices' answers (SCALE_ANSWER_QOS) */
 	bool quick;
+	bool c2d_only;               /* scenario 2: the c2d storm only (SCALE_C2D_ONLY=1) */
+	const char *events;          /* scenario 2: plugin_opt_events of the c2d storm (SCALE_EVENTS), NULL: not set */
 	const char *mosquitto, *plugin;
 };
 
@@ -683,7 +687,8 @@ static void reconnect_run(enum storm_kind kind, double *prep_s, struct storm *st
 	st->t = st->conn_s = st->brk_rx = st->brk_tx = -1;
 	st->commits = st->events = -1;
 	memset(&b, 0, sizeof(b));
-	snprintf(extra, sizeof(extra), "plugin_opt_msg_queue_max %d\n", MSGS_PER_DEV * 2);
+	snprintf(extra, sizeof(extra), "plugin_opt_msg_queue_max %d\n%s%s%s", MSGS_PER_DEV * 2,
+			o.events ? "plugin_opt_events " : "", o.events ? o.events : "", o.events ? "\n" : "");
 	t0 = now_ns();
 	if(broker_start(&b, c2d, extra)) goto out;
 	p = pool_open(r, c2d, b.port);
@@ -791,10 +796,14 @@ static int scenario_reconnect(void)
 
 	fprintf(stderr, "scale_bench: 2. c2d, %u devices, answers at QoS %d, preparing...\n", r, o.answer_qos);
 	reconnect_run(STORM_C2D, &prep, &c);
-	fprintf(stderr, "scale_bench: 2. plain, %u devices, preparing...\n", r);
-	reconnect_run(STORM_PLAIN, &prep, &pl);
-	fprintf(stderr, "scale_bench: 2. plain with answers, %u devices, preparing...\n", r);
-	reconnect_run(STORM_PLAIN_ANSWERS, &prep, &pa);
+	memset(&pl, 0, sizeof(pl));
+	memset(&pa, 0, sizeof(pa));
+	if(!o.c2d_only){
+		fprintf(stderr, "scale_bench: 2. plain, %u devices, preparing...\n", r);
+		reconnect_run(STORM_PLAIN, &prep, &pl);
+		fprintf(stderr, "scale_bench: 2. plain with answers, %u devices, preparing...\n", r);
+		reconnect_run(STORM_PLAIN_ANSWERS, &prep, &pa);
+	}
 
 	printf("## Scale 2: %u devices reconnecting at once\n\n", r);
 	printf("Each device is offline with a pending twin patch and %d queued QoS 1 messages (c2d), or with %d "
@@ -812,8 +821,11 @@ static int scenario_reconnect(void)
 	printf("| broker | deliveries | all CONNACKed in | all done in | deliveries/s | device packets, tx + rx "
 			"| broker packets, rx + tx |\n|---|---:|---:|---:|---:|---:|---:|\n");
 	storm_row("c2d", r * (MSGS_PER_DEV + 1), &c);
-	storm_row("plain", r * MSGS_PER_DEV, &pl);
-	storm_row("plain + answers", r * MSGS_PER_DEV, &pa);
+	if(o.events) printf("(c2d with `plugin_opt_events %s`)\n\n", o.events);
+	if(!o.c2d_only){
+		storm_row("plain", r * MSGS_PER_DEV, &pl);
+		storm_row("plain + answers", r * MSGS_PER_DEV, &pa);
+	}
 	if(c.t > 0 && pl.t > 0) printf("\nTime ratio c2d/plain: **%.2f**", c.t / pl.t);
 	if(c.t > 0 && pa.t > 0) printf("; c2d/(plain + answers): **%.2f**", c.t / pa.t);
 	printf(" (c2d also pushes and gets answers for %u twin patches).\n\n", r);
@@ -827,7 +839,7 @@ static int scenario_reconnect(void)
 				"the broker still routes each): %lld, %.1f per device.\n\n", c.events, (double)c.events / r);
 	}
 	fflush(stdout);
-	return c.t > 0 && pl.t > 0 && pa.t > 0 ? 0 : -1;
+	return c.t > 0 && (o.c2d_only || (pl.t > 0 && pa.t > 0)) ? 0 : -1;
 }
 
 /* ---- scenario 3: mass expiry under RPC load ---- */
@@ -1145,6 +1157,8 @@ int main(int argc, char **argv)
 	o.reconnect = env_uint("SCALE_RECONNECT", o.quick ? 200 : 10000);
 	o.expire = env_uint("SCALE_EXPIRE", o.quick ? 5000 : 1000000);
 	o.answer_qos = getenv("SCALE_ANSWER_QOS") && strcmp(getenv("SCALE_ANSWER_QOS"), "1") == 0 ? 1 : 0;
+	o.events = getenv("SCALE_EVENTS") && *getenv("SCALE_EVENTS") ? getenv("SCALE_EVENTS") : NULL;
+	o.c2d_only = getenv("SCALE_C2D_ONLY") && strcmp(getenv("SCALE_C2D_ONLY"), "1") == 0;
 	o.mosquitto = getenv("SCALE_MOSQUITTO") ? getenv("SCALE_MOSQUITTO") : "/usr/sbin/mosquitto";
 	o.plugin = getenv("SCALE_PLUGIN") && *getenv("SCALE_PLUGIN") ? getenv("SCALE_PLUGIN") : C2D_PLUGIN_PATH; /* another build: "before" */
 	if(getrlimit(RLIMIT_NOFILE, &rl) == 0){

@@ -161,7 +161,7 @@ int c2d_reply_list(struct c2d *c2d, enum c2d_out_list list, const char *requeste
 mosquitto_property *c2d_reply_props(const void *corr, size_t corr_len, int status, const char *content_type);
 
 /* ---- events (event.c): CloudEvents 1.0 on $c2d/{dev}/events/{kind} ----
- * kind: "presence" | "twin" | "msg" | "rpc" | "device"; type: e.g. "c2d.msg.expired";
+ * kind: "presence" | "twin" | "msg" | "rpc" | "device" | "gateway" | "job"; type: e.g. "c2d.msg.expired";
  * data: consumed (NULL = no data). */
 int c2d_event(struct c2d *c2d, const char *dev, const char *kind, const char *type, cJSON *data);
 /* The same for a change that is not stored (presence, a refusal, a
@@ -170,6 +170,10 @@ int c2d_event_side(struct c2d *c2d, const char *dev, const char *kind, const cha
 /* A job-level event on $c2d/$jobs/{job}/events, subject the job id (a
  * valid job id, borrowed); data consumed. */
 int c2d_event_job(struct c2d *c2d, const char *job, const char *type, cJSON *data);
+/* Whether events of kind (borrowed) are published (option events). Callers
+ * check it before building data; the functions above also check it and then
+ * only free data and return 0. */
+bool c2d_event_wanted(const struct c2d *c2d, const char *kind);
 /* RFC 3339 UTC with milliseconds into buf (>= 32 bytes). */
 void c2d_time_rfc3339(uint64_t wall_ms, char *buf, size_t len);
 

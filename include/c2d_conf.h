@@ -28,6 +28,21 @@ enum c2d_log_level {
 	C2D_LL_DEBUG,
 };
 
+/* Event families (events): the kind in $c2d/{dev}/events/{kind}; job also
+ * covers $c2d/$jobs/{job}/events. Bit 1 << family in c2d_conf.events. */
+enum c2d_event_family {
+	C2D_EVF_PRESENCE = 0,
+	C2D_EVF_TWIN,
+	C2D_EVF_MSG,
+	C2D_EVF_RPC,
+	C2D_EVF_DEVICE,
+	C2D_EVF_GATEWAY,
+	C2D_EVF_JOB,
+	C2D_EVF_COUNT,
+};
+
+#define C2D_EVENTS_ALL ((1u << C2D_EVF_COUNT) - 1)
+
 struct c2d_conf {
 	char *db_path;               /* required; owned (free with c2d_conf_free) */
 	uint64_t map_size_mib;       /* map_size, MiB, default 1024, 1..1048576 */
@@ -54,6 +69,7 @@ struct c2d_conf {
 	enum c2d_log_level log_level; /* log_level: error|warning|notice|info|debug, default info */
 	uint32_t sweep_share;        /* sweep_share: % of each 100 ms window the expiry sweep may use, default 10, 1..100 */
 	uint32_t job_share;          /* job_share: % of each 100 ms window the jobs' slices may use, default 20, 1..100 */
+	uint32_t events;             /* events: all|none|family,family..., default all; bit 1 << enum c2d_event_family */
 };
 
 /* One option as the broker passes it (same layout as struct mosquitto_opt). */
@@ -86,6 +102,10 @@ void c2d_conf_free(struct c2d_conf *conf);
  * true returned; otherwise *out is untouched. Options, user properties and
  * other numbers from the outside all go through here. */
 bool c2d_conf_parse_uint(const char *s, uint32_t min, uint32_t max, uint32_t *out);
+
+/* Whether events of kind (borrowed: "twin", "msg", ...; see enum
+ * c2d_event_family) are published under conf. A kind not in the list is on. */
+bool c2d_conf_event_on(const struct c2d_conf *conf, const char *kind);
 
 /* "full", "meta", "periodic" */
 const char *c2d_conf_sync_name(enum c2d_sync sync);

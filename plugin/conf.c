@@ -23,6 +23,7 @@ enum opt_type {
 	T_U32,
 	T_U64,
 	T_ENUM,  /* an enum field, one of names[] */
+	T_FLAGS, /* a uint32_t bit set: "all", "none" or a comma list of names[] (bit = index) */
 };
 
 struct opt {
@@ -32,7 +33,7 @@ struct opt {
 	uint64_t min, max;
 	const char *min_opt;  /* if set, the lower bound is this (earlier) option's value */
 	const char *max_opt;  /* if set, the upper bound is this (earlier) option's value */
-	const char *const *names; /* T_ENUM: the values' names, by value, NULL-terminated */
+	const char *const *names; /* T_ENUM, T_FLAGS: the values' names, by value, NULL-terminated */
 };
 
 #define F(field) offsetof(struct c2d_conf, field)
@@ -57,6 +58,17 @@ static const char *const log_level_names[] = {
 	[C2D_LL_NOTICE] = "notice",
 	[C2D_LL_INFO] = "info",
 	[C2D_LL_DEBUG] = "debug",
+	NULL,
+};
+
+static const char *const event_names[] = {
+	[C2D_EVF_PRESENCE] = "presence",
+	[C2D_EVF_TWIN] = "twin",
+	[C2D_EVF_MSG] = "msg",
+	[C2D_EVF_RPC] = "rpc",
+	[C2D_EVF_DEVICE] = "device",
+	[C2D_EVF_GATEWAY] = "gateway",
+	[C2D_EVF_JOB] = "job",
 	NULL,
 };
 
@@ -86,6 +98,7 @@ static const struct opt opts_table[] = {
 	{"log_level", T_ENUM, F(log_level), 0, 0, NULL, NULL, log_level_names},
 	{"sweep_share", T_U32, F(sweep_share), 1, 100, NULL, NULL, NULL},
 	{"job_share", T_U32, F(job_share), 1, 100, NULL, NULL, NULL},
+	{"events", T_FLAGS, F(events), 0, 0, NULL, NULL, event_names},
 };
 
 #define OPT_COUNT (sizeof(opts_table) / sizeof(opts_table[0]))
@@ -118,6 +131,7 @@ void c2d_conf_defaults(struct c2d_conf *conf)
 	conf->log_level = C2D_LL_INFO;
 	conf->sweep_share = 10;
 	conf->job_share = 20;
+	conf->events = C2D_EVENTS_ALL;
 }
 
 void c2d_conf_free(struct c2d_conf *conf)
@@ -219,22 +233,83 @@ static int set_number(struct c2d_conf *conf, const struct opt *o, const char *va
 	return 0;
 }
 
+/* "a, b, c" from names (NULL-terminated) into list, truncated to len. */
+static void names_list(const char *const *names, char *list, size_t len)
+{
+	size_t i, used = 0;
+
+	list[0] = '\0';
+	for(i = 0; names[i] && used < len; i++){
+		used += (size_t)snprintf(list + used, len - used, "%s%s", i ? ", " : "", names[i]);
+	}
+}
+
 /* An enum option: value (borrowed) must be one of o->names. */
 static int set_enum(struct c2d_conf *conf, const struct opt *o, const char *value, char *err, size_t errlen)
 {
-	char list[128] = "";
-	size_t i, used = 0;
+	char list[128];
+	size_t i;
 
 	for(i = 0; o->names[i]; i++){
 		if(strcmp(value, o->names[i]) == 0){
 			*(int *)(void *)((char *)conf + o->off) = (int)i;
 			return 0;
 		}
-		used += (size_t)snprintf(list + used, used < sizeof(list) ? sizeof(list) - used : 0, "%s%s",
-				i ? ", " : "", o->names[i]);
 	}
+	names_list(o->names, list, sizeof(list));
 	snprintf(err, errlen, P "%s: '%s' is not one of %s", o->name, value, list);
 	return C2D_EINVAL;
+}
+
+/* A flags option: value (borrowed) is "all", "none" or names of o->names
+ * separated by commas (no spaces, none empty, repeats allowed). */
+static int set_flags(struct c2d_conf *conf, const struct opt *o, const char *value, char *err, size_t errlen)
+{
+	uint32_t *field = (uint32_t *)(void *)((char *)conf + o->off);
+	uint32_t bits = 0;
+	const char *s = value, *end;
+	size_t i, n;
+
+	if(strcmp(value, "none") == 0){
+		*field = 0;
+		return 0;
+	}
+	for(i = 0; o->names[i]; i++) bits |= 1u << i;
+	if(strcmp(value, "all") == 0){
+		*field = bits;
+		return 0;
+	}
+	bits = 0;
+	for(;;){
+		end = strchr(s, ',');
+		n = end ? (size_t)(end - s) : strlen(s);
+		for(i = 0; o->names[i]; i++){
+			if(strlen(o->names[i]) == n && strncmp(s, o->names[i], n) == 0) break;
+		}
+		if(o->names[i] == NULL){
+			char list[128];
+
+			names_list(o->names, list, sizeof(list));
+			snprintf(err, errlen, P "%s: '%.*s' in '%s' is not one of all, none or a comma list of %s",
+					o->name, (int)n, s, value, list);
+			return C2D_EINVAL;
+		}
+		bits |= 1u << i;
+		if(end == NULL) break;
+		s = end + 1;
+	}
+	*field = bits;
+	return 0;
+}
+
+bool c2d_conf_event_on(const struct c2d_conf *conf, const char *kind)
+{
+	size_t i;
+
+	for(i = 0; i < C2D_EVF_COUNT; i++){
+		if(strcmp(kind, event_names[i]) == 0) return (conf->events >> i) & 1u;
+	}
+	return true;
 }
 
 /* A required string option. value: borrowed, copied into the field. */
@@ -266,6 +341,8 @@ static int set_option(struct c2d_conf *conf, const struct opt *o, const char *va
 			return set_string(conf, o, value, err, errlen);
 		case T_ENUM:
 			return value ? set_enum(conf, o, value, err, errlen) : 0;
+		case T_FLAGS:
+			return value ? set_flags(conf, o, value, err, errlen) : 0;
 		case T_U32:
 		case T_U64:
 			break;

@@ -128,11 +128,25 @@ static int event_on(struct c2d *c2d, enum c2d_out_list list, const char *topic, 
 	return rc;
 }
 
+bool c2d_event_wanted(const struct c2d *c2d, const char *kind)
+{
+	return c2d_conf_event_on(&c2d->conf, kind);
+}
+
+/* A family switched off (option events): data freed, nothing built. */
+static int event_off(const struct c2d *c2d, const char *kind, cJSON *data)
+{
+	if(c2d_event_wanted(c2d, kind)) return 0;
+	cJSON_Delete(data);
+	return 1;
+}
+
 static int event_to(struct c2d *c2d, enum c2d_out_list list, const char *dev, const char *kind, const char *type,
 		cJSON *data)
 {
 	char topic[C2D_DEV_MAX + 64];
 
+	if(event_off(c2d, kind, data)) return 0;
 	snprintf(topic, sizeof(topic), "$c2d/%s/events/%s", dev, kind);
 	return event_on(c2d, list, topic, dev, type, data);
 }
@@ -141,6 +155,7 @@ int c2d_event_job(struct c2d *c2d, const char *job, const char *type, cJSON *dat
 {
 	char topic[128];
 
+	if(event_off(c2d, "job", data)) return 0;
 	snprintf(topic, sizeof(topic), "$c2d/$jobs/%s/events", job);
 	return event_on(c2d, C2D_OUT_STORED, topic, job, type, data);
 }

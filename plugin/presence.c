@@ -123,7 +123,7 @@ static cJSON *presence_data(const struct c2d_conn *cn, struct mosquitto *client)
  * failed commit of someone else's writes cannot drop them. */
 static void presence_event(struct c2d *c2d, const struct c2d_conn *cn, const char *type, struct mosquitto *client)
 {
-	c2d_event_side(c2d, cn->dev, "presence", type, presence_data(cn, client));
+	if(c2d_event_wanted(c2d, "presence")) c2d_event_side(c2d, cn->dev, "presence", type, presence_data(cn, client));
 }
 
 /* A pending connection is real: count it, announce it, let the planes deliver. */

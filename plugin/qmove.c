@@ -54,6 +54,13 @@ cJSON *c2d_qitem_queued_data(const struct qitem *it)
 	return data;
 }
 
+/* Whether its family's events are published (option events): checked
+ * before item_data is built. */
+static bool wanted(const struct qdev *d, const struct qitem *it)
+{
+	return c2d_event_wanted(d->c2d, c2d_qrec_kind_name(it->r.kind));
+}
+
 int c2d_qitem_event(struct qdev *d, const struct qitem *it, const char *what, cJSON *data)
 {
 	const char *kind = c2d_qrec_kind_name(it->r.kind);
@@ -115,7 +122,7 @@ static int sent(struct qdev *d, struct qitem *it)
 	expiry_s = (uint32_t)((it->r.expires_ms - c2d->wall_ms + 999) / 1000);
 	rc = c2d_deliver(c2d, d->dev, path, C2D_QUEUE_LETTER, it->seq, it->r.payload, it->r.payload_len,
 			it->r.content_type, expiry_s);
-	if(!rc) rc = c2d_qitem_event(d, it, "sent", item_data(it, C2D_QS_SENT, 0));
+	if(!rc && wanted(d, it)) rc = c2d_qitem_event(d, it, "sent", item_data(it, C2D_QS_SENT, 0));
 	return rc;
 }
 
@@ -127,7 +134,7 @@ static int retrying(struct qdev *d, struct qitem *it, const char *reason, int st
 	int rc;
 
 	rc = c2d_qitem_save(d, it);
-	if(rc) return rc;
+	if(rc || !wanted(d, it)) return rc;
 	data = item_data(it, C2D_QS_QUEUED, status);
 	if(data){
 		cJSON_AddStringToObject(data, "reason", reason);
@@ -160,7 +167,7 @@ static int finished(struct qdev *d, struct qitem *it, int status, const struct c
 	(*c2d_qdev_counter(d, c2d_qstate_succeeded(it->r.kind, state) ? C2D_QDEV_SUCCEEDED : C2D_QDEV_FAILED))++;
 	c2d_log(C2D_LOG_DEBUG, "%s q%" PRIu64 " to '%s': %s (%d)", c2d_qrec_kind_name(it->r.kind), it->seq, d->dev,
 			c2d_qrec_state_name(state), status);
-	rc = c2d_qitem_event(d, it, c2d_qrec_state_name(state), item_data(it, state, status));
+	rc = wanted(d, it) ? c2d_qitem_event(d, it, c2d_qrec_state_name(state), item_data(it, state, status)) : 0;
 	if(!rc) rc = reply_final(d, it, state, status, resp);
 	/* a job's item (no sender) tells its execution, in this transaction */
 	if(!rc && it->r.sender == NULL) rc = c2d_jobs_on_queue_final(d->c2d, d->dev, it->seq, state, status);
@@ -201,7 +208,8 @@ int c2d_qitem_on(struct qdev *d, struct qitem *it, int event, const struct c2d_r
 			return sent(d, it);
 		case C2D_QA_ACCEPT:
 			rc = c2d_qitem_save(d, it);
-			return rc ? rc : c2d_qitem_event(d, it, "delivered", item_data(it, C2D_QS_DELIVERED, s.status));
+			if(rc || !wanted(d, it)) return rc;
+			return c2d_qitem_event(d, it, "delivered", item_data(it, C2D_QS_DELIVERED, s.status));
 		case C2D_QA_REARM:
 			return c2d_qitem_save(d, it);
 		case C2D_QA_RETRY:

@@ -250,7 +250,9 @@ static int patch_apply(struct c2d *c2d, const char *dev, enum c2d_twin_section s
 	*changed = true;
 	if(s == C2D_TWIN_DESIRED) rc = twin_push(c2d, dev, tw);
 	if(!rc) rc = twin_save(c2d, dev, tw);
-	if(!rc) return c2d_event(c2d, dev, "twin", changed_type[s], version_data(tw->version[s], applied));
+	if(!rc && c2d_event_wanted(c2d, "twin")){
+		return c2d_event(c2d, dev, "twin", changed_type[s], version_data(tw->version[s], applied));
+	}
 	cJSON_Delete(applied);
 	return rc;
 }
@@ -381,8 +383,10 @@ static int twin_on_response(struct c2d *c2d, const struct c2d_resp *resp)
 	if(resp->status >= 200 && resp->status < 300){
 		if(exists && c2d_twin_acked(&tw, resp->num)){
 			rc = twin_save(c2d, resp->dev, &tw);
-			if(!rc) rc = c2d_event(c2d, resp->dev, "twin", "c2d.twin.desired.acknowledged",
-					version_data(resp->num, NULL));
+			if(!rc && c2d_event_wanted(c2d, "twin")){
+				rc = c2d_event(c2d, resp->dev, "twin", "c2d.twin.desired.acknowledged",
+						version_data(resp->num, NULL));
+			}
 			if(!rc) rc = c2d_jobs_on_twin_ack(c2d, resp->dev, resp->num);
 		}
 	}else{

@@ -421,6 +421,59 @@ START_TEST(envelope_escapes_the_subject)
 }
 END_TEST
 
+/* The families switched off by plugin_opt_events are not published; the
+ * rest are, and the work itself (replies, final feedback, deliveries) goes
+ * on unchanged. */
+static void families_run(const char *events, struct types *seen)
+{
+	char *opts = c2d_strf("plugin_opt_msg_max_deliveries 2\nplugin_opt_events %s\n", events);
+	struct world w;
+
+	w.b = fx_start(opts);
+	w.mon = fx_monitor(w.b, "$c2d/+/events/#");
+	w.app = fx_app(w.b, FX_REPLIES);
+	w.dev = fx_device(w.b, NULL, "ev1", V311);
+	presence(&w);
+	twins(&w);
+	messages(&w);
+	collect_seen(&w, seen);
+	c2d_client_destroy(w.dev);
+	c2d_client_destroy(w.app);
+	c2d_client_destroy(w.mon);
+	c2d_broker_cleanup(w.b);
+	free(opts);
+}
+
+START_TEST(families_switched_off)
+{
+	static struct types seen;
+	size_t i;
+
+	families_run("twin,device", &seen);
+	for(i = 0; i < seen.n; i++){
+		ck_assert_msg(strncmp(seen.v[i], "c2d.twin.", 9) == 0, "%s published with events twin,device", seen.v[i]);
+	}
+	ck_assert(types_has(&seen, "c2d.twin.desired.changed"));
+	ck_assert(types_has(&seen, "c2d.twin.desired.acknowledged"));
+	ck_assert(types_has(&seen, "c2d.twin.desired.rejected"));
+	ck_assert(types_has(&seen, "c2d.twin.reported.changed"));
+	ck_assert(types_has(&seen, "c2d.twin.deleted"));
+	memset(&seen, 0, sizeof(seen));
+	families_run("presence,msg", &seen);
+	for(i = 0; i < seen.n; i++){
+		ck_assert_msg(strncmp(seen.v[i], "c2d.presence.", 13) == 0 || strncmp(seen.v[i], "c2d.msg.", 8) == 0,
+				"%s published with events presence,msg", seen.v[i]);
+	}
+	ck_assert(types_has(&seen, "c2d.presence.connected"));
+	ck_assert(types_has(&seen, "c2d.msg.completed"));
+	ck_assert(types_has(&seen, "c2d.msg.dead"));
+	ck_assert(types_has(&seen, "c2d.msg.retried"));
+	memset(&seen, 0, sizeof(seen));
+	families_run("none", &seen);
+	ck_assert_msg(seen.n == 0, "%s published with events none", seen.n ? seen.v[0] : "");
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("events");
@@ -429,6 +482,7 @@ int main(void)
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, catalogue_matches_the_broker);
 	tcase_add_test(tc, envelope_escapes_the_subject);
+	tcase_add_test(tc, families_switched_off);
 	suite_add_tcase(s, tc);
 	return c2d_check_run(s);
 }

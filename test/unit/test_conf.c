@@ -369,7 +369,73 @@ static Suite *conf_suite(void)
 	return s;
 }
 
+/* ---- events (a set of event families) ---- */
+
+static uint32_t events_of(const char *value, int *rc)
+{
+	struct c2d_opt o[] = {{"db_path", "/tmp/x"}, {"events", value}};
+
+	*rc = c2d_conf_parse(&conf, o, 2, err, sizeof(err));
+	return conf.events;
+}
+
+START_TEST(test_events_values)
+{
+	int rc;
+
+	c2d_conf_defaults(&conf);
+	ck_assert_uint_eq(conf.events, C2D_EVENTS_ALL);
+	ck_assert(c2d_conf_event_on(&conf, "twin") && c2d_conf_event_on(&conf, "job"));
+	ck_assert_uint_eq(events_of("all", &rc), C2D_EVENTS_ALL);
+	ck_assert_int_eq(rc, 0);
+	c2d_conf_free(&conf);
+	ck_assert_uint_eq(events_of("none", &rc), 0);
+	ck_assert_int_eq(rc, 0);
+	ck_assert(!c2d_conf_event_on(&conf, "presence") && !c2d_conf_event_on(&conf, "msg"));
+	c2d_conf_free(&conf);
+	ck_assert_uint_eq(events_of("twin,rpc,twin", &rc), (1u << C2D_EVF_TWIN) | (1u << C2D_EVF_RPC));
+	ck_assert_int_eq(rc, 0);
+	ck_assert(c2d_conf_event_on(&conf, "twin") && c2d_conf_event_on(&conf, "rpc"));
+	ck_assert(!c2d_conf_event_on(&conf, "msg") && !c2d_conf_event_on(&conf, "presence"));
+	ck_assert(!c2d_conf_event_on(&conf, "device") && !c2d_conf_event_on(&conf, "gateway"));
+	ck_assert(!c2d_conf_event_on(&conf, "job"));
+	c2d_conf_free(&conf);
+	ck_assert_uint_eq(events_of("presence,twin,msg,rpc,device,gateway,job", &rc), C2D_EVENTS_ALL);
+	ck_assert_int_eq(rc, 0);
+	c2d_conf_free(&conf);
+}
+END_TEST
+
+START_TEST(test_events_bad)
+{
+	static const char *const bad[] = {"", ",", "twin,", ",twin", "twin,,msg", "twin msg", "Twin", "all,twin",
+			"events", "tw"};
+	size_t i;
+	int rc;
+
+	for(i = 0; i < sizeof(bad) / sizeof(bad[0]); i++){
+		ck_assert_uint_eq(events_of(bad[i], &rc), C2D_EVENTS_ALL); /* the defaults again */
+		ck_assert_msg(rc == C2D_EINVAL, "'%s' accepted", bad[i]);
+		ck_assert_msg(strstr(err, "plugin_opt_events") != NULL, "%s", err);
+	}
+	events_of("twin,bogus", &rc);
+	ck_assert_str_eq(err, "plugin_opt_events: 'bogus' in 'twin,bogus' is not one of all, none or a comma list of "
+			"presence, twin, msg, rpc, device, gateway, job");
+}
+END_TEST
+
+static Suite *events_suite(Suite *s)
+{
+	TCase *tc = tcase_create("events");
+
+	tcase_add_checked_fixture(tc, NULL, teardown);
+	tcase_add_test(tc, test_events_values);
+	tcase_add_test(tc, test_events_bad);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
 int main(void)
 {
-	return c2d_check_run(conf_suite());
+	return c2d_check_run(events_suite(conf_suite()));
 }
