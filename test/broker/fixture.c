@@ -279,3 +279,20 @@ void fx_desired(struct c2d_client *app, const char *dev, const char *patch, cons
 	c2d_msg_free(fx_request(app, topic, patch, expect_status));
 	free(topic);
 }
+
+void fx_expect_final(struct c2d_client *app, const char *corr, const char *id, const char *state, int status)
+{
+	char st[8];
+	struct c2d_msg *m;
+	cJSON *j;
+
+	snprintf(st, sizeof(st), "%d", status);
+	m = fx_reply(app, corr, st);
+	j = fx_json(m);
+	ck_assert_str_eq(cJSON_GetObjectItem(j, "id")->valuestring, id);
+	ck_assert_str_eq(cJSON_GetObjectItem(j, "state")->valuestring, state);
+	ck_assert_int_eq(cJSON_GetObjectItem(j, "status")->valueint, status);
+	ck_assert_str_eq(m->content_type, "application/json");
+	cJSON_Delete(j);
+	c2d_msg_free(m);
+}

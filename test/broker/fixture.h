@@ -96,6 +96,11 @@ struct c2d_msg *fx_send(struct c2d_client *app, const char *topic, const char *p
  * Returns: the reply, caller owns. */
 struct c2d_msg *fx_reply(struct c2d_client *app, const char *corr, const char *expect_status);
 
+/* The plugin's final reply for corr (borrowed) on FX_REPLIES: JSON
+ * {"id","state","status"} with that id, state (borrowed) and status, as
+ * application/json. */
+void fx_expect_final(struct c2d_client *app, const char *corr, const char *id, const char *state, int status);
+
 /* Waits up to wait_ms for the plugin's final feedback for corr (borrowed)
  * on FX_REPLIES, {"id","state","status"}, and asserts its state (borrowed)
  * and status (user property and member). */

@@ -55,22 +55,6 @@ static inline void accept_msg(struct c2d_client *app, const char *dev, const cha
 	c2d_msg_free(m);
 }
 
-/* The final feedback for corr: {"id","state","status"} with that status. */
-static inline void expect_final(struct c2d_client *app, const char *corr, const char *id, const char *state, int status)
-{
-	char st[8];
-	struct c2d_msg *m;
-	cJSON *j;
-
-	snprintf(st, sizeof(st), "%d", status);
-	m = fx_reply(app, corr, st);
-	j = fx_json(m);
-	ck_assert_str_eq(cJSON_GetObjectItem(j, "id")->valuestring, id);
-	ck_assert_str_eq(cJSON_GetObjectItem(j, "state")->valuestring, state);
-	ck_assert_int_eq(cJSON_GetObjectItem(j, "status")->valueint, status);
-	cJSON_Delete(j);
-	c2d_msg_free(m);
-}
 
 static inline void expect_event(struct c2d_client *mon, const char *type, const char *id)
 {

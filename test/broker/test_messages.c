@@ -42,7 +42,7 @@ START_TEST(accepted_delivered_completed_v5)
 	/* a v5 device answers on the response topic; no status = 200 */
 	ck_assert_int_lt(c2d_client_publish(dev, m->response_topic, "ok", 2, 1, false, props), 0x80);
 	c2d_msg_free(m);
-	expect_final(app, "c1", "q1", "completed", 200);
+	fx_expect_final(app, "c1", "q1", "completed", 200);
 
 	m = fx_skip_to_event(mon, "c2d.msg.queued", "q1");
 	ck_assert_str_eq(m->topic, "$c2d/d1/events/msg");
@@ -72,7 +72,7 @@ START_TEST(v311_device_answers_by_topic)
 	accept_msg(app, "d3", "m1", "c1", "q1");
 	expect_delivery(dev, "d3", "q1", "m1");
 	fx_answer(dev, "d3", "q1", 200);
-	expect_final(app, "c1", "q1", "completed", 200);
+	fx_expect_final(app, "c1", "q1", "completed", 200);
 	/* an answer to something that is not pending is dropped */
 	fx_answer(dev, "d3", "q1", 200);
 	fx_answer(dev, "d3", "q99", 200);
@@ -101,7 +101,7 @@ START_TEST(qos0_answers_settle)
 		accept_msg(app, devid, "m1", i ? "c2" : "c1", "q1");
 		expect_delivery(dev, devid, "q1", "m1");
 		ck_assert_int_eq(c2d_client_publish(dev, topic, NULL, 0, 0, false, NULL), 0);
-		expect_final(app, i ? "c2" : "c1", "q1", "completed", 200);
+		fx_expect_final(app, i ? "c2" : "c1", "q1", "completed", 200);
 		free(topic);
 		c2d_client_destroy(dev);
 	}
@@ -126,7 +126,7 @@ START_TEST(fifo_across_reconnect)
 	expect_delivery(dev, "d2", "q2", "two");
 	expect_delivery(dev, "d2", "q3", "three");
 	fx_answer(dev, "d2", "q1", 200);
-	expect_final(app, "c1", "q1", "completed", 200);
+	fx_expect_final(app, "c1", "q1", "completed", 200);
 
 	fx_offline(dev);
 	accept_msg(app, "d2", "four", "c4", "q4");
@@ -137,9 +137,9 @@ START_TEST(fifo_across_reconnect)
 	fx_answer(dev, "d2", "q2", 200);
 	fx_answer(dev, "d2", "q3", 200);
 	fx_answer(dev, "d2", "q4", 200);
-	expect_final(app, "c2", "q2", "completed", 200);
-	expect_final(app, "c3", "q3", "completed", 200);
-	expect_final(app, "c4", "q4", "completed", 200);
+	fx_expect_final(app, "c2", "q2", "completed", 200);
+	fx_expect_final(app, "c3", "q3", "completed", 200);
+	fx_expect_final(app, "c4", "q4", "completed", 200);
 	ck_assert(c2d_client_expect_none(dev, "$c2d/d2/in/#", 200));
 
 	c2d_client_destroy(dev);
@@ -164,9 +164,9 @@ START_TEST(inflight_one_is_strict_sequence)
 	fx_answer(dev, "d1", "q2", 204);
 	expect_delivery(dev, "d1", "q3", "c");
 	fx_answer(dev, "d1", "q3", 200);
-	expect_final(app, "c1", "q1", "completed", 200);
-	expect_final(app, "c2", "q2", "completed", 200);
-	expect_final(app, "c3", "q3", "completed", 200);
+	fx_expect_final(app, "c1", "q1", "completed", 200);
+	fx_expect_final(app, "c2", "q2", "completed", 200);
+	fx_expect_final(app, "c3", "q3", "completed", 200);
 
 	c2d_client_destroy(dev);
 	c2d_client_destroy(app);
@@ -258,7 +258,7 @@ START_TEST(answer_burst_mixed)
 		for(k = 1; k <= 5; k++){
 			snprintf(corr, sizeof(corr), "b%d-%d", i, k);
 			snprintf(id, sizeof(id), "q%d", k);
-			expect_final(app, corr, id, "completed", 200);
+			fx_expect_final(app, corr, id, "completed", 200);
 		}
 	}
 	m = c2d_client_wait_corr(app, FX_REPLIES, "rpc-1", 5, FX_WAIT_MS);

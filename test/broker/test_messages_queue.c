@@ -28,7 +28,7 @@ START_TEST(ttl_expiry_while_offline)
 	fx_offline(dev);
 	t0 = c2d_now_ms();
 	c2d_msg_free(send_msg(app, "d1", "stale", "c1", ttl1, "202"));
-	expect_final(app, "c1", "q1", "expired", 410);
+	fx_expect_final(app, "c1", "q1", "expired", 410);
 	ck_assert_uint_ge(c2d_now_ms() - t0, 900);
 	m = fx_skip_to_event(mon, "c2d.msg.expired", "q1");
 	ck_assert_ptr_nonnull(strstr(m->payload, "\"status\":410"));
@@ -60,7 +60,7 @@ START_TEST(redelivery_after_missed_ack)
 	ck_assert_ptr_nonnull(strstr(m->payload, "\"deliveries\":2"));
 	c2d_msg_free(m);
 	fx_answer(dev, "d1", "q1", 200);
-	expect_final(app, "c1", "q1", "completed", 200);
+	fx_expect_final(app, "c1", "q1", "completed", 200);
 
 	c2d_client_destroy(dev);
 	c2d_client_destroy(mon);
@@ -80,7 +80,7 @@ START_TEST(dead_after_max_deliveries)
 	fx_answer(dev, "d1", "q1", 503);
 	expect_delivery(dev, "d1", "q1", "x");
 	fx_answer(dev, "d1", "q1", 500);
-	expect_final(app, "c1", "q1", "dead", 504);
+	fx_expect_final(app, "c1", "q1", "dead", 504);
 	expect_event(mon, "c2d.msg.dead", "q1");
 	ck_assert(c2d_client_expect_none(dev, "$c2d/d1/in/#", 200));
 
@@ -88,7 +88,7 @@ START_TEST(dead_after_max_deliveries)
 	accept_msg(app, "d1", "y", "c2", "q2");
 	expect_delivery(dev, "d1", "q2", "y");
 	expect_delivery(dev, "d1", "q2", "y");
-	expect_final(app, "c2", "q2", "dead", 504);
+	fx_expect_final(app, "c2", "q2", "dead", 504);
 
 	c2d_client_destroy(dev);
 	c2d_client_destroy(mon);
@@ -106,7 +106,7 @@ START_TEST(rejected_with_device_status)
 	accept_msg(app, "d1", "bad", "c1", "q1");
 	expect_delivery(dev, "d1", "q1", "bad");
 	fx_answer(dev, "d1", "q1", 422);
-	expect_final(app, "c1", "q1", "rejected", 422);
+	fx_expect_final(app, "c1", "q1", "rejected", 422);
 	m = fx_skip_to_event(mon, "c2d.msg.rejected", "q1");
 	ck_assert_ptr_nonnull(strstr(m->payload, "\"status\":422"));
 	c2d_msg_free(m);
@@ -136,7 +136,7 @@ START_TEST(queue_full_is_429)
 	expect_delivery(dev, "d1", "q1", "1");
 	expect_delivery(dev, "d1", "q2", "2");
 	fx_answer(dev, "d1", "q1", 200);
-	expect_final(app, "c1", "q1", "completed", 200);
+	fx_expect_final(app, "c1", "q1", "completed", 200);
 	accept_msg(app, "d1", "4", "c4", "q3");
 	expect_delivery(dev, "d1", "q3", "4");
 
@@ -173,7 +173,7 @@ START_TEST(duplicate_queued_once)
 	expect_delivery(dev, "d1", "q2", "other");
 	ck_assert(c2d_client_expect_none(dev, "$c2d/d1/in/#", 300));
 	fx_answer(dev, "d1", "q1", 200);
-	expect_final(app, "same", "q1", "completed", 200);
+	fx_expect_final(app, "same", "q1", "completed", 200);
 	/* after the final state (while it is in history): the id and its outcome */
 	m = send_msg(app, "d1", "once", "same", NULL, "202");
 	j = fx_json(m);
@@ -217,7 +217,7 @@ static void survives(bool kill9)
 		expect_delivery(dev, "dk", id, payload);
 	}
 	fx_answer(dev, "dk", "q3", 200);
-	expect_final(app, "c3", "q3", "completed", 200);
+	fx_expect_final(app, "c3", "q3", "completed", 200);
 	/* numbering goes on after the restart */
 	accept_msg(app, "dk", "p6", "c6", "q6");
 	expect_delivery(dev, "dk", "q6", "p6");

@@ -50,25 +50,6 @@ static void call(struct c2d_client *app, const char *dev, const char *method, co
 	free(want);
 }
 
-/* A plugin-made final reply {"id","state","status"}. */
-static void expect_final_json(struct c2d_client *app, const char *corr, const char *id, const char *state,
-		int status)
-{
-	char st[8];
-	struct c2d_msg *m;
-	cJSON *j;
-
-	snprintf(st, sizeof(st), "%d", status);
-	m = fx_reply(app, corr, st);
-	j = fx_json(m);
-	ck_assert_str_eq(cJSON_GetObjectItem(j, "id")->valuestring, id);
-	ck_assert_str_eq(cJSON_GetObjectItem(j, "state")->valuestring, state);
-	ck_assert_int_eq(cJSON_GetObjectItem(j, "status")->valueint, status);
-	ck_assert_str_eq(m->content_type, "application/json");
-	cJSON_Delete(j);
-	c2d_msg_free(m);
-}
-
 /* The next delivery to the device: rpc `method`/`id` with params. Caller frees. */
 static struct c2d_msg *expect_call(struct c2d_client *dev, const char *devid, const char *method, const char *id,
 		const char *params)
@@ -187,7 +168,7 @@ START_TEST(timeout_with_retry)
 	call(app, "r3", "ping", "1", "c1", opts, "q1");
 	c2d_msg_free(expect_call(dev, "r3", "ping", "q1", "1"));
 	c2d_msg_free(expect_call(dev, "r3", "ping", "q1", "1"));
-	expect_final_json(app, "c1", "q1", "timeout", 504);
+	fx_expect_final(app, "c1", "q1", "timeout", 504);
 	ck_assert_uint_ge(c2d_now_ms() - t0, 550);
 	expect_events(mon, "q1", ev);
 	ck_assert(c2d_client_expect_none(dev, "$c2d/r3/in/#", 400));
@@ -246,7 +227,7 @@ START_TEST(expired_while_offline)
 
 	fx_offline(dev);
 	call(app, "r5", "reboot", "", "c1", ttl1, "q1");
-	expect_final_json(app, "c1", "q1", "expired", 410);
+	fx_expect_final(app, "c1", "q1", "expired", 410);
 	expect_events(mon, "q1", ev);
 	ck_assert_int_eq(c2d_client_connect(dev, b), 0);
 	ck_assert(c2d_client_expect_none(dev, "$c2d/r5/in/#", 400));
@@ -318,7 +299,7 @@ START_TEST(delivered_timeout_restarts_on_reconnect)
 	call(app, "r7", "job", "k", "c2", opts, "q2");
 	c2d_msg_free(expect_call(dev, "r7", "job", "q2", "k"));
 	answer(dev, "r7", "q2", 202, NULL, NULL);
-	expect_final_json(app, "c2", "q2", "timeout", 504);
+	fx_expect_final(app, "c2", "q2", "timeout", 504);
 
 	c2d_client_destroy(dev);
 	c2d_client_destroy(app);
