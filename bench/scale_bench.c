@@ -406,6 +406,9 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	scale_init();
+	if(getenv("SCALE_ONLY") && strchr(getenv("SCALE_ONLY"), '2')){
+		fprintf(stderr, BENCH_NAME ": scenario 2 (reconnect storm) is build/bench/storm_bench now\n");
+	}
 	o.devices = env_uint("SCALE_DEVICES", cfg.quick ? 1000 : 100000);
 	o.expire = env_uint("SCALE_EXPIRE", cfg.quick ? 5000 : 1000000);
 	signal(SIGPIPE, SIG_IGN);
