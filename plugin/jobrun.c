@@ -385,13 +385,18 @@ static int end_if_due(struct c2d *c2d, const char *job, cJSON *rec, bool *ended)
 static int run_running(struct c2d *c2d, const char *job, cJSON *rec, struct slice *s, bool *changed, bool *done)
 {
 	bool ended;
+	size_t sent;
 	int rc = end_if_due(c2d, job, rec, &ended);
 
 	if(rc || ended) return rc; /* the cleanup runs from the next tick */
-	/* what may go now first (the rollout's pace), then the target grows */
+	/* what may go now first (the rollout's pace), then the target grows in
+	 * the rest of the budget, or in this slice anyway when nothing went:
+	 * reading and parsing the job may alone use a slow machine's (or a
+	 * sanitizer build's) whole budget, and resolving must still progress */
 	rc = dispatch(c2d, job, rec, s, changed);
+	sent = s->n;
 	s->n = s->visited = 0;
-	if(!rc && !over_budget() && !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(rec, "resolved"))){
+	if(!rc && (sent == 0 || !over_budget()) && !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(rec, "resolved"))){
 		rc = resolve(c2d, job, rec, s, changed);
 	}
 	if(!rc) rc = end_if_due(c2d, job, rec, &ended);
