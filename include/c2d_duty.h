@@ -23,4 +23,12 @@ uint64_t c2d_duty_allowance(struct c2d_duty *d, uint64_t now_us, uint64_t window
 /* us spent (charged to the current window). */
 void c2d_duty_charge(struct c2d_duty *d, uint64_t us);
 
+/* How long one slice may run when the last turn was gap_us ago: a slice
+ * holds up whatever arrives while it runs, so on a busy loop (turns close
+ * together) it is short, floor_us; after an idle gap (the broker's loop
+ * slept: Mosquitto 2.0 sends TICK only every 100 ms when nothing happens)
+ * it may take gap_us / C2D_DUTY_IDLE_DIV of it, at most cap_us. */
+#define C2D_DUTY_IDLE_DIV 100
+uint64_t c2d_duty_slice_us(uint64_t gap_us, uint64_t floor_us, uint64_t cap_us);
+
 #endif

@@ -23,3 +23,11 @@ void c2d_duty_charge(struct c2d_duty *d, uint64_t us)
 {
 	d->used_us = d->used_us > UINT64_MAX - us ? UINT64_MAX : d->used_us + us;
 }
+
+uint64_t c2d_duty_slice_us(uint64_t gap_us, uint64_t floor_us, uint64_t cap_us)
+{
+	uint64_t us = gap_us / C2D_DUTY_IDLE_DIV;
+
+	if(us > cap_us) us = cap_us;
+	return us > floor_us ? us : floor_us;
+}

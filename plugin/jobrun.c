@@ -2,20 +2,20 @@
  * works on the active jobs (the jactive table), each in a nested
  * transaction of the tick's unit, in budgeted slices:
  *
- *   resolve   a where target: the next RESOLVE_SCAN device records after
+ *   resolve   a where target: the next batch of device records after
  *             the job's "cursor" are matched; each match gets a queued
  *             execution; when the walk reaches the end the target is
  *             "resolved" (fixed)
  *   dispatch  the next queued executions after "dcursor", as many as the
  *             rollout allows (maxInFlight minus in_progress; maxPerMinute
  *             spaced at 60000/maxPerMinute ms from "nextAt", at most one
- *             second of catch-up after a stall) and DISPATCH_MAX: each
+ *             second of catch-up after a stall) and the batch: each
  *             through the device's own plane (twin desired patch, queued
  *             message, persistent RPC); the plane's final transition ends
  *             it (jobexec.c)
  *   cancel    after cancelJob, an abort or expiry: queued executions end
  *             as cancelled (expired for an expired job) and queue items
- *             still queued (never sent) are cancelled, CANCEL_SCAN a tick
+ *             still queued (never sent) are cancelled, a batch a tick
  *   complete  a resolved job with nothing queued or in progress (never a
  *             continuous one: jobcont.c adds devices until it ends)
  *
@@ -56,15 +56,37 @@
  * per tick would add up to most of the broker's time). The broker answers
  * nothing else while a slice runs, so a slice is also at most SLICE_MAX_US
  * (what a request arriving then waits; bench/job_bench measures RPC p99
- * during a rollout). At least one device is resolved and one dispatched
- * per job and slice. */
+ * during a rollout) while the loop is busy. An idle loop wakes only every
+ * 100 ms, and 100 us a wake-up made a 10000-device list on offline
+ * devices crawl (60 s were not enough): after an idle gap a slice may take
+ * a hundredth of the gap, at most SLICE_IDLE_US (duty.c): about 1 % of
+ * an otherwise idle broker's time, their commits aside (the share bounds
+ * them all); never more than SLICE_MAX_US in a loop pass with answers to send
+ * (they leave after the tick). What a slice reads grows with its length
+ * (batch()). At least one device is resolved and one dispatched per job
+ * and slice. */
 #define SLICE_MAX_US 100
+#define SLICE_IDLE_US 1000
 
 static uint64_t deadline_us;
+/* This slice's length (SLICE_MAX_US .. SLICE_IDLE_US): the batches read
+ * per slice grow with it, from their base (RESOLVE_SCAN, DISPATCH_MAX,
+ * CANCEL_SCAN: what a short slice can use) to VISIT_MAX. */
+static uint64_t slice_us = SLICE_MAX_US;
+/* When the jobs were last offered a turn (every TICK): the gap to this
+ * one says whether the broker's loop was busy. */
+static uint64_t last_turn_us;
 
 static bool over_budget(void)
 {
 	return c2d_mono_us() >= deadline_us;
+}
+
+static size_t batch(size_t base)
+{
+	uint64_t n = base * (slice_us / SLICE_MAX_US);
+
+	return n < base ? base : n > VISIT_MAX ? VISIT_MAX : (size_t)n;
 }
 
 struct slice {
@@ -131,19 +153,20 @@ static int resolve(struct c2d *c2d, const char *job, cJSON *rec, struct slice *s
 			cJSON_GetObjectItemCaseSensitive(rec, "spec"), "target"), "where");
 	struct c2d_jexec x = {.state = C2D_JX_QUEUED};
 	cJSON *counts = cJSON_GetObjectItemCaseSensitive(rec, "counts");
-	size_t i, added = 0;
-	bool match;
+	size_t i, added = 0, scan = batch(RESOLVE_SCAN);
+	bool match, end;
 	int rc;
 
-	s->want = RESOLVE_SCAN;
-	rc = c2d_store_dev_scan(c2d->store, rec_str(rec, "cursor"), RESOLVE_SCAN, collect_dev, s);
+	s->want = scan;
+	rc = c2d_store_dev_scan(c2d->store, rec_str(rec, "cursor"), scan, collect_dev, s);
+	end = s->n < scan; /* the walk reached the last device */
 	for(i = 0; !rc && i < s->n; i++){
 		struct c2d_jexec had;
 
 		if(i && over_budget()){ /* the rest at the next tick */
 			memcpy(s->last, s->devs[i - 1], sizeof(s->last));
 			s->n = i;
-			s->want = RESOLVE_SCAN + 1; /* not resolved */
+			end = false;
 			break;
 		}
 		rc = c2d_fleet_match(c2d, where, s->devs[i], &match);
@@ -156,7 +179,7 @@ static int resolve(struct c2d *c2d, const char *job, cJSON *rec, struct slice *s
 	}
 	if(rc) return rc;
 	if(s->n) rec_set(rec, "cursor", cJSON_CreateString(s->last));
-	if(s->n < RESOLVE_SCAN && s->want == RESOLVE_SCAN) rec_set(rec, "resolved", cJSON_CreateTrue());
+	if(end) rec_set(rec, "resolved", cJSON_CreateTrue());
 	rec_set(rec, "total", cJSON_CreateNumber(rec_num(rec, "total") + (double)added));
 	cJSON_SetNumberValue(cJSON_GetObjectItemCaseSensitive(counts, "queued"), c2d_job_count(rec, C2D_JX_QUEUED) + (double)added);
 	*changed = true;
@@ -225,10 +248,11 @@ static size_t allowance(struct c2d *c2d, const cJSON *rec, double *next, double 
 {
 	const cJSON *ro = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(rec, "spec"), "rollout");
 	double mpm = rec_num(ro, "maxPerMinute"), mif = rec_num(ro, "maxInFlight"), now = (double)c2d->wall_ms;
-	double b = DISPATCH_MAX, slots;
+	double b, slots;
 
 	*interval = 0;
 	*next = 0;
+	b = (double)batch(DISPATCH_MAX);
 	if(mif > 0) b = fmin(b, mif - c2d_job_count(rec, C2D_JX_IN_PROGRESS));
 	if(mpm > 0){
 		*interval = 60000.0 / mpm;
@@ -274,16 +298,16 @@ static int dispatch(struct c2d *c2d, const char *job, cJSON *rec, struct slice *
 static int cancel_slice(struct c2d *c2d, const char *job, cJSON *rec, struct slice *s, bool *changed)
 {
 	bool cancelled, expired = strcmp(c2d_job_state(rec), "expired") == 0;
-	size_t i;
+	size_t i, scan = batch(CANCEL_SCAN);
 	int rc;
 
-	s->want = CANCEL_SCAN;
+	s->want = scan;
 	s->only = -1;
 	rc = c2d_store_jexec_scan(c2d->store, job, rec_str(rec, "ccursor"), collect_exec, s);
 	for(i = 0; !rc && i < s->n; i++){
 		if(i && over_budget()){ /* the rest at the next tick */
 			memcpy(s->last, s->devs[i - 1], sizeof(s->last));
-			s->n = CANCEL_SCAN; /* not the end */
+			s->n = scan; /* not the end */
 			break;
 		}
 		if(s->x[i].state == C2D_JX_QUEUED){
@@ -308,7 +332,7 @@ static int cancel_slice(struct c2d *c2d, const char *job, cJSON *rec, struct sli
 	}
 	if(rc) return rc;
 	if(s->visited) rec_set(rec, "ccursor", cJSON_CreateString(s->last));
-	if(s->n < CANCEL_SCAN && s->visited < VISIT_MAX) rec_set(rec, "cleanup", cJSON_CreateFalse());
+	if(s->n < scan && s->visited < VISIT_MAX) rec_set(rec, "cleanup", cJSON_CreateFalse());
 	*changed = true;
 	return 0;
 }
@@ -487,13 +511,19 @@ static bool run_slice(struct c2d *c2d)
 
 static void jobs_on_tick(struct c2d *c2d)
 {
-	uint64_t start, allow = c2d_bg_allowance_us(c2d, C2D_BG_JOBS);
+	uint64_t start = c2d_mono_us(), allow, gap = start - last_turn_us;
 	bool wrote;
 
+	last_turn_us = start;
 	if(c2d_store_jobs_idle(c2d->store)) return; /* no read transaction per loop pass */
+	allow = c2d_bg_allowance_us(c2d, C2D_BG_JOBS);
 	if(allow == 0) return; /* this window's share is used: the next one goes on */
-	start = c2d_mono_us();
-	deadline_us = start + (allow < SLICE_MAX_US ? allow : SLICE_MAX_US);
+	/* this loop pass's answers leave after the tick's commit: with any
+	 * waiting, the slice is short whatever the gap */
+	if(c2d->outbox.head || c2d->outbox.side_head) gap = 0;
+	slice_us = c2d_duty_slice_us(gap, SLICE_MAX_US, SLICE_IDLE_US);
+	if(slice_us > allow) slice_us = allow;
+	deadline_us = start + slice_us;
 	wrote = run_slice(c2d);
 	c2d_bg_charge(c2d, C2D_BG_JOBS, c2d_mono_us() - start, wrote);
 }
@@ -501,6 +531,7 @@ static void jobs_on_tick(struct c2d *c2d)
 static int jobs_init(struct c2d *c2d)
 {
 	turn[0] = '\0';
+	last_turn_us = c2d_mono_us();
 	return c2d_jobcont_init(c2d);
 }
 

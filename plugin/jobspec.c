@@ -104,9 +104,33 @@ static int one_member(const cJSON *o, const char *what, const cJSON **val, char 
 	return 0;
 }
 
+static int by_string(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* A device listed twice in v (n ids, all strings): sorted copies of the
+ * pointers, adjacent equals (n log n: a list may hold 10000). */
+static int check_unique(const cJSON *v, size_t n, char *why, size_t len)
+{
+	const char **ids = n ? malloc(n * sizeof(*ids)) : NULL;
+	const cJSON *d;
+	size_t i = 0;
+	int rc = 0;
+
+	if(n && ids == NULL) return fail(why, len, "out of memory checking target.devices");
+	cJSON_ArrayForEach(d, v) ids[i++] = d->valuestring;
+	qsort(ids, n, sizeof(*ids), by_string);
+	for(i = 1; i < n && rc == 0; i++){
+		if(strcmp(ids[i - 1], ids[i]) == 0) rc = fail(why, len, "target.devices lists '%s' twice", ids[i]);
+	}
+	free(ids);
+	return rc;
+}
+
 static int check_target(const cJSON *target, struct c2d_jobspec *s, char *why, size_t len)
 {
-	const cJSON *v, *d, *e;
+	const cJSON *v, *d;
 	size_t n = 0;
 
 	if(one_member(target, "target", &v, why, len)) return -1;
@@ -122,10 +146,8 @@ static int check_target(const cJSON *target, struct c2d_jobspec *s, char *why, s
 			return fail(why, len, "target.devices[%zu] is not a valid device id", n);
 		}
 		if(++n > C2D_JOB_DEVICES_MAX) return fail(why, len, "target.devices has more than %d ids: use tags and where", C2D_JOB_DEVICES_MAX);
-		for(e = v->child; e != d; e = e->next){
-			if(strcmp(e->valuestring, d->valuestring) == 0) return fail(why, len, "target.devices lists '%s' twice", d->valuestring);
-		}
 	}
+	if(check_unique(v, n, why, len)) return -1;
 	s->devices = v;
 	return 0;
 }

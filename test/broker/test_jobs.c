@@ -236,6 +236,38 @@ START_TEST(test_restart)
 }
 END_TEST
 
+/* A job over a device list at the contract's limit (10000 ids, the
+ * online device last, so dispatched last): every execution is dispatched,
+ * slice by slice, to the end, and the counts add up on the way. */
+START_TEST(test_long_device_list)
+{
+	struct c2d_broker *b = fx_start(NULL);
+	struct c2d_client *app = fx_app(b, FX_REPLIES), *d = fx_device(b, NULL, "zz-last", V5);
+	int i, want = getenv("C2D_LONG_LIST") ? atoi(getenv("C2D_LONG_LIST")) : 10000;
+	size_t cap = (size_t)want * 16 + 256, n = 0;
+	char *cmd = malloc(cap), st[32];
+	uint64_t t0 = c2d_now_ms();
+	struct c2d_msg *m;
+
+	ck_assert_ptr_nonnull(cmd);
+	n += (size_t)snprintf(cmd + n, cap - n, "{\"command\":\"createJob\",\"job\":\"big\",\"target\":{\"devices\":[");
+	for(i = 0; i < want - 1; i++) n += (size_t)snprintf(cmd + n, cap - n, "\"big-%05d\",", i);
+	snprintf(cmd + n, cap - n, "\"zz-last\"]},\"action\":{\"msg\":{\"payload\":\"all of them\",\"ttl\":60}}}");
+	ck_assert_int_eq(cmd_status(app, cmd, NULL, 0), 202);
+	free(cmd);
+	fprintf(stderr, "long list: created after %llu ms\n", (unsigned long long)(c2d_now_ms() - t0));
+	m = c2d_client_wait_msg(d, "$c2d/zz-last/in/msg/#", 100000);
+	fprintf(stderr, "long list: last device after %llu ms\n", (unsigned long long)(c2d_now_ms() - t0));
+	ck_assert_ptr_nonnull(m);
+	ck_assert_str_eq(m->payload, "all of them");
+	c2d_msg_free(m);
+	ck_assert_int_eq(job_count(app, "big", "queued", st), 0); /* every execution dispatched */
+	c2d_client_destroy(d);
+	c2d_client_destroy(app);
+	c2d_broker_cleanup(b);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("jobs");
@@ -247,6 +279,7 @@ int main(void)
 	tcase_add_test(tc, test_bad_specs);
 	tcase_add_test(tc, test_rollout_cancel);
 	tcase_add_loop_test(tc, test_restart, 0, 2);
+	tcase_add_test(tc, test_long_device_list);
 	suite_add_tcase(s, tc);
 	return c2d_check_run(s);
 }

@@ -95,6 +95,24 @@ START_TEST(test_edges)
 }
 END_TEST
 
+/* A slice's length follows the gap since the last turn. */
+START_TEST(test_idle_slice)
+{
+	/* a busy loop: the floor */
+	ck_assert_uint_eq(c2d_duty_slice_us(0, 100, 1000), 100);
+	ck_assert_uint_eq(c2d_duty_slice_us(1000, 100, 1000), 100);
+	ck_assert_uint_eq(c2d_duty_slice_us(10000, 100, 1000), 100);
+	/* in between: a hundredth of the gap */
+	ck_assert_uint_eq(c2d_duty_slice_us(20000, 100, 1000), 200);
+	ck_assert_uint_eq(c2d_duty_slice_us(50000, 100, 1000), 500);
+	/* the broker's idle TICK (100 ms) and longer: the cap */
+	ck_assert_uint_eq(c2d_duty_slice_us(100000, 100, 1000), 1000);
+	ck_assert_uint_eq(c2d_duty_slice_us(UINT64_MAX, 100, 1000), 1000);
+	/* a cap below the floor: the floor wins */
+	ck_assert_uint_eq(c2d_duty_slice_us(100000, 100, 50), 100);
+}
+END_TEST
+
 static Suite *duty_suite(void)
 {
 	Suite *s = suite_create("duty");
@@ -104,6 +122,7 @@ static Suite *duty_suite(void)
 	tcase_add_test(tc, test_many_ticks);
 	tcase_add_test(tc, test_overrun_owed);
 	tcase_add_test(tc, test_edges);
+	tcase_add_test(tc, test_idle_slice);
 	suite_add_tcase(s, tc);
 	return s;
 }

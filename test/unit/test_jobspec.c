@@ -1,5 +1,6 @@
 /* jobspec.c: createJob specifications, job ids and base64 (pure). */
 #include <check.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -95,6 +96,41 @@ START_TEST(test_bad)
 END_TEST
 
 /* abort, startAt, expiresIn, continuous and how they are stored. */
+/* A list of n ids "d00000".. with id dup (if >= 0) replaced by id 0's. */
+static char *device_list(int n, int dup)
+{
+	size_t cap = (size_t)n * 10 + 200, k = 0;
+	char *t = malloc(cap);
+	int i;
+
+	ck_assert_ptr_nonnull(t);
+	k += (size_t)snprintf(t + k, cap - k, "{\"job\":\"l\",\"target\":{\"devices\":[");
+	for(i = 0; i < n; i++) k += (size_t)snprintf(t + k, cap - k, "%s\"d%05d\"", i ? "," : "", i == dup ? 0 : i);
+	snprintf(t + k, cap - k, "]},\"action\":{\"msg\":{\"payload\":\"x\"}}}");
+	return t;
+}
+
+/* Lists at the limit: accepted whole, a duplicate anywhere is found and
+ * named, one id over the limit is refused. */
+START_TEST(test_long_lists)
+{
+	struct c2d_jobspec spec;
+	char why[200], *t;
+
+	t = device_list(C2D_JOB_DEVICES_MAX, -1);
+	ck_assert_int_eq(check(t, &spec, why), 0);
+	free(t);
+	t = device_list(C2D_JOB_DEVICES_MAX, C2D_JOB_DEVICES_MAX - 1);
+	ck_assert_int_eq(check(t, &spec, why), -1);
+	ck_assert_str_eq(why, "target.devices lists 'd00000' twice");
+	free(t);
+	t = device_list(C2D_JOB_DEVICES_MAX + 1, -1);
+	ck_assert_int_eq(check(t, &spec, why), -1);
+	ck_assert_str_eq(why, "target.devices has more than 10000 ids: use tags and where");
+	free(t);
+}
+END_TEST
+
 START_TEST(test_schedule)
 {
 	struct c2d_jobspec s;
@@ -187,6 +223,7 @@ int main(void)
 	tcase_add_checked_fixture(tc, setup, NULL);
 	tcase_add_test(tc, test_good);
 	tcase_add_test(tc, test_bad);
+	tcase_add_test(tc, test_long_lists);
 	tcase_add_test(tc, test_schedule);
 	tcase_add_test(tc, test_time_and_abort_rule);
 	tcase_add_test(tc, test_ids_and_base64);
