@@ -23,6 +23,7 @@
  * (JOB_PACED_ONLY=1: that one alone). JOB_RPC_QUIET: the quiet calls
  * (default 5000); p50, p99 and p99.9 are reported. JOB_SHARE: the
  * broker's plugin_opt_job_share (default 20).
+ * Long lists: bench/list_bench.c.
  *
  * Markdown on stdout, progress on stderr. */
 #define _GNU_SOURCE
@@ -38,23 +39,10 @@
 #include <cjson/cJSON.h>
 
 #include "bench_broker.h"
+#include "bench_lat.h"
 
 #define WHO "job_bench"
 #define WINDOW 500
-#define LAT_MAX 200000
-
-/* The data of the admin command's reply (new object) or NULL. */
-static cJSON *admin(struct rclient *op, const char *cmd)
-{
-	char *reply = rclient_admin(op, cmd);
-	cJSON *j, *data;
-
-	j = reply ? cJSON_Parse(reply) : NULL;
-	free(reply);
-	data = cJSON_DetachItemFromObject(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "responses"), 0), "data");
-	cJSON_Delete(j);
-	return data;
-}
 
 /* ---- the online devices: many clients, one poll loop ---- */
 
@@ -207,63 +195,6 @@ static long anon_kb(pid_t pid)
 	return kb;
 }
 
-static int cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-struct lat {
-	uint64_t *ns;
-	size_t n;
-};
-
-/* One lightweight RPC to the echo device; 0 and its latency, or -1. */
-static int rpc_once(struct rclient *caller, uint64_t *ns)
-{
-	uint64_t t0 = now_ns();
-	char *reply = rclient_request(caller, "$c2d/bench-echo/rpc/echo", "{\"ping\":1}", 10000);
-	int ok = reply && strcmp(reply, "{\"ping\":1}") == 0;
-
-	*ns = now_ns() - t0;
-	free(reply);
-	return ok ? 0 : -1;
-}
-
-static double pct(const struct lat *l, double q)
-{
-	return l->n ? (double)l->ns[(size_t)(q * (double)(l->n - 1) + 0.5)] / 1e6 : 0;
-}
-
-/* p[0..2]: p50, p99, p99.9 in ms. */
-static void pcts(struct lat *l, double *p)
-{
-	qsort(l->ns, l->n, sizeof(l->ns[0]), cmp_u64);
-	p[0] = pct(l, 0.50);
-	p[1] = pct(l, 0.99);
-	p[2] = pct(l, 0.999);
-}
-
-struct during {
-	struct rclient *caller;
-	struct lat lat;
-	atomic_int stop;
-	int errors;
-};
-
-static void *rpc_during(void *arg)
-{
-	struct during *d = arg;
-	uint64_t ns;
-
-	while(!atomic_load(&d->stop) && d->lat.n < LAT_MAX){
-		if(rpc_once(d->caller, &ns) == 0) d->lat.ns[d->lat.n++] = ns;
-		else d->errors++;
-	}
-	return NULL;
-}
-
 struct result {
 	unsigned n, online, rate;
 	double dispatched;           /* executions dispatched when measuring stopped */
@@ -275,14 +206,6 @@ struct result {
 	double succeeded, in_progress;
 	int acks;                    /* online devices that acknowledged */
 };
-
-static double num(const cJSON *o, const char *a, const char *b)
-{
-	const cJSON *j = cJSON_GetObjectItem(o, a);
-
-	if(b) j = cJSON_GetObjectItem(j, b);
-	return cJSON_IsNumber(j) ? j->valuedouble : -1;
-}
 
 /* One broker, n devices (online of them connected), one twin job; rate:
  * its maxPerMinute (0: none; then measured until every execution is
@@ -296,7 +219,7 @@ static int run(const char *plugin, unsigned n, unsigned online, unsigned rate, d
 	struct rclient op, caller;
 	struct tclient echo;
 	struct fleet fl;
-	struct during d = {0};
+	struct rpc_load d = {0};
 	pthread_t th;
 	char topic[64];
 	const char *tags = "{\"fleet\":\"b\"}";
@@ -356,7 +279,7 @@ static int run(const char *plugin, unsigned n, unsigned online, unsigned rate, d
 		return -1;
 	}
 	cJSON_Delete(job);
-	pthread_create(&th, NULL, rpc_during, &d);
+	pthread_create(&th, NULL, rpc_load_run, &d);
 	for(;;){
 		usleep(200000);
 		kb = getenv("JOB_NO_SAMPLE") ? -1 : anon_kb(b.pid);
@@ -401,145 +324,6 @@ static int run(const char *plugin, unsigned n, unsigned online, unsigned rate, d
 	return 0;
 }
 
-/* ---- long lists on an idle broker ---- */
-
-#define LIST_N 10000
-#define LIST_ROUNDS 5
-#define SPORADIC_MS 20
-
-struct sporadic {
-	struct rclient *caller;
-	struct lat lat;
-	atomic_int stop;
-	int errors;
-};
-
-/* One call every SPORADIC_MS (the broker's loop idles between). */
-static void *rpc_sporadic(void *arg)
-{
-	struct sporadic *d = arg;
-	uint64_t ns;
-
-	while(!atomic_load(&d->stop) && d->lat.n < LAT_MAX){
-		if(rpc_once(d->caller, &ns) == 0) d->lat.ns[d->lat.n++] = ns;
-		else d->errors++;
-		usleep(SPORADIC_MS * 1000);
-	}
-	return NULL;
-}
-
-struct list_result {
-	double dispatched_s[LIST_ROUNDS];
-	double quiet[3], during[3];
-	size_t quiet_calls, during_calls;
-	int errors;
-};
-
-/* LIST_ROUNDS msg jobs, each on a list of LIST_N offline devices, one
- * after the other; sporadic lightweight RPC before them (quiet) and while
- * they dispatch. */
-static int run_list(const char *plugin, struct list_result *res)
-{
-	size_t cap = LIST_N * 24 + 256, len;
-	char *cmd = malloc(cap), job[16];
-	struct sporadic d = {0};
-	struct rclient op, caller;
-	struct tclient echo;
-	struct broker b;
-	pthread_t th;
-	uint64_t t0, ns;
-	cJSON *j;
-	FILE *f;
-	int r, i;
-
-	memset(res, 0, sizeof(*res));
-	d.lat.ns = calloc(LAT_MAX, sizeof(uint64_t));
-	if(cmd == NULL || d.lat.ns == NULL) return -1;
-	if(broker_prepare(&b, true, "c2d-jobl", "plugin_opt_stats_interval 0\n") || (f = broker_conf_open(&b)) == NULL
-			|| broker_conf_close(&b, f, plugin) || broker_launch(&b, "/usr/sbin/mosquitto", 20, WHO, NULL)){
-		return -1;
-	}
-	if(rclient_open(&op, "bench-op", b.port, "bench/admin", WINDOW, WHO)) return -1;
-	if(tclient_open(&echo, "bench-echo", b.port, "$c2d/bench-echo/in/#", WINDOW, echo_on_message, NULL, WHO)) return -1;
-	if(rclient_open(&caller, "bench-caller", b.port, "bench/rpc", WINDOW, WHO)) return -1;
-	for(i = 0; i < 100 && rpc_once(&caller, &ns) != 0; i++) usleep(100000);
-	d.caller = &caller;
-	fprintf(stderr, WHO ": list: quiet sporadic RPC (one every %d ms, %u calls)\n", SPORADIC_MS, rpc_quiet / 10);
-	while(d.lat.n < rpc_quiet / 10){
-		if(rpc_once(&caller, &ns) == 0) d.lat.ns[d.lat.n++] = ns;
-		else res->errors++;
-		usleep(SPORADIC_MS * 1000);
-	}
-	res->quiet_calls = d.lat.n;
-	pcts(&d.lat, res->quiet);
-	d.lat.n = 0;
-	pthread_create(&th, NULL, rpc_sporadic, &d);
-	for(r = 0; r < LIST_ROUNDS; r++){
-		len = (size_t)snprintf(cmd, cap, "{\"command\":\"createJob\",\"job\":\"list-%d\",\"target\":{\"devices\":[", r);
-		for(i = 0; i < LIST_N; i++) len += (size_t)snprintf(cmd + len, cap - len, "%s\"off-%d-%05d\"", i ? "," : "", r, i);
-		snprintf(cmd + len, cap - len, "]},\"action\":{\"msg\":{\"payload\":\"reload\",\"ttl\":3600}}}");
-		t0 = now_ns();
-		j = admin(&op, cmd);
-		if(num(j, "status", NULL) != 202){
-			fprintf(stderr, WHO ": list: createJob failed\n");
-			return -1;
-		}
-		cJSON_Delete(j);
-		snprintf(job, sizeof(job), "list-%d", r);
-		snprintf(cmd, cap, "{\"command\":\"getJob\",\"job\":\"%s\"}", job);
-		do{
-			usleep(50000);
-			j = admin(&op, cmd);
-			ns = (uint64_t)num(j, "counts", "queued");
-			cJSON_Delete(j);
-			if((double)(now_ns() - t0) / 1e9 > 600){
-				fprintf(stderr, WHO ": list: not dispatched in 10 minutes\n");
-				return -1;
-			}
-		}while(ns != 0);
-		res->dispatched_s[r] = (double)(now_ns() - t0) / 1e9;
-		fprintf(stderr, WHO ": list: round %d dispatched in %.2f s\n", r, res->dispatched_s[r]);
-	}
-	atomic_store(&d.stop, 1);
-	pthread_join(th, NULL);
-	res->during_calls = d.lat.n;
-	pcts(&d.lat, res->during);
-	res->errors += d.errors;
-	free(d.lat.ns);
-	free(cmd);
-	tclient_close(&caller.c);
-	tclient_close(&echo);
-	tclient_close(&op.c);
-	broker_stop(&b);
-	return 0;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static void list_report(struct list_result *l)
-{
-	double med;
-
-	qsort(l->dispatched_s, LIST_ROUNDS, sizeof(double), cmp_double);
-	med = l->dispatched_s[LIST_ROUNDS / 2];
-	printf("## Long lists on an idle broker\n\n"
-			"%d msg jobs one after the other, each on a list of %d offline devices (createJob to getJob\n"
-			"queued 0); lightweight RPC, one call every %d ms (the broker's loop idles between), before the\n"
-			"jobs (quiet, the baseline of the same run) and while they dispatch.\n\n",
-			LIST_ROUNDS, LIST_N, SPORADIC_MS);
-	printf("| to all dispatched (min / median / max) | dispatch rate (median) | RPC p50 quiet / during | "
-			"RPC p99 quiet / during | p99 ratio | calls quiet / during | errors |\n|---|---|---|---|---|---|---|\n");
-	printf("| %.2f / %.2f / %.2f s | %.0f /s | %.2f / %.2f ms | %.2f / %.2f ms | %.2fx | %zu / %zu | %d |\n\n",
-			l->dispatched_s[0], med, l->dispatched_s[LIST_ROUNDS - 1], LIST_N / med, l->quiet[0], l->during[0],
-			l->quiet[1], l->during[1], l->quiet[1] > 0 ? l->during[1] / l->quiet[1] : 0, l->quiet_calls, l->during_calls,
-			l->errors);
-}
-
 static void row(const struct result *r)
 {
 	if(r->rate){
@@ -571,14 +355,6 @@ int main(void)
 	paced_only = getenv("JOB_PACED_ONLY") != NULL && rate;
 	if(online > n / 10) online = n / 10;
 	mosquitto_lib_init();
-	if(getenv("JOB_LIST_ONLY")){
-		struct list_result l;
-
-		if(run_list(plugin, &l)) return 1;
-		list_report(&l);
-		mosquitto_lib_cleanup();
-		return 0;
-	}
 	if((!paced_only && (run(plugin, n / 10, online, 0, 0, &r[0]) || run(plugin, n, online, 0, 0, &r[1])))
 			|| (rate && run(plugin, n, online, rate, window, &r[2]))){
 		return 1;

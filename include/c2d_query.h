@@ -21,6 +21,7 @@
 #define C2D_Q_NEEDS_TAGS 0x1
 #define C2D_Q_NEEDS_TWIN 0x2  /* desired or reported */
 #define C2D_Q_NEEDS_INFO 0x4
+#define C2D_Q_NEEDS_ONLINE 0x8 /* reads `online`: a connect or disconnect may change the match */
 
 /* Check a where object (borrowed). Returns 0, or -1 with a one-line reason
  * in why ("unknown operator $foo in tags.site", ...). NULL or {} matches

@@ -1,7 +1,12 @@
 /* Continuous jobs (protocol-v2 section 3, `continuous: true`, twin and msg
  * actions): a device that starts to match the job's where target after the
- * job resolved it (a new device, changed tags, twin or info) gets an
- * execution too, until the job is cancelled, aborted or expires.
+ * job resolved it (a new device, changed tags, twin or info, or for a
+ * where that reads `online` its connect) gets an execution too, until the
+ * job is cancelled, aborted or expires.
+ *
+ * The jobs plane's on_online (jobrun.c) reports a connect here, and only
+ * when some continuous job's where reads `online` (c2d_query_needs), so
+ * that connects cost nothing otherwise.
  *
  * twin.c (twin_save) and hello.c report a changed device through
  * c2d_jobs_on_device_change (jobexec.c), which calls the hook registered
@@ -23,21 +28,30 @@
 #include "c2d_fleet.h"
 #include "c2d_jobs.h"
 #include "c2d_jobcont.h"
+#include "c2d_query.h"
 
 #define CONT_MAX 64
 
 static struct {
 	size_t n;
 	bool overflow;           /* more than CONT_MAX: walk the active table */
+	size_t online;           /* entries whose where reads `online` */
 	char job[CONT_MAX][C2D_JOB_MAX + 1];
+	bool reads_online[CONT_MAX];
 } cont;
+
+static const cJSON *where_of(const cJSON *rec)
+{
+	return cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(
+			cJSON_GetObjectItemCaseSensitive(rec, "spec"), "target"), "where");
+}
 
 static bool is_continuous(const cJSON *rec)
 {
 	return cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(rec, "spec"), "continuous"));
 }
 
-void c2d_jobcont_add(const char *job)
+void c2d_jobcont_add(const char *job, const cJSON *where)
 {
 	size_t i;
 
@@ -48,13 +62,24 @@ void c2d_jobcont_add(const char *job)
 		cont.overflow = true;
 		return;
 	}
+	cont.reads_online[cont.n] = (c2d_query_needs(where) & C2D_Q_NEEDS_ONLINE) != 0;
+	if(cont.reads_online[cont.n]) cont.online++;
 	memcpy(cont.job[cont.n++], job, strlen(job) + 1);
 }
 
 static void drop(size_t i)
 {
+	if(cont.reads_online[i]) cont.online--;
 	cont.n--;
-	if(i != cont.n) memcpy(cont.job[i], cont.job[cont.n], sizeof(cont.job[i]));
+	if(i != cont.n){
+		memcpy(cont.job[i], cont.job[cont.n], sizeof(cont.job[i]));
+		cont.reads_online[i] = cont.reads_online[cont.n];
+	}
+}
+
+bool c2d_jobcont_wants_online(void)
+{
+	return cont.overflow || cont.online > 0;
 }
 
 /* Give dev an execution of job if it is a running continuous job that dev
@@ -84,8 +109,7 @@ static int evaluate(struct c2d *c2d, const char *job, const char *dev, bool *kee
 		cJSON_Delete(rec);
 		return rc;
 	}
-	where = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(
-			cJSON_GetObjectItemCaseSensitive(rec, "spec"), "target"), "where");
+	where = where_of(rec);
 	rc = c2d_fleet_match(c2d, where, dev, &match);
 	if(!rc && match){
 		memset(&x, 0, sizeof(x));
@@ -127,7 +151,9 @@ static int walk_one(void *ud, const char *job)
 	return w->rc != 0;
 }
 
-static int on_device(struct c2d *c2d, const char *dev)
+/* dev against the continuous jobs (only_online: those whose where reads
+ * `online`; past CONT_MAX every active job). */
+static int evaluate_all(struct c2d *c2d, const char *dev, bool only_online)
 {
 	struct walk w = {c2d, dev, 0};
 	size_t i = 0;
@@ -139,6 +165,10 @@ static int on_device(struct c2d *c2d, const char *dev)
 		return rc ? rc : w.rc;
 	}
 	while(i < cont.n){
+		if(only_online && !cont.reads_online[i]){
+			i++;
+			continue;
+		}
 		rc = evaluate(c2d, cont.job[i], dev, &keep);
 		if(rc) return rc;
 		if(keep) i++;
@@ -147,12 +177,22 @@ static int on_device(struct c2d *c2d, const char *dev)
 	return 0;
 }
 
+static int on_device(struct c2d *c2d, const char *dev)
+{
+	return evaluate_all(c2d, dev, false);
+}
+
+int c2d_jobcont_on_online(struct c2d *c2d, const char *dev)
+{
+	return c2d_jobcont_wants_online() ? evaluate_all(c2d, dev, true) : 0;
+}
+
 static int fill_one(void *ud, const char *job)
 {
 	struct c2d *c2d = ud;
 	cJSON *rec;
 
-	if(c2d_job_load(c2d, job, &rec) == 0 && is_continuous(rec)) c2d_jobcont_add(job);
+	if(c2d_job_load(c2d, job, &rec) == 0 && is_continuous(rec)) c2d_jobcont_add(job, where_of(rec));
 	cJSON_Delete(rec);
 	return 0;
 }

@@ -528,6 +528,20 @@ static void jobs_on_tick(struct c2d *c2d)
 	c2d_bg_charge(c2d, C2D_BG_JOBS, c2d_mono_us() - start, wrote);
 }
 
+/* A device came online: continuous jobs whose where reads `online`
+ * (jobcont.c), in a nested transaction of the catch-up's unit. */
+static void jobs_on_online(struct c2d *c2d, const char *dev)
+{
+	size_t mark;
+	int rc;
+
+	if(!c2d_jobcont_wants_online()) return;
+	rc = c2d_item_begin(c2d, &mark);
+	if(!rc) rc = c2d_jobcont_on_online(c2d, dev);
+	rc = c2d_item_end(c2d, mark, rc);
+	if(rc) c2d_log(C2D_LOG_WARN, "continuous jobs for '%s' at its connect failed (%d); evaluated again at its next change", dev, rc);
+}
+
 static int jobs_init(struct c2d *c2d)
 {
 	turn[0] = '\0';
@@ -545,6 +559,7 @@ const struct c2d_plane c2d_jobs_plane = {
 	.letter = 0,
 	.name = "jobs",
 	.on_tick = jobs_on_tick,
+	.on_online = jobs_on_online,
 	.init = jobs_init,
 	.cleanup = jobs_cleanup,
 };

@@ -144,7 +144,7 @@ const char *c2d_jobs_create(struct c2d *c2d, const cJSON *cmd, cJSON *data)
 	}
 	if(!rc){
 		c2d_jobs_count_created();
-		if(spec.continuous) c2d_jobcont_add(spec.job);
+		if(spec.continuous) c2d_jobcont_add(spec.job, spec.where);
 		c2d_log(C2D_LOG_NOTICE, "job '%s' created by an operator", spec.job);
 		job_view(rec, data, true);
 	}

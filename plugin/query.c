@@ -128,6 +128,8 @@ unsigned c2d_query_needs(const cJSON *where)
 	cJSON_ArrayForEach(kv, where){
 		if(strcmp(kv->string, "$or") == 0){
 			cJSON_ArrayForEach(alt, kv) needs |= c2d_query_needs(alt);
+		}else if(strcmp(kv->string, "online") == 0){
+			needs |= C2D_Q_NEEDS_ONLINE;
 		}else if(strncmp(kv->string, "tags", 4) == 0){
 			needs |= C2D_Q_NEEDS_TAGS;
 		}else if(strncmp(kv->string, "info", 4) == 0){

@@ -18,7 +18,7 @@
 #define V3 MQTT_PROTOCOL_V311
 
 /* The command's status (data.status or the error response's status). */
-static int cmd_status(struct c2d_client *app, const char *cmd, char *err, size_t errlen)
+static inline int cmd_status(struct c2d_client *app, const char *cmd, char *err, size_t errlen)
 {
 	cJSON *resp, *j = fx_admin(app, cmd, &resp), *data = cJSON_GetObjectItem(resp, "data");
 	cJSON *e = cJSON_GetObjectItem(resp, "error"), *sj = cJSON_GetObjectItem(data ? data : resp, "status");
@@ -33,7 +33,7 @@ static int cmd_status(struct c2d_client *app, const char *cmd, char *err, size_t
 }
 
 /* getJob's count of state, or of "state" itself compared: returns count. */
-static int job_count(struct c2d_client *app, const char *job, const char *state, char *jstate)
+static inline int job_count(struct c2d_client *app, const char *job, const char *state, char *jstate)
 {
 	char *cmd = c2d_strf("{\"command\":\"getJob\",\"job\":\"%s\"}", job);
 	cJSON *resp, *j = fx_admin(app, cmd, &resp), *data = cJSON_GetObjectItem(resp, "data"), *c;
@@ -52,7 +52,7 @@ static int job_count(struct c2d_client *app, const char *job, const char *state,
 /* Wait (bounded, 10 s) until the job counts n executions in state (the
  * jobs' slices run on a duty cycle: after a slow commit the next slice
  * may come a few windows later); returns the count, jstate as job_count. */
-static int wait_count(struct c2d_client *app, const char *job, const char *state, int n, char *jstate)
+static inline int wait_count(struct c2d_client *app, const char *job, const char *state, int n, char *jstate)
 {
 	uint64_t end = c2d_now_ms() + 10000;
 	int got;
@@ -62,7 +62,7 @@ static int wait_count(struct c2d_client *app, const char *job, const char *state
 }
 
 /* Wait (bounded) until the job is in state want. */
-static void wait_job(struct c2d_client *app, const char *job, const char *want, int ms)
+static inline void wait_job(struct c2d_client *app, const char *job, const char *want, int ms)
 {
 	uint64_t end = c2d_now_ms() + (uint64_t)ms;
 	char st[32] = "";
@@ -77,7 +77,7 @@ static void wait_job(struct c2d_client *app, const char *job, const char *want, 
 
 /* The device takes one delivery under $c2d/{id}/in/# and answers it 200;
  * returns its topic's last level (the delivery id) in idbuf. */
-static void take(struct c2d_client *dev, const char *id, char *idbuf, size_t len)
+static inline void take(struct c2d_client *dev, const char *id, char *idbuf, size_t len)
 {
 	char *filter = c2d_strf("$c2d/%s/in/#", id);
 	struct c2d_msg *m = c2d_client_wait_msg(dev, filter, FX_WAIT_MS * 3);

@@ -360,6 +360,29 @@ START_TEST(cli_walkthrough)
 }
 END_TEST
 
+/* A continuous job whose where reads `online` reaches a sub-device when
+ * its gateway announces it (an announcement is a connect). */
+START_TEST(continuous_online_through_gateway)
+{
+	struct world w;
+	struct c2d_client *gw;
+	char *id;
+
+	world_start(&w);
+	set_gateway(&w, "gw1", "[\"s1\"]");
+	cJSON_Delete(admin_ok(w.app, "{\"command\":\"createJob\",\"job\":\"hi\",\"target\":{\"where\":"
+			"{\"device\":\"s1\",\"online\":true}},\"action\":{\"msg\":{\"payload\":\"welcome\"}},\"continuous\":true}"));
+	gw = fx_device(w.b, w.mon, "gw1", V5);
+	ck_assert(c2d_client_expect_none(gw, "$c2d/s1/in/#", 300)); /* not announced: not online */
+	announce(&w, gw, "gw1", "s1");
+	id = delivered(gw, "s1", "msg");
+	fx_answer(gw, "s1", id, 200);
+	free(id);
+	c2d_client_destroy(gw);
+	world_end(&w);
+}
+END_TEST
+
 static Suite *gateway_suite(void)
 {
 	Suite *s = suite_create("gateway");
@@ -372,6 +395,7 @@ static Suite *gateway_suite(void)
 	tcase_add_test(tc, gateway_drop_fails_pending_rpcs);
 	tcase_add_test(tc, keepalive_expiry_takes_subs_offline);
 	tcase_add_test(tc, cli_walkthrough);
+	tcase_add_test(tc, continuous_online_through_gateway);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -3,7 +3,8 @@
  * (scheduled across a kill -9) and expiresIn (queued and undelivered
  * executions expire), cancelling a scheduled job, continuous jobs reaching
  * devices tagged later (online, offline until they return, new devices,
- * across a restart), never twice; the jobs statistics in getStats and on
+ * across a restart) or, for a where on `online`, at their connect, never
+ * twice; the jobs statistics in getStats and on
  * $SYS/broker/c2d/jobs/... */
 #include <check.h>
 #include <stdio.h>
@@ -290,6 +291,59 @@ START_TEST(test_continuous)
 }
 END_TEST
 
+/* A continuous msg job whose where reads `online` (tags.site = lab and
+ * online): lab devices offline when it starts get nothing until they
+ * connect, then exactly one execution (not again at a reconnect); after a
+ * restart too; a device tagged while online gets it at the tag; after
+ * cancelJob a connect gives nothing. */
+START_TEST(test_continuous_online)
+{
+	struct c2d_broker *b = fx_start(NULL);
+	struct c2d_client *app = fx_app(b, FX_REPLIES), *d;
+	int proto = _i ? V3 : V5;
+	char id[32];
+
+	tag(app, "o1", "{\"site\":\"lab\"}");
+	tag(app, "o2", "{\"site\":\"lab\"}");
+	ck_assert_int_eq(cmd_status(app, "{\"command\":\"createJob\",\"job\":\"co\",\"target\":{\"where\":"
+			"{\"tags.site\":\"lab\",\"online\":true}},\"action\":{\"msg\":{\"payload\":\"hi\"}},\"continuous\":true}",
+			NULL, 0), 202);
+	c2d_sleep_ms(300);
+	ck_assert_int_eq(reply_num(app, "{\"command\":\"getJob\",\"job\":\"co\"}", "total", NULL), 0);
+	d = fx_device(b, NULL, "o1", proto);
+	take(d, "o1", id, sizeof(id));
+	wait_succeeded(app, "co", 1);
+	c2d_client_destroy(d);
+	d = fx_device(b, NULL, "o1", proto); /* a reconnect: no second execution */
+	ck_assert(c2d_client_expect_none(d, "$c2d/o1/in/#", 500));
+	c2d_client_destroy(d);
+	/* restart: the job is found again, o2 gets it at its connect */
+	c2d_client_destroy(app);
+	ck_assert_int_eq(c2d_broker_stop(b), 0);
+	ck_assert_int_eq(c2d_broker_restart(b), 0);
+	app = fx_app(b, FX_REPLIES);
+	d = fx_device(b, NULL, "o2", proto);
+	take(d, "o2", id, sizeof(id));
+	wait_succeeded(app, "co", 2);
+	c2d_client_destroy(d);
+	/* online first, tagged later */
+	d = fx_device(b, NULL, "o3", proto);
+	ck_assert(c2d_client_expect_none(d, "$c2d/o3/in/#", 300));
+	tag(app, "o3", "{\"site\":\"lab\"}");
+	take(d, "o3", id, sizeof(id));
+	wait_succeeded(app, "co", 3);
+	c2d_client_destroy(d);
+	ck_assert_int_eq(cmd_status(app, "{\"command\":\"cancelJob\",\"job\":\"co\"}", NULL, 0), 200);
+	tag(app, "o4", "{\"site\":\"lab\"}");
+	d = fx_device(b, NULL, "o4", proto);
+	ck_assert(c2d_client_expect_none(d, "$c2d/o4/in/#", 500));
+	ck_assert_int_eq(reply_num(app, "{\"command\":\"getJob\",\"job\":\"co\"}", "total", NULL), 3);
+	c2d_client_destroy(d);
+	c2d_client_destroy(app);
+	c2d_broker_cleanup(b);
+}
+END_TEST
+
 /* A continuous msg job on devices whose id starts with "n-": a device
  * that appears later (through its twin) gets the message. */
 START_TEST(test_continuous_new_device)
@@ -357,6 +411,38 @@ START_TEST(test_continuous_queued_device)
 }
 END_TEST
 
+/* cancelJob does not undo a twin patch already written: the offline
+ * device's execution stays in_progress, and succeeds when the device
+ * returns and acknowledges that version (docs/fleet.md section 6). */
+START_TEST(test_cancel_twin_written)
+{
+	struct c2d_broker *b = fx_start(NULL);
+	struct c2d_client *app = fx_app(b, FX_REPLIES), *d;
+	struct c2d_msg *m;
+	char st[32];
+
+	c2d_msg_free(fx_request(app, "$c2d/tw-off/twin/tags", "{\"ring\":\"x\"}", "200"));
+	ck_assert_int_eq(cmd_status(app, "{\"command\":\"createJob\",\"job\":\"tc\",\"target\":{\"devices\":[\"tw-off\"]},"
+			"\"action\":{\"twin\":{\"desired\":{\"mode\":\"eco\"}}}}", NULL, 0), 202);
+	ck_assert_int_eq(wait_count(app, "tc", "in_progress", 1, st), 1);
+	ck_assert_int_eq(cmd_status(app, "{\"command\":\"cancelJob\",\"job\":\"tc\"}", NULL, 0), 200);
+	wait_job(app, "tc", "cancelled", 10000);
+	ck_assert_int_eq(job_count(app, "tc", "in_progress", st), 1);
+	d = fx_device(b, NULL, "tw-off", V5);
+	m = c2d_client_wait_msg(d, "$c2d/tw-off/in/twin/#", FX_WAIT_MS * 3);
+	ck_assert_ptr_nonnull(m);
+	ck_assert_ptr_nonnull(strstr(m->payload, "\"mode\":\"eco\""));
+	fx_answer(d, "tw-off", strrchr(m->topic, '/') + 1, 200);
+	c2d_msg_free(m);
+	ck_assert_int_eq(wait_count(app, "tc", "succeeded", 1, st), 1);
+	ck_assert_str_eq(st, "cancelled");
+	ck_assert_int_eq(job_count(app, "tc", "in_progress", st), 0);
+	c2d_client_destroy(d);
+	c2d_client_destroy(app);
+	c2d_broker_cleanup(b);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("jobs_life");
@@ -367,6 +453,8 @@ int main(void)
 	tcase_add_test(tc, test_schedule_expire);
 	tcase_add_loop_test(tc, test_continuous, 0, 2);
 	tcase_add_test(tc, test_continuous_new_device);
+	tcase_add_loop_test(tc, test_continuous_online, 0, 2);
+	tcase_add_test(tc, test_cancel_twin_written);
 	tcase_add_loop_test(tc, test_continuous_queued_device, 0, 2);
 	suite_add_tcase(s, tc);
 	return c2d_check_run(s);

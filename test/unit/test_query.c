@@ -89,7 +89,14 @@ START_TEST(test_needs)
 	ck_assert_uint_eq(c2d_query_needs(w), C2D_Q_NEEDS_TAGS | C2D_Q_NEEDS_TWIN);
 	cJSON_Delete(w);
 	w = cJSON_Parse("{\"info.m\":1,\"online\":true}");
-	ck_assert_uint_eq(c2d_query_needs(w), C2D_Q_NEEDS_INFO);
+	ck_assert_uint_eq(c2d_query_needs(w), C2D_Q_NEEDS_INFO | C2D_Q_NEEDS_ONLINE);
+	cJSON_Delete(w);
+	/* online inside $or (continuous jobs are evaluated at connects then) */
+	w = cJSON_Parse("{\"tags.s\":1,\"$or\":[{\"online\":false},{\"device\":\"x\"}]}");
+	ck_assert_uint_eq(c2d_query_needs(w), C2D_Q_NEEDS_TAGS | C2D_Q_NEEDS_ONLINE);
+	cJSON_Delete(w);
+	w = cJSON_Parse("{\"onlineSince\":1}"); /* not the path online (refused by the check anyway) */
+	ck_assert_uint_eq(c2d_query_needs(w), 0);
 	cJSON_Delete(w);
 }
 END_TEST
