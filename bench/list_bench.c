@@ -5,6 +5,8 @@
  * 2.0 wakes the plugin every 100 ms then), then with lightweight RPC, one
  * call every SPORADIC_MS (the broker's loop idles between calls), measured
  * before the jobs (quiet: the baseline of the same run) and while they run.
+ * Last idle again with WAITING more jobs running whose executions all wait
+ * on offline devices (they cost a sleeping job nothing per tick).
  * C2D_PLUGIN: another build of the plugin (before / after).
  *
  * Markdown on stdout, progress on stderr. */
@@ -24,6 +26,7 @@
 #define WHO "list_bench"
 #define WINDOW 500
 #define RPC_QUIET 500
+#define WAITING 40
 
 #define LIST_N 10000
 #define LIST_ROUNDS 3
@@ -43,7 +46,7 @@ static void last_on_message(struct mosquitto *m, void *obj, const struct mosquit
 }
 
 struct list_result {
-	double idle_s[LIST_ROUNDS], busy_s[LIST_ROUNDS];
+	double idle_s[LIST_ROUNDS], busy_s[LIST_ROUNDS], waiting_s[LIST_ROUNDS];
 	double quiet[3], during[3];
 	size_t quiet_calls, during_calls;
 	int errors;
@@ -138,6 +141,22 @@ static int run_list(const char *plugin, struct list_result *res)
 	res->during_calls = d.lat.n;
 	pcts(&d.lat, res->during);
 	res->errors += d.errors;
+	/* WAITING more jobs whose executions all wait on offline devices (a
+	 * job stays running until they return or their messages expire) */
+	for(r = 0; r < WAITING; r++){
+		cJSON *j;
+
+		snprintf(cmd, cap, "{\"command\":\"createJob\",\"job\":\"wait-%02d\",\"target\":{\"devices\":[\"w%02d-a\",\"w%02d-b\","
+				"\"w%02d-c\"]},\"action\":{\"msg\":{\"payload\":\"x\",\"ttl\":3600}}}", r, r, r, r);
+		j = admin(&op, cmd);
+		if(num(j, "status", NULL) != 202) return -1;
+		cJSON_Delete(j);
+	}
+	sleep(1);
+	for(r = 0; r < LIST_ROUNDS; r++){
+		snprintf(name, sizeof(name), "wait-r%d", r);
+		if((res->waiting_s[r] = list_round(&op, b.port, name, cmd, cap)) < 0) return -1;
+	}
 	free(d.lat.ns);
 	free(cmd);
 	tclient_close(&caller.c);
@@ -173,12 +192,14 @@ static void list_report(struct list_result *l)
 			"%d msg jobs one after the other, each on a list of %d devices, all offline but the last in id order\n"
 			"(dispatched last): createJob to that device's delivery. First on an idle broker (no other traffic),\n"
 			"then with lightweight RPC, one call every %d ms (the broker's loop idles between), measured before\n"
-			"the jobs (quiet, the baseline of the same run) and while they run.\n\n",
-			2 * LIST_ROUNDS, LIST_N, SPORADIC_MS);
+			"the jobs (quiet, the baseline of the same run) and while they run. Last idle again, with %d more\n"
+			"jobs running whose executions all wait on offline devices (each job before stays running too).\n\n",
+			3 * LIST_ROUNDS, LIST_N, SPORADIC_MS, WAITING);
 	printf("| broker | to the last device (min / median / max) | dispatch rate (median) | RPC p50 quiet / during | "
 			"RPC p99 quiet / during | p99 ratio | calls quiet / during | errors |\n|---|---|---|---|---|---|---|---|\n");
 	list_row("idle", l->idle_s, l, false);
 	list_row("sporadic RPC", l->busy_s, l, true);
+	list_row("idle, 40 more jobs waiting", l->waiting_s, l, false);
 	printf("\n");
 }
 

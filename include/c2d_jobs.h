@@ -65,7 +65,8 @@ int c2d_jx_state_of(const char *name);
 /* The job record, parsed (caller owns *rec). C2D_ENOTFOUND, C2D_EINVAL
  * (damaged, logged) or a store error. */
 int c2d_job_load(struct c2d *c2d, const char *job, cJSON **rec);
-/* Store rec (borrowed) as the job's record in the open transaction. */
+/* Store rec (borrowed) as the job's record in the open transaction; an
+ * active job that slept is due again (c2d_store_job_wake). */
 int c2d_job_save(struct c2d *c2d, const char *job, const cJSON *rec);
 /* rec's "state" (borrowed from rec; "" if none). */
 const char *c2d_job_state(const cJSON *rec);

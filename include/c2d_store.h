@@ -217,8 +217,18 @@ int c2d_store_job_scan(struct c2d_store *st, const char *after, bool active,
  * the active table empty and no job was put in it since: the jobs plane's
  * tick then has nothing to read. */
 bool c2d_store_jobs_idle(const struct c2d_store *st);
-/* Put the job in (on) or take it out of the active table. */
+/* Put the job in (on: due now) or take it out of the active table. */
 int c2d_store_job_active(struct c2d_store *st, const char *job, bool on);
+/* An active job sleeps until wall ms at_ms (UINT64_MAX: until woken; 0:
+ * due now, "woken"); a job not active is left alone. */
+int c2d_store_job_wake(struct c2d_store *st, const char *job, uint64_t at_ms);
+/* As c2d_store_job_scan of the active jobs, only those due at now_ms. */
+int c2d_store_job_scan_due(struct c2d_store *st, const char *after, uint64_t now_ms,
+		int (*cb)(void *ud, const char *job), void *ud);
+/* True while a whole due scan found every active job asleep and now_ms is
+ * before the first one's wake time (nothing woken, activated or rolled back
+ * since): the jobs plane's tick has nothing to read. */
+bool c2d_store_jobs_asleep(const struct c2d_store *st, uint64_t now_ms);
 int c2d_store_jexec_get(struct c2d_store *st, const char *job, const char *dev, struct c2d_jexec *x);
 int c2d_store_jexec_put(struct c2d_store *st, const char *job, const char *dev, const struct c2d_jexec *x);
 /* Visit the job's executions in device order after `after` (NULL: from

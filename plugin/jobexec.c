@@ -86,6 +86,9 @@ int c2d_job_save(struct c2d *c2d, const char *job, const cJSON *rec)
 	if(text == NULL) return C2D_ENOMEM;
 	rc = c2d_store_job_put(c2d->store, job, text, strlen(text));
 	cJSON_free(text);
+	/* what changed the record (an execution ended, a device matched, a
+	 * cancel) may give a sleeping job work: due at the next tick */
+	if(!rc) rc = c2d_store_job_wake(c2d->store, job, 0);
 	return rc;
 }
 

@@ -337,12 +337,21 @@ static int cancel_slice(struct c2d *c2d, const char *job, cJSON *rec, struct sli
 	return 0;
 }
 
+/* The counts as text (cJSON_free) and whether they moved since the last
+ * progress event; NULL on no memory. */
+static char *counts_now(const cJSON *rec, bool *moved)
+{
+	char *now = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(rec, "counts"));
+
+	*moved = now && strcmp(now, rec_str(rec, "reported")) != 0;
+	return now;
+}
+
 /* Completion, and progress at most once a second when counts moved. */
 static int report(struct c2d *c2d, const char *job, cJSON *rec, bool *changed, bool *done)
 {
-	const cJSON *counts = cJSON_GetObjectItemCaseSensitive(rec, "counts");
-	char *now = cJSON_PrintUnformatted(counts);
-	bool moved = now && strcmp(now, rec_str(rec, "reported")) != 0;
+	bool moved;
+	char *now = counts_now(rec, &moved);
 	int rc = 0;
 
 	if(now == NULL) return C2D_ENOMEM;
@@ -429,6 +438,40 @@ static int run_running(struct c2d *c2d, const char *job, cJSON *rec, struct slic
 	return rc;
 }
 
+static uint64_t at_most(uint64_t at, double t)
+{
+	return t > 0 && t < (double)at ? (uint64_t)t : at;
+}
+
+/* When the job (its record rec, after this slice) has work again: wall ms,
+ * 0 for now, UINT64_MAX for when its record changes (an execution ends, a
+ * device matches a continuous job, a cancel: c2d_job_save wakes it). */
+static uint64_t next_work(struct c2d *c2d, const cJSON *rec)
+{
+	const cJSON *ro = cJSON_GetObjectItemCaseSensitive(spec_of(rec), "rollout");
+	const char *state = c2d_job_state(rec);
+	uint64_t at = UINT64_MAX;
+	double next, interval, mif = rec_num(ro, "maxInFlight");
+	bool moved;
+	char *now;
+
+	if(strcmp(state, "scheduled") == 0) return at_most(at, rec_num(rec, "startAt"));
+	if(strcmp(state, "running") != 0 || !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(rec, "resolved"))) return 0;
+	if(c2d_job_count(rec, C2D_JX_QUEUED) > 0){
+		if(allowance(c2d, rec, &next, &interval) > 0) return 0;
+		/* held by maxInFlight: until an execution ends; else paced: its next slot */
+		if(!(mif > 0 && c2d_job_count(rec, C2D_JX_IN_PROGRESS) >= mif)){
+			if(interval <= 0) return 0;
+			at = at_most(at, next);
+		}
+	}
+	now = counts_now(rec, &moved);
+	if(now == NULL) return 0;
+	cJSON_free(now);
+	if(moved) at = at_most(at, rec_num(rec, "progressAt") + 1000); /* the progress event it owes */
+	return at_most(at, rec_num(rec, "expiresAt"));
+}
+
 static int run_job(struct c2d *c2d, const char *job, struct slice *s)
 {
 	bool changed = false, done = false, cleanup;
@@ -457,6 +500,12 @@ static int run_job(struct c2d *c2d, const char *job, struct slice *s)
 	}
 	if(!rc && changed) rc = c2d_job_save(c2d, job, rec);
 	if(!rc && done) rc = c2d_store_job_active(c2d->store, job, false);
+	if(!rc && !done){
+		/* nothing to do for a while: not loaded again until then */
+		uint64_t at = next_work(c2d, rec);
+
+		if(at > c2d->wall_ms) rc = c2d_store_job_wake(c2d->store, job, at);
+	}
 	cJSON_Delete(rec);
 	return rc;
 }
@@ -488,10 +537,10 @@ static bool run_slice(struct c2d *c2d)
 	size_t i, mark;
 	int rc;
 
-	if(c2d_store_job_scan(c2d->store, turn, true, collect_job, &a)) return false;
+	if(c2d_store_job_scan_due(c2d->store, turn, c2d->wall_ms, collect_job, &a)) return false;
 	if(a.n == 0 && turn[0]){
 		turn[0] = '\0';
-		if(c2d_store_job_scan(c2d->store, NULL, true, collect_job, &a)) return false;
+		if(c2d_store_job_scan_due(c2d->store, NULL, c2d->wall_ms, collect_job, &a)) return false;
 	}
 	if(a.n == JOBS_PER_TICK) memcpy(turn, a.job[a.n - 1], sizeof(turn));
 	else turn[0] = '\0';
@@ -515,7 +564,8 @@ static void jobs_on_tick(struct c2d *c2d)
 	bool wrote;
 
 	last_turn_us = start;
-	if(c2d_store_jobs_idle(c2d->store)) return; /* no read transaction per loop pass */
+	/* no read transaction per loop pass: no active job, or all asleep */
+	if(c2d_store_jobs_idle(c2d->store) || c2d_store_jobs_asleep(c2d->store, c2d->wall_ms)) return;
 	allow = c2d_bg_allowance_us(c2d, C2D_BG_JOBS);
 	if(allow == 0) return; /* this window's share is used: the next one goes on */
 	/* this loop pass's answers leave after the tick's commit: with any

@@ -23,7 +23,7 @@
  *   idmark   dev                           -> id mark record (25 bytes)                   store_dev.c
  *   quarantine  table name \0 key          -> the record as it was                        store_quarantine.c
  *   jobs     job id                        -> JSON text: spec, state, counts, cursors     store_jobs.c
- *   jactive  job id                        -> empty (jobs the tick works on)              store_jobs.c
+ *   jactive  job id                        -> empty or be64 wake ms (jobs the tick works on) store_jobs.c
  *   jexec    job \0 dev                    -> execution record (versioned, c2d_rec.h)     store_jobs.c
  *   jref     dev \0 'q' seq(be64)          -> job id (a queue item a job dispatched)      store_jobs.c
  *            dev \0 't' job                -> be64 desired version awaited by a twin job  store_jobs.c
@@ -300,6 +300,7 @@ int c2d_store_reopen(struct c2d_store *st)
 	if(rc) return rc; /* logged; tried again later */
 	st->failed = false;
 	st->jobs_idle = false; /* the last commit may not have reached the disk */
+	st->jobs_due_ms = 0;
 	c2d_log(C2D_LOG_NOTICE, "LMDB environment at %s reopened: the store works again", st->path);
 	return C2D_OK;
 }
@@ -350,7 +351,9 @@ int c2d_store_commit(struct c2d_store *st)
 	}
 	txn = st->txn;
 	st->txn = NULL;
-	return c2d_db_status(st, mdb_txn_commit(txn), "commit", NULL);
+	rc = mdb_txn_commit(txn);
+	if(rc) st->jobs_due_ms = 0; /* what a scan saw in it is gone */
+	return c2d_db_status(st, rc, "commit", NULL);
 }
 
 void c2d_store_abort(struct c2d_store *st)
@@ -359,6 +362,7 @@ void c2d_store_abort(struct c2d_store *st)
 	c2d_store_nest_abort(st);
 	mdb_txn_abort(st->txn);
 	st->txn = NULL;
+	st->jobs_due_ms = 0; /* what a scan saw in it is gone */
 }
 
 /* LMDB nested transactions (not with MDB_WRITEMAP, which env_open never
@@ -384,13 +388,16 @@ int c2d_store_nest_begin(struct c2d_store *st)
 int c2d_store_nest_commit(struct c2d_store *st)
 {
 	MDB_txn *child;
+	int rc;
 
 	if(st == NULL) return C2D_EINVAL;
 	if(st->outer == NULL) return C2D_ETXN;
 	child = st->txn;
 	st->txn = st->outer;
 	st->outer = NULL;
-	return c2d_db_status(st, mdb_txn_commit(child), "nested commit", NULL);
+	rc = mdb_txn_commit(child);
+	if(rc) st->jobs_due_ms = 0;
+	return c2d_db_status(st, rc, "nested commit", NULL);
 }
 
 void c2d_store_nest_abort(struct c2d_store *st)
@@ -399,6 +406,7 @@ void c2d_store_nest_abort(struct c2d_store *st)
 	mdb_txn_abort(st->txn);
 	st->txn = st->outer;
 	st->outer = NULL;
+	st->jobs_due_ms = 0;
 }
 
 int c2d_store_in_nest(const struct c2d_store *st)

@@ -74,6 +74,9 @@ struct c2d_store {
 	bool jobs_idle;        /* a scan of committed state found no active job, and none was
 	                        * activated since (store_jobs.c; lets every TICK skip a read
 	                        * transaction) */
+	uint64_t jobs_due_ms;  /* a whole scan found every active job asleep, the first to
+	                        * wake at this wall ms, and none was woken since, nor a
+	                        * transaction rolled back (0: unknown; store_jobs.c) */
 };
 
 /* ---- status (store_db.c) ---- */

@@ -1,8 +1,13 @@
 /* store_jobs.c: the tables of fleet jobs (see store.c's table list):
  *
  *   jobs     job id -> JSON text (the job module owns its shape)
- *   jactive  job id -> empty: the jobs the tick still works on, so that a
- *            tick never walks finished jobs
+ *   jactive  job id -> empty, or be64 wake time (wall ms): the jobs the
+ *            tick still works on, so that a tick never walks finished jobs;
+ *            a job with nothing to do until some time (its next rollout
+ *            slot, startAt, expiresAt) or until one of its executions ends
+ *            sleeps to then (jobrun.c), and any save of its record wakes
+ *            it (c2d_store_job_wake 0). Empty (all that 1.3 to 2.1 wrote):
+ *            due now, so older stores need no upgrade
  *   jexec    job \0 dev -> execution record: u8 version (1), u8 state,
  *            u32 status, u64 ref, u64 at_ms (LE, c2d_rec.h); schema 1.x
  *            stored struct c2d_jexec raw (24 bytes, store_upgrade.c
@@ -81,10 +86,39 @@ int c2d_store_job_active(struct c2d_store *st, const char *job, bool on)
 	if(st == NULL || jkey_str(&k, job, C2D_JOB_MAX, false)) return C2D_EINVAL;
 	if(on){
 		st->jobs_idle = false;
+		st->jobs_due_ms = 0;
 		return c2d_db_put(st, T_JACTIVE, k.buf, k.len, "", 0);
 	}
 	rc = c2d_db_del(st, T_JACTIVE, k.buf, k.len);
 	return rc == C2D_ENOTFOUND ? C2D_OK : rc;
+}
+
+/* An active entry's wake time: 0 (due) when empty or not 8 bytes. */
+static uint64_t wake_of(const MDB_val *val)
+{
+	return val->mv_size == 8 ? get_u64(val->mv_data) : 0;
+}
+
+static int take_wake(void *ud, const MDB_val *val)
+{
+	*(uint64_t *)ud = wake_of(val);
+	return C2D_OK;
+}
+
+int c2d_store_job_wake(struct c2d_store *st, const char *job, uint64_t at_ms)
+{
+	struct jkey k = {0}, v = {0};
+	uint64_t was = 0;
+	int rc;
+
+	if(st == NULL || jkey_str(&k, job, C2D_JOB_MAX, false)) return C2D_EINVAL;
+	rc = c2d_db_get(st, T_JACTIVE, k.buf, k.len, take_wake, &was);
+	if(rc == C2D_ENOTFOUND) return C2D_OK; /* finished: nothing to wake */
+	if(rc || was == at_ms) return rc;
+	st->jobs_due_ms = 0;
+	if(at_ms == 0) return c2d_db_put(st, T_JACTIVE, k.buf, k.len, "", 0);
+	jkey_u64(&v, at_ms);
+	return c2d_db_put(st, T_JACTIVE, k.buf, k.len, v.buf, v.len);
 }
 
 struct job_scan {
@@ -92,6 +126,9 @@ struct job_scan {
 	int (*cb)(void *ud, const char *job);
 	void *ud;
 	unsigned seen;
+	uint64_t due_ms;            /* active entries waking later are skipped; 0: none is */
+	uint64_t first_wake;        /* the earliest wake time skipped */
+	unsigned taken;
 };
 
 static int visit_job(void *ud, const MDB_val *key, const MDB_val *val)
@@ -99,19 +136,23 @@ static int visit_job(void *ud, const MDB_val *key, const MDB_val *val)
 	struct job_scan *js = ud;
 	char job[C2D_JOB_MAX + 1];
 
-	(void)val;
 	if(key->mv_size == 0 || key->mv_size > C2D_JOB_MAX) return c2d_db_corrupt(T_JOBS, "bad job key");
 	memcpy(job, key->mv_data, key->mv_size);
 	job[key->mv_size] = '\0';
 	js->seen++;
 	if(js->after && strcmp(job, js->after) == 0) return WALK_NEXT;
+	if(js->due_ms && wake_of(val) > js->due_ms){
+		if(wake_of(val) < js->first_wake) js->first_wake = wake_of(val);
+		return WALK_NEXT;
+	}
+	js->taken++;
 	return js->cb(js->ud, job) ? WALK_STOP : WALK_NEXT;
 }
 
-int c2d_store_job_scan(struct c2d_store *st, const char *after, bool active,
+static int job_walk(struct c2d_store *st, const char *after, bool active, uint64_t due_ms,
 		int (*cb)(void *ud, const char *job), void *ud)
 {
-	struct job_scan js = {after && after[0] ? after : NULL, cb, ud, 0};
+	struct job_scan js = {after && after[0] ? after : NULL, cb, ud, 0, due_ms, UINT64_MAX, 0};
 	size_t n = js.after ? strlen(js.after) : 0;
 	int rc;
 
@@ -120,7 +161,27 @@ int c2d_store_job_scan(struct c2d_store *st, const char *after, bool active,
 	/* only committed state counts: an open write transaction may still be
 	 * rolled back and bring an entry back */
 	if(rc == C2D_OK && active && js.after == NULL && js.seen == 0 && st->txn == NULL) st->jobs_idle = true;
+	/* a whole walk found all asleep: none is due before the first wake
+	 * (a wake, an activation or a rollback forgets it) */
+	if(rc == C2D_OK && due_ms && js.after == NULL && js.seen && js.taken == 0) st->jobs_due_ms = js.first_wake;
 	return rc;
+}
+
+bool c2d_store_jobs_asleep(const struct c2d_store *st, uint64_t now_ms)
+{
+	return st && st->jobs_due_ms && now_ms < st->jobs_due_ms;
+}
+
+int c2d_store_job_scan(struct c2d_store *st, const char *after, bool active,
+		int (*cb)(void *ud, const char *job), void *ud)
+{
+	return job_walk(st, after, active, 0, cb, ud);
+}
+
+int c2d_store_job_scan_due(struct c2d_store *st, const char *after, uint64_t now_ms,
+		int (*cb)(void *ud, const char *job), void *ud)
+{
+	return job_walk(st, after, true, now_ms ? now_ms : 1, cb, ud);
 }
 
 bool c2d_store_jobs_idle(const struct c2d_store *st)
