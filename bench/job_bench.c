@@ -330,8 +330,10 @@ static void row(const struct result *r)
 		printf("| %u, maxPerMinute %u, first %.0f s | %.1f s | %d of %u acked | %.0f dispatched | %.0f /s |", r->n, r->rate,
 				r->dispatched_s, r->tag_s, r->acks, r->online, r->dispatched, r->dispatched / r->dispatched_s);
 	}else{
-		printf("| %u | %.1f s | %.1f s | %.1f s | %.0f /s |", r->n, r->tag_s, r->acked_s, r->dispatched_s,
-				r->n / r->dispatched_s);
+		printf("| %u | %.1f s | ", r->n, r->tag_s);
+		if(r->online) printf("%.1f s", r->acked_s);
+		else printf("- (none online)");
+		printf(" | %.1f s | %.0f /s |", r->dispatched_s, r->n / r->dispatched_s);
 	}
 	printf(" %.1f / %.1f / %.1f MiB | %.2f / %.2f ms | %.2f / %.2f ms | %.2f / %.2f ms | %.2fx | %zu | %d |\n",
 			r->anon_before / 1024.0, r->anon_max / 1024.0, r->anon_after / 1024.0, r->quiet[0], r->during[0], r->quiet[1],

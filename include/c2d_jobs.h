@@ -5,12 +5,14 @@
  *   jobspec.c  checking a spec (pure, c2d_jobspec.h)
  *   jobs.c     the admin commands createJob getJob listJobs cancelJob listJobDevices
  *   jobrun.c   the jobs plane: at TICK, resolving a where target, dispatching
- *              under the rollout limits, cancelling, completing
+ *              under the rollout limits, cancelling, completing, sleeping
+ *   jobact.c   one execution handed to its device's plane
  *   jobexec.c  executions and the job record's counts; the planes' final
  *              transitions (queue item final, twin acknowledged) land here
  *
  * jobexec.c calls only the store and events, so that the queue and twin
- * planes can call it without a cycle; jobrun.c calls the planes. */
+ * planes can call it without a cycle; jobrun.c and jobact.c call the
+ * planes. */
 #ifndef C2D_JOBS_H
 #define C2D_JOBS_H
 
@@ -68,6 +70,17 @@ int c2d_job_load(struct c2d *c2d, const char *job, cJSON **rec);
 /* Store rec (borrowed) as the job's record in the open transaction; an
  * active job that slept is due again (c2d_store_job_wake). */
 int c2d_job_save(struct c2d *c2d, const char *job, const cJSON *rec);
+/* The record's member name as a string (borrowed; "" if it is not one),
+ * as a number (0 if not one); set it to v (consumed), replacing it. */
+const char *c2d_jrec_str(const cJSON *rec, const char *name);
+double c2d_jrec_num(const cJSON *rec, const char *name);
+void c2d_jrec_set(cJSON *rec, const char *name, cJSON *v);
+/* Hand dev's queued execution x (updated) of job (record rec, borrowed,
+ * its counts updated) to the device's own plane (jobact.c): a twin
+ * desired patch, a queued message or a persistent RPC; x ends
+ * in_progress, succeeded (a twin already acknowledged) or rejected (a
+ * full queue). 0 or a store error. */
+int c2d_job_dispatch_one(struct c2d *c2d, const char *job, cJSON *rec, const char *dev, struct c2d_jexec *x);
 /* rec's "state" (borrowed from rec; "" if none). */
 const char *c2d_job_state(const cJSON *rec);
 /* {"job","state","total","counts"} of rec (borrowed): new object or NULL. */

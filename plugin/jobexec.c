@@ -155,7 +155,21 @@ cJSON *c2d_job_summary(const char *job, const cJSON *rec)
 	return d;
 }
 
-static void set_member(cJSON *rec, const char *name, cJSON *v)
+const char *c2d_jrec_str(const cJSON *rec, const char *name)
+{
+	const cJSON *j = cJSON_GetObjectItemCaseSensitive(rec, name);
+
+	return cJSON_IsString(j) ? j->valuestring : "";
+}
+
+double c2d_jrec_num(const cJSON *rec, const char *name)
+{
+	const cJSON *j = cJSON_GetObjectItemCaseSensitive(rec, name);
+
+	return cJSON_IsNumber(j) ? j->valuedouble : 0;
+}
+
+void c2d_jrec_set(cJSON *rec, const char *name, cJSON *v)
 {
 	if(cJSON_GetObjectItemCaseSensitive(rec, name)) cJSON_ReplaceItemInObjectCaseSensitive(rec, name, v);
 	else cJSON_AddItemToObject(rec, name, v);
@@ -166,9 +180,9 @@ int c2d_job_finish(struct c2d *c2d, const char *job, cJSON *rec, const char *sta
 	char type[32];
 	int rc;
 
-	set_member(rec, "state", cJSON_CreateString(state));
-	set_member(rec, "finished", cJSON_CreateNumber((double)c2d->wall_ms));
-	if(strcmp(state, "completed") != 0) set_member(rec, "cleanup", cJSON_CreateTrue()); /* jobrun.c, in slices */
+	c2d_jrec_set(rec, "state", cJSON_CreateString(state));
+	c2d_jrec_set(rec, "finished", cJSON_CreateNumber((double)c2d->wall_ms));
+	if(strcmp(state, "completed") != 0) c2d_jrec_set(rec, "cleanup", cJSON_CreateTrue()); /* jobrun.c, in slices */
 	if(strcmp(state, "completed") == 0) counters.jobs[C2D_JS_COMPLETED]++;
 	else if(strcmp(state, "cancelled") == 0) counters.jobs[C2D_JS_CANCELLED]++;
 	else if(strcmp(state, "aborted") == 0) counters.jobs[C2D_JS_ABORTED]++;

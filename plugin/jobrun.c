@@ -9,7 +9,7 @@
  *   dispatch  the next queued executions after "dcursor", as many as the
  *             rollout allows (maxInFlight minus in_progress; maxPerMinute
  *             spaced at 60000/maxPerMinute ms from "nextAt", at most one
- *             second of catch-up after a stall) and the batch: each
+ *             second of catch-up after a stall) and the slice's time: each
  *             through the device's own plane (twin desired patch, queued
  *             message, persistent RPC); the plane's final transition ends
  *             it (jobexec.c)
@@ -29,6 +29,14 @@
  * an abort takes effect within one TICK of the execution that crossed the
  * line.
  *
+ * A job with nothing to do after its slice (everything dispatched and
+ * waiting on the planes, held by maxInFlight, paced until its next slot,
+ * scheduled) sleeps in the active table until its next time (next_work:
+ * the slot, startAt, expiresAt, a progress event it owes) or until a save
+ * of its record wakes it (c2d_job_save: an execution ended, a device
+ * matched a continuous job, a cancel); the tick does not load it until
+ * then, and reads nothing when all sleep (store_jobs.c).
+ *
  * Everything a slice decides (cursors, counts, nextAt) is in the job
  * record, written in the same transaction as the executions and the
  * planes' items: after a restart or kill -9 the job resumes at its cursors,
@@ -43,7 +51,6 @@
 #include "c2d_jobs.h"
 #include "c2d_jobspec.h"
 #include "c2d_queue.h"
-#include "c2d_twin_plane.h"
 
 #define JOBS_PER_TICK 16
 #define RESOLVE_SCAN 64
@@ -62,17 +69,14 @@
  * a hundredth of the gap, at most SLICE_IDLE_US (duty.c): about 1 % of
  * an otherwise idle broker's time, their commits aside (the share bounds
  * them all); never more than SLICE_MAX_US in a loop pass with answers to send
- * (they leave after the tick). What a slice reads grows with its length
- * (batch()). At least one device is resolved and one dispatched per job
- * and slice. */
+ * (they leave after the tick). A slice reads in chunks (RESOLVE_SCAN,
+ * DISPATCH_MAX) until its time is up, so what it reads follows what it
+ * can do. At least one device is resolved and one dispatched per job and
+ * slice. */
 #define SLICE_MAX_US 100
 #define SLICE_IDLE_US 1000
 
 static uint64_t deadline_us;
-/* This slice's length (SLICE_MAX_US .. SLICE_IDLE_US): the batches read
- * per slice grow with it, from their base (RESOLVE_SCAN, DISPATCH_MAX,
- * CANCEL_SCAN: what a short slice can use) to VISIT_MAX. */
-static uint64_t slice_us = SLICE_MAX_US;
 /* When the jobs were last offered a turn (every TICK): the gap to this
  * one says whether the broker's loop was busy. */
 static uint64_t last_turn_us;
@@ -80,13 +84,6 @@ static uint64_t last_turn_us;
 static bool over_budget(void)
 {
 	return c2d_mono_us() >= deadline_us;
-}
-
-static size_t batch(size_t base)
-{
-	uint64_t n = base * (slice_us / SLICE_MAX_US);
-
-	return n < base ? base : n > VISIT_MAX ? VISIT_MAX : (size_t)n;
 }
 
 struct slice {
@@ -126,171 +123,126 @@ static const cJSON *spec_of(const cJSON *rec)
 	return cJSON_GetObjectItemCaseSensitive(rec, "spec");
 }
 
-static const char *rec_str(const cJSON *rec, const char *name)
-{
-	const cJSON *j = cJSON_GetObjectItemCaseSensitive(rec, name);
-
-	return cJSON_IsString(j) ? j->valuestring : "";
-}
-
-static double rec_num(const cJSON *rec, const char *name)
-{
-	const cJSON *j = cJSON_GetObjectItemCaseSensitive(rec, name);
-
-	return cJSON_IsNumber(j) ? j->valuedouble : 0;
-}
-
-static void rec_set(cJSON *rec, const char *name, cJSON *v)
-{
-	if(cJSON_GetObjectItemCaseSensitive(rec, name)) cJSON_ReplaceItemInObjectCaseSensitive(rec, name, v);
-	else cJSON_AddItemToObject(rec, name, v);
-}
-
-/* One slice of a where target. *changed set when rec changed. */
-static int resolve(struct c2d *c2d, const char *job, cJSON *rec, struct slice *s, bool *changed)
+/* One chunk of a where target: the next RESOLVE_SCAN devices after the
+ * cursor (fewer when the budget ends first, at least one when *first).
+ * *end: the walk reached the last device; *cut: the budget ended it. */
+static int resolve_chunk(struct c2d *c2d, const char *job, cJSON *rec, struct slice *s, bool *first, bool *end,
+		bool *cut, size_t *added)
 {
 	const cJSON *where = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(
 			cJSON_GetObjectItemCaseSensitive(rec, "spec"), "target"), "where");
 	struct c2d_jexec x = {.state = C2D_JX_QUEUED};
-	cJSON *counts = cJSON_GetObjectItemCaseSensitive(rec, "counts");
-	size_t i, added = 0, scan = batch(RESOLVE_SCAN);
-	bool match, end;
+	bool match;
+	size_t i;
 	int rc;
 
-	s->want = scan;
-	rc = c2d_store_dev_scan(c2d->store, rec_str(rec, "cursor"), scan, collect_dev, s);
-	end = s->n < scan; /* the walk reached the last device */
+	s->n = 0;
+	s->want = RESOLVE_SCAN;
+	rc = c2d_store_dev_scan(c2d->store, c2d_jrec_str(rec, "cursor"), RESOLVE_SCAN, collect_dev, s);
+	*end = s->n < RESOLVE_SCAN;
 	for(i = 0; !rc && i < s->n; i++){
 		struct c2d_jexec had;
 
-		if(i && over_budget()){ /* the rest at the next tick */
+		if(!*first && over_budget()){ /* the rest at the next tick */
 			memcpy(s->last, s->devs[i - 1], sizeof(s->last));
 			s->n = i;
-			end = false;
+			*end = false;
+			*cut = true;
 			break;
 		}
+		*first = false;
 		rc = c2d_fleet_match(c2d, where, s->devs[i], &match);
 		if(rc || !match) continue;
 		rc = c2d_store_jexec_get(c2d->store, job, s->devs[i], &had);
 		if(rc != C2D_ENOTFOUND) continue; /* it has one (or a store error) */
 		x.at_ms = c2d->wall_ms;
 		rc = c2d_store_jexec_put(c2d->store, job, s->devs[i], &x);
-		added++;
+		(*added)++;
+	}
+	if(!rc && s->n) c2d_jrec_set(rec, "cursor", cJSON_CreateString(s->last));
+	return rc;
+}
+
+/* A where target, chunk by chunk until the budget ends (at least one
+ * device) or the walk reaches the end (then "resolved"). */
+static int resolve(struct c2d *c2d, const char *job, cJSON *rec, struct slice *s, bool *changed)
+{
+	cJSON *counts = cJSON_GetObjectItemCaseSensitive(rec, "counts");
+	bool first = true, end = false, cut = false;
+	size_t added = 0;
+	int rc = 0;
+
+	while(!rc && !end && !cut && (first || !over_budget())){
+		rc = resolve_chunk(c2d, job, rec, s, &first, &end, &cut, &added);
 	}
 	if(rc) return rc;
-	if(s->n) rec_set(rec, "cursor", cJSON_CreateString(s->last));
-	if(end) rec_set(rec, "resolved", cJSON_CreateTrue());
-	rec_set(rec, "total", cJSON_CreateNumber(rec_num(rec, "total") + (double)added));
+	if(end) c2d_jrec_set(rec, "resolved", cJSON_CreateTrue());
+	c2d_jrec_set(rec, "total", cJSON_CreateNumber(c2d_jrec_num(rec, "total") + (double)added));
 	cJSON_SetNumberValue(cJSON_GetObjectItemCaseSensitive(counts, "queued"), c2d_job_count(rec, C2D_JX_QUEUED) + (double)added);
 	*changed = true;
 	return 0;
-}
-
-/* Hand dev's execution to its plane. */
-static int dispatch_one(struct c2d *c2d, const char *job, cJSON *rec, const char *dev, struct c2d_jexec *x)
-{
-	const cJSON *action = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(rec, "spec"), "action");
-	const cJSON *twin = cJSON_GetObjectItemCaseSensitive(action, "twin");
-	const cJSON *rpc = cJSON_GetObjectItemCaseSensitive(action, "rpc");
-	const cJSON *body = rpc ? rpc : cJSON_GetObjectItemCaseSensitive(action, "msg"), *p;
-	struct c2d_qjob qj = {.dev = dev, .rpc = rpc != NULL};
-	unsigned char *bytes = NULL;
-	char *text = NULL;
-	uint64_t ref = 0;
-	bool acked = false;
-	int rc, status = 0;
-
-	if(twin){
-		rc = c2d_twin_job_desired(c2d, dev, cJSON_GetObjectItemCaseSensitive(twin, "desired"), &ref, &acked, &status);
-		if(!rc && !status && !acked) rc = c2d_store_jref_t_put(c2d->store, dev, job, ref);
-	}else{
-		qj.ttl_s = (uint32_t)rec_num(body, "ttl");
-		if(qj.ttl_s == 0) qj.ttl_s = rpc ? c2d->conf.rpc_ttl_s : c2d->conf.msg_ttl_s;
-		if(rpc){
-			qj.method = rec_str(rpc, "method");
-			qj.timeout_ms = (uint32_t)rec_num(rpc, "timeout");
-			if(qj.timeout_ms == 0) qj.timeout_ms = c2d->conf.rpc_timeout_ms;
-			qj.retries = (uint32_t)rec_num(rpc, "retries");
-			p = cJSON_GetObjectItemCaseSensitive(rpc, "params");
-			text = p ? cJSON_PrintUnformatted(p) : NULL;
-			if(p && text == NULL) return C2D_ENOMEM;
-			qj.payload = text ? text : "";
-			qj.len = text ? strlen(text) : 0;
-			if(text) qj.content_type = "application/json";
-		}else if((p = cJSON_GetObjectItemCaseSensitive(body, "payload")) != NULL){
-			qj.payload = p->valuestring;
-			qj.len = strlen(p->valuestring);
-		}else{
-			long n = c2d_jobspec_b64decode(rec_str(body, "payloadBase64"), &bytes);
-
-			if(n < 0) return C2D_ENOMEM; /* checked at createJob */
-			qj.payload = bytes;
-			qj.len = (size_t)n;
-		}
-		if(!rpc && cJSON_IsString(cJSON_GetObjectItemCaseSensitive(body, "contentType"))){
-			qj.content_type = rec_str(body, "contentType");
-		}
-		rc = c2d_queue_push_job(c2d, &qj, &ref);
-		if(!rc && ref == 0) status = C2D_ST_TOO_MANY;
-		if(!rc && ref) rc = c2d_store_jref_q_put(c2d->store, dev, ref, job);
-		cJSON_free(text);
-		free(bytes);
-	}
-	if(rc) return rc;
-	x->ref = ref;
-	if(status) return c2d_jobx_move(c2d, job, dev, rec, x, C2D_JX_REJECTED, status);
-	if(acked) return c2d_jobx_move(c2d, job, dev, rec, x, C2D_JX_SUCCEEDED, C2D_ST_OK);
-	return c2d_jobx_move(c2d, job, dev, rec, x, C2D_JX_IN_PROGRESS, 0);
 }
 
 /* How many may go now under the rollout; *next, *interval for nextAt. */
 static size_t allowance(struct c2d *c2d, const cJSON *rec, double *next, double *interval)
 {
 	const cJSON *ro = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(rec, "spec"), "rollout");
-	double mpm = rec_num(ro, "maxPerMinute"), mif = rec_num(ro, "maxInFlight"), now = (double)c2d->wall_ms;
+	double mpm = c2d_jrec_num(ro, "maxPerMinute"), mif = c2d_jrec_num(ro, "maxInFlight"), now = (double)c2d->wall_ms;
 	double b, slots;
 
 	*interval = 0;
 	*next = 0;
-	b = (double)batch(DISPATCH_MAX);
+	b = VISIT_MAX; /* dispatch() goes DISPATCH_MAX at a time */
 	if(mif > 0) b = fmin(b, mif - c2d_job_count(rec, C2D_JX_IN_PROGRESS));
 	if(mpm > 0){
 		*interval = 60000.0 / mpm;
-		*next = fmax(rec_num(rec, "nextAt"), now - 1000);
+		*next = fmax(c2d_jrec_num(rec, "nextAt"), now - 1000);
 		slots = now >= *next ? floor((now - *next) / *interval) + 1 : 0;
 		b = fmin(b, slots);
 	}
 	return b > 0 ? (size_t)b : 0;
 }
 
+/* Dispatch the queued executions after "dcursor", DISPATCH_MAX at a time,
+ * as many as the rollout allows and the budget lets go (at least one);
+ * s->n: how many went. */
 static int dispatch(struct c2d *c2d, const char *job, cJSON *rec, struct slice *s, bool *changed)
 {
 	double next, interval;
-	size_t i;
-	int rc;
+	size_t allow = allowance(c2d, rec, &next, &interval), sent = 0, i;
+	bool more = true;
+	int rc = 0;
 
-	s->want = allowance(c2d, rec, &next, &interval);
-	if(s->want == 0 || c2d_job_count(rec, C2D_JX_QUEUED) == 0) return 0;
 	s->only = C2D_JX_QUEUED;
-	rc = c2d_store_jexec_scan(c2d->store, job, rec_str(rec, "dcursor"), collect_exec, s);
-	for(i = 0; !rc && i < s->n; i++){
-		if(i && over_budget()){ /* the rest at the next tick, from after the last one sent */
-			memcpy(s->last, s->devs[i - 1], sizeof(s->last));
-			s->n = i;
-			s->visited = VISIT_MAX; /* not the end: no wrap-around */
-			break;
+	while(more && sent < allow && c2d_job_count(rec, C2D_JX_QUEUED) > 0 && (sent == 0 || !over_budget())){
+		s->n = s->visited = 0;
+		s->want = allow - sent < DISPATCH_MAX ? allow - sent : DISPATCH_MAX;
+		rc = c2d_store_jexec_scan(c2d->store, job, c2d_jrec_str(rec, "dcursor"), collect_exec, s);
+		for(i = 0; !rc && i < s->n; i++){
+			if((sent || i) && over_budget()){ /* the rest at the next tick, from after the last one sent */
+				memcpy(s->last, s->devs[i - 1], sizeof(s->last));
+				s->n = i;
+				s->visited = VISIT_MAX; /* not the end: no wrap-around */
+				more = false;
+				break;
+			}
+			rc = c2d_job_dispatch_one(c2d, job, rec, s->devs[i], &s->x[i]);
 		}
-		rc = dispatch_one(c2d, job, rec, s->devs[i], &s->x[i]);
+		if(rc) return rc;
+		sent += s->n;
+		if(s->visited){
+			c2d_jrec_set(rec, "dcursor", cJSON_CreateString(s->last));
+			*changed = true;
+		}
+		if(s->n < s->want && s->visited < VISIT_MAX){
+			/* the end: with executions still queued, wrap around (a safety
+			 * net: jobcont.c keeps the cursor before what it adds) */
+			if(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(rec, "resolved"))) c2d_jrec_set(rec, "dcursor", cJSON_CreateString(""));
+			more = false;
+		}
 	}
-	if(rc) return rc;
-	if(s->visited) rec_set(rec, "dcursor", cJSON_CreateString(s->last));
-	if(s->n < s->want && s->visited < VISIT_MAX && cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(rec, "resolved"))){
-		/* the end with executions still queued: wrap around (a safety
-		 * net: jobcont.c keeps the cursor before what it adds) */
-		rec_set(rec, "dcursor", cJSON_CreateString(""));
-	}
-	if(interval > 0 && s->n) rec_set(rec, "nextAt", cJSON_CreateNumber(next + (double)s->n * interval));
-	*changed = *changed || s->visited;
+	if(interval > 0 && sent) c2d_jrec_set(rec, "nextAt", cJSON_CreateNumber(next + (double)sent * interval));
+	s->n = sent;
 	return 0;
 }
 
@@ -298,12 +250,12 @@ static int dispatch(struct c2d *c2d, const char *job, cJSON *rec, struct slice *
 static int cancel_slice(struct c2d *c2d, const char *job, cJSON *rec, struct slice *s, bool *changed)
 {
 	bool cancelled, expired = strcmp(c2d_job_state(rec), "expired") == 0;
-	size_t i, scan = batch(CANCEL_SCAN);
+	size_t i, scan = CANCEL_SCAN;
 	int rc;
 
 	s->want = scan;
 	s->only = -1;
-	rc = c2d_store_jexec_scan(c2d->store, job, rec_str(rec, "ccursor"), collect_exec, s);
+	rc = c2d_store_jexec_scan(c2d->store, job, c2d_jrec_str(rec, "ccursor"), collect_exec, s);
 	for(i = 0; !rc && i < s->n; i++){
 		if(i && over_budget()){ /* the rest at the next tick */
 			memcpy(s->last, s->devs[i - 1], sizeof(s->last));
@@ -331,8 +283,8 @@ static int cancel_slice(struct c2d *c2d, const char *job, cJSON *rec, struct sli
 		}
 	}
 	if(rc) return rc;
-	if(s->visited) rec_set(rec, "ccursor", cJSON_CreateString(s->last));
-	if(s->n < scan && s->visited < VISIT_MAX) rec_set(rec, "cleanup", cJSON_CreateFalse());
+	if(s->visited) c2d_jrec_set(rec, "ccursor", cJSON_CreateString(s->last));
+	if(s->n < scan && s->visited < VISIT_MAX) c2d_jrec_set(rec, "cleanup", cJSON_CreateFalse());
 	*changed = true;
 	return 0;
 }
@@ -343,7 +295,7 @@ static char *counts_now(const cJSON *rec, bool *moved)
 {
 	char *now = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(rec, "counts"));
 
-	*moved = now && strcmp(now, rec_str(rec, "reported")) != 0;
+	*moved = now && strcmp(now, c2d_jrec_str(rec, "reported")) != 0;
 	return now;
 }
 
@@ -361,9 +313,9 @@ static int report(struct c2d *c2d, const char *job, cJSON *rec, bool *changed, b
 	if(*done){
 		rc = c2d_job_finish(c2d, job, rec, "completed");
 		*changed = false; /* saved */
-	}else if(moved && (double)c2d->wall_ms >= rec_num(rec, "progressAt") + 1000){
-		rec_set(rec, "reported", cJSON_CreateString(now));
-		rec_set(rec, "progressAt", cJSON_CreateNumber((double)c2d->wall_ms));
+	}else if(moved && (double)c2d->wall_ms >= c2d_jrec_num(rec, "progressAt") + 1000){
+		c2d_jrec_set(rec, "reported", cJSON_CreateString(now));
+		c2d_jrec_set(rec, "progressAt", cJSON_CreateNumber((double)c2d->wall_ms));
 		rc = c2d_event_job(c2d, job, "c2d.job.progress", c2d_job_summary(job, rec));
 		*changed = true;
 	}
@@ -374,12 +326,12 @@ static int report(struct c2d *c2d, const char *job, cJSON *rec, bool *changed, b
 /* A scheduled job whose startAt came: running from now. */
 static int start(struct c2d *c2d, const char *job, cJSON *rec)
 {
-	double expires = rec_num(spec_of(rec), "expiresIn");
+	double expires = c2d_jrec_num(spec_of(rec), "expiresIn");
 	cJSON *ev = cJSON_CreateObject();
 
-	rec_set(rec, "state", cJSON_CreateString("running"));
-	rec_set(rec, "started", cJSON_CreateNumber((double)c2d->wall_ms));
-	if(expires > 0) rec_set(rec, "expiresAt", cJSON_CreateNumber((double)c2d->wall_ms + expires * 1000));
+	c2d_jrec_set(rec, "state", cJSON_CreateString("running"));
+	c2d_jrec_set(rec, "started", cJSON_CreateNumber((double)c2d->wall_ms));
+	if(expires > 0) c2d_jrec_set(rec, "expiresAt", cJSON_CreateNumber((double)c2d->wall_ms + expires * 1000));
 	if(ev) cJSON_AddStringToObject(ev, "job", job);
 	c2d_log(C2D_LOG_NOTICE, "job '%s' started (its startAt came)", job);
 	return c2d_event_job(c2d, job, "c2d.job.started", ev);
@@ -396,14 +348,14 @@ static bool abort_due(const cJSON *rec)
 	const cJSON *ab = cJSON_GetObjectItemCaseSensitive(spec_of(rec), "abort");
 	double f = failures(rec);
 
-	return ab && c2d_jobspec_abort_due(f, f + c2d_job_count(rec, C2D_JX_SUCCEEDED), rec_num(ab, "failedPercent"),
-			(uint32_t)rec_num(ab, "minExecuted"));
+	return ab && c2d_jobspec_abort_due(f, f + c2d_job_count(rec, C2D_JX_SUCCEEDED), c2d_jrec_num(ab, "failedPercent"),
+			(uint32_t)c2d_jrec_num(ab, "minExecuted"));
 }
 
 /* The running job's end by expiry or abort, if due: *ended (rec saved). */
 static int end_if_due(struct c2d *c2d, const char *job, cJSON *rec, bool *ended)
 {
-	double expires_at = rec_num(rec, "expiresAt");
+	double expires_at = c2d_jrec_num(rec, "expiresAt");
 	const char *why = NULL;
 
 	if(expires_at > 0 && (double)c2d->wall_ms >= expires_at) why = "expired";
@@ -411,7 +363,7 @@ static int end_if_due(struct c2d *c2d, const char *job, cJSON *rec, bool *ended)
 	*ended = why != NULL;
 	if(!why) return 0;
 	c2d_log(C2D_LOG_NOTICE, "job '%s' %s (%.0f of %.0f executions failed)", job, why, failures(rec),
-			rec_num(rec, "total"));
+			c2d_jrec_num(rec, "total"));
 	return c2d_job_finish(c2d, job, rec, why);
 }
 
@@ -451,11 +403,11 @@ static uint64_t next_work(struct c2d *c2d, const cJSON *rec)
 	const cJSON *ro = cJSON_GetObjectItemCaseSensitive(spec_of(rec), "rollout");
 	const char *state = c2d_job_state(rec);
 	uint64_t at = UINT64_MAX;
-	double next, interval, mif = rec_num(ro, "maxInFlight");
+	double next, interval, mif = c2d_jrec_num(ro, "maxInFlight");
 	bool moved;
 	char *now;
 
-	if(strcmp(state, "scheduled") == 0) return at_most(at, rec_num(rec, "startAt"));
+	if(strcmp(state, "scheduled") == 0) return at_most(at, c2d_jrec_num(rec, "startAt"));
 	if(strcmp(state, "running") != 0 || !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(rec, "resolved"))) return 0;
 	if(c2d_job_count(rec, C2D_JX_QUEUED) > 0){
 		if(allowance(c2d, rec, &next, &interval) > 0) return 0;
@@ -468,8 +420,8 @@ static uint64_t next_work(struct c2d *c2d, const cJSON *rec)
 	now = counts_now(rec, &moved);
 	if(now == NULL) return 0;
 	cJSON_free(now);
-	if(moved) at = at_most(at, rec_num(rec, "progressAt") + 1000); /* the progress event it owes */
-	return at_most(at, rec_num(rec, "expiresAt"));
+	if(moved) at = at_most(at, c2d_jrec_num(rec, "progressAt") + 1000); /* the progress event it owes */
+	return at_most(at, c2d_jrec_num(rec, "expiresAt"));
 }
 
 static int run_job(struct c2d *c2d, const char *job, struct slice *s)
@@ -482,11 +434,11 @@ static int run_job(struct c2d *c2d, const char *job, struct slice *s)
 	rc = c2d_job_load(c2d, job, &rec);
 	if(rc == C2D_ENOTFOUND || rc == C2D_EINVAL) return c2d_store_job_active(c2d->store, job, false);
 	if(rc) return rc;
-	state = rec_str(rec, "state");
+	state = c2d_jrec_str(rec, "state");
 	cleanup = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(rec, "cleanup"));
 	s->n = s->visited = 0;
 	if(strcmp(state, "scheduled") == 0){
-		if((double)c2d->wall_ms >= rec_num(rec, "startAt")){
+		if((double)c2d->wall_ms >= c2d_jrec_num(rec, "startAt")){
 			rc = start(c2d, job, rec);
 			changed = true;
 		}
@@ -560,7 +512,7 @@ static bool run_slice(struct c2d *c2d)
 
 static void jobs_on_tick(struct c2d *c2d)
 {
-	uint64_t start = c2d_mono_us(), allow, gap = start - last_turn_us;
+	uint64_t start = c2d_mono_us(), allow, slice, gap = start - last_turn_us;
 	bool wrote;
 
 	last_turn_us = start;
@@ -571,9 +523,8 @@ static void jobs_on_tick(struct c2d *c2d)
 	/* this loop pass's answers leave after the tick's commit: with any
 	 * waiting, the slice is short whatever the gap */
 	if(c2d->outbox.head || c2d->outbox.side_head) gap = 0;
-	slice_us = c2d_duty_slice_us(gap, SLICE_MAX_US, SLICE_IDLE_US);
-	if(slice_us > allow) slice_us = allow;
-	deadline_us = start + slice_us;
+	slice = c2d_duty_slice_us(gap, SLICE_MAX_US, SLICE_IDLE_US);
+	deadline_us = start + (slice < allow ? slice : allow);
 	wrote = run_slice(c2d);
 	c2d_bg_charge(c2d, C2D_BG_JOBS, c2d_mono_us() - start, wrote);
 }

@@ -113,12 +113,14 @@ static int by_string(const void *a, const void *b)
  * pointers, adjacent equals (n log n: a list may hold 10000). */
 static int check_unique(const cJSON *v, size_t n, char *why, size_t len)
 {
-	const char **ids = n ? malloc(n * sizeof(*ids)) : NULL;
+	const char **ids;
 	const cJSON *d;
 	size_t i = 0;
 	int rc = 0;
 
-	if(n && ids == NULL) return fail(why, len, "out of memory checking target.devices");
+	if(n < 2) return 0;
+	ids = malloc(n * sizeof(*ids));
+	if(ids == NULL) return fail(why, len, "out of memory checking target.devices");
 	cJSON_ArrayForEach(d, v) ids[i++] = d->valuestring;
 	qsort(ids, n, sizeof(*ids), by_string);
 	for(i = 1; i < n && rc == 0; i++){

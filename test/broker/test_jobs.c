@@ -238,7 +238,10 @@ END_TEST
 
 /* A job over a device list at the contract's limit (10000 ids, the
  * online device last, so dispatched last): every execution is dispatched,
- * slice by slice, to the end, and the counts add up on the way. */
+ * slice by slice, to the end, and the counts add up on the way. An idle
+ * broker wakes the plugin every 100 ms: this is what took minutes before
+ * the jobs' idle slices. C2D_LONG_LIST: another length (make sanitize: 200,
+ * its broker unwinds a stack at every malloc). */
 START_TEST(test_long_device_list)
 {
 	struct c2d_broker *b = fx_start(NULL);
