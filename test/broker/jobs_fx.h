@@ -75,6 +75,17 @@ static inline void wait_job(struct c2d_client *app, const char *job, const char 
 	ck_abort_msg("job %s is %s, not %s", job, st, want);
 }
 
+/* The operator app (destroyed) goes, the broker stops (kill9: SIGKILL,
+ * else a clean stop) and starts again on the same store; returns a new
+ * operator app. */
+static inline struct c2d_client *restart_broker(struct c2d_broker *b, struct c2d_client *app, bool kill9)
+{
+	c2d_client_destroy(app);
+	ck_assert_int_eq(kill9 ? c2d_broker_kill9(b) : c2d_broker_stop(b), 0);
+	ck_assert_int_eq(c2d_broker_restart(b), 0);
+	return fx_app(b, FX_REPLIES);
+}
+
 /* The device takes one delivery under $c2d/{id}/in/# and answers it 200;
  * returns its topic's last level (the delivery id) in idbuf. */
 static inline void take(struct c2d_client *dev, const char *id, char *idbuf, size_t len)

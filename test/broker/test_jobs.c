@@ -211,10 +211,7 @@ START_TEST(test_restart)
 	ck_assert_int_eq(cmd_status(app, "{\"command\":\"createJob\",\"job\":\"k\",\"target\":{\"devices\":[\"k0\",\"k1\",\"k2\",\"k3\"]},"
 			"\"action\":{\"msg\":{\"payload\":\"z\"}},\"rollout\":{\"maxPerMinute\":30}}", NULL, 0), 202);
 	c2d_sleep_ms(2500); /* k0 dispatched (offline: queued in its queue), maybe k1 */
-	c2d_client_destroy(app);
-	ck_assert_int_eq(_i ? c2d_broker_kill9(b) : c2d_broker_stop(b), 0);
-	ck_assert_int_eq(c2d_broker_restart(b), 0);
-	app = fx_app(b, FX_REPLIES);
+	app = restart_broker(b, app, _i);
 	for(i = 0; i < 4; i++){
 		snprintf(name, sizeof(name), "k%d", i);
 		d[i] = fx_device(b, NULL, name, V5);

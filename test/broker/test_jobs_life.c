@@ -167,10 +167,7 @@ START_TEST(test_schedule_expire)
 	ck_assert(c2d_client_expect_none(s0, "$c2d/s0/in/#", 500));
 	/* durable: kill -9 while scheduled */
 	c2d_client_destroy(s0);
-	c2d_client_destroy(app);
-	ck_assert_int_eq(c2d_broker_kill9(b), 0);
-	ck_assert_int_eq(c2d_broker_restart(b), 0);
-	app = fx_app(b, FX_REPLIES);
+	app = restart_broker(b, app, true);
 	mon = fx_monitor(b, "$c2d/$jobs/sx/events");
 	s0 = fx_device(b, NULL, "s0", V5);
 	cJSON_Delete(job_event(mon, "sx", "c2d.job.started"));
@@ -261,10 +258,7 @@ START_TEST(test_continuous)
 	/* restart: the continuous job is found again */
 	c2d_client_destroy(c1);
 	c2d_client_destroy(c0);
-	c2d_client_destroy(app);
-	ck_assert_int_eq(c2d_broker_stop(b), 0);
-	ck_assert_int_eq(c2d_broker_restart(b), 0);
-	app = fx_app(b, FX_REPLIES);
+	app = restart_broker(b, app, false);
 	p0 = fx_device(b, NULL, "p0", V5);
 	tag(app, "p0", "{\"site\":\"paris\"}");
 	tag(app, "c2", "{\"site\":\"lab\"}"); /* a new device, offline */
@@ -318,10 +312,7 @@ START_TEST(test_continuous_online)
 	ck_assert(c2d_client_expect_none(d, "$c2d/o1/in/#", 500));
 	c2d_client_destroy(d);
 	/* restart: the job is found again, o2 gets it at its connect */
-	c2d_client_destroy(app);
-	ck_assert_int_eq(c2d_broker_stop(b), 0);
-	ck_assert_int_eq(c2d_broker_restart(b), 0);
-	app = fx_app(b, FX_REPLIES);
+	app = restart_broker(b, app, false);
 	d = fx_device(b, NULL, "o2", proto);
 	take(d, "o2", id, sizeof(id));
 	wait_succeeded(app, "co", 2);
